@@ -1,0 +1,29 @@
+// Options structs of the public API; every member has a usable default.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "xclip/tensor.h"
+
+namespace xclip {
+
+struct LoadOptions {
+  // Intra-op threads; 0 = XCLIP_NUM_THREADS or the number of cores.
+  int num_threads = 0;
+};
+
+// Called with named intermediate results: module path as in transformers' named_modules()
+// ("vision_model.encoder.layers.3"), a slot ("in0", "out", "weights") and the value.
+using TapFn = std::function<void(const std::string& module, const std::string& slot, const Tensor&)>;
+
+struct ForwardOptions {
+  bool output_hidden_states = false;
+  bool output_attentions = false;
+  bool return_loss = false;
+  // Resize the vision position embeddings bicubically to the input's patch grid.
+  bool interpolate_pos_encoding = false;
+  TapFn tap;  // optional, for debugging and golden tests
+};
+
+}  // namespace xclip

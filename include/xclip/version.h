@@ -1,0 +1,6 @@
+#pragma once
+
+#define XCLIP_VERSION_MAJOR 0
+#define XCLIP_VERSION_MINOR 1
+#define XCLIP_VERSION_PATCH 0
+#define XCLIP_VERSION_STRING "0.1.0"

@@ -1,0 +1,8 @@
+// Umbrella header of the xclip library.
+#pragma once
+
+#include "xclip/error.h"
+#include "xclip/model.h"
+#include "xclip/options.h"
+#include "xclip/tensor.h"
+#include "xclip/version.h"

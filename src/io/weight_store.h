@@ -1,0 +1,43 @@
+// Name -> weight lookup over the checkpoint files of a model folder. Modules ask for each
+// weight with its expected shape; problems are collected and reported together by finish().
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "xclip/tensor.h"
+
+namespace xclip::io {
+
+class WeightStore {
+ public:
+  // model.safetensors, or the shards named by model.safetensors.index.json.
+  static WeightStore open_folder(const std::string& dir);
+  // From already opened files (tests).
+  static WeightStore from_files(std::vector<SafetensorsFile> files, std::string source);
+
+  // F32 data of `name` with exactly `shape`; F16/BF16 are converted once here. On a missing
+  // or mis-shaped weight the problem is recorded and a zero buffer returned, so that one
+  // load reports every problem; finish() then throws.
+  const float* get(const std::string& name, const std::vector<std::int64_t>& shape) const;
+  // Throws FormatError listing missing, mis-shaped and unexpected tensors, if any.
+  void finish() const;
+
+  const std::string& source() const { return source_; }
+  std::size_t converted_bytes() const { return converted_bytes_; }
+
+ private:
+  std::string source_;
+  std::vector<SafetensorsFile> files_;
+  std::map<std::string, Tensor> tensors_;
+  mutable std::set<std::string> used_;
+  mutable std::vector<std::string> problems_;
+  mutable std::vector<Tensor> owned_;  // converted or placeholder buffers
+  mutable std::size_t converted_bytes_ = 0;
+};
+
+}  // namespace xclip::io

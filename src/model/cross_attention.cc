@@ -1,0 +1,43 @@
+#include "model/cross_attention.h"
+
+#include <cmath>
+
+#include "ops/attention.h"
+#include "ops/linear.h"
+
+namespace xclip::model {
+
+CrossAttention::CrossAttention(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& c)
+    : dim_(c.projection_dim),
+      heads_(c.prompt_num_attention_heads),
+      q_proj_(store, prefix + ".q_proj", c.projection_dim, c.projection_dim, false),
+      k_proj_(store, prefix + ".k_proj", c.projection_dim, c.projection_dim, false),
+      v_proj_(store, prefix + ".v_proj", c.projection_dim, c.projection_dim, false),
+      proj_(store, prefix + ".proj", c.projection_dim, c.projection_dim, true) {}
+
+void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch, std::int64_t q_len, const float* kv,
+                                        std::int64_t kv_len, float* residual, RunState& s,
+                                        const std::string& path) const {
+  ArenaScope scope(s.arena);
+  const std::int64_t d = dim_;
+  float* q = s.arena.alloc_floats(batch * q_len * d);
+  float* k = s.arena.alloc_floats(batch * kv_len * d);
+  float* v = s.arena.alloc_floats(batch * kv_len * d);
+  ops::linear(queries, batch * q_len, d, d, q_proj_.weight, nullptr, d, q);
+  ops::linear(kv, batch * kv_len, d, d, k_proj_.weight, nullptr, d, k);
+  ops::linear(kv, batch * kv_len, d, d, v_proj_.weight, nullptr, d, v);
+  float* context = s.arena.alloc_floats(batch * q_len * d);
+  const ops::AttentionShape shape{batch, q_len, kv_len, heads_, d / heads_};
+  ops::attention(shape, q, d, k, d, v, d, 1.0f / std::sqrt(static_cast<float>(d / heads_)), ops::AttentionMask{}, context,
+                 nullptr);
+  if (s.tapping()) {
+    float* projected = s.arena.alloc_floats(batch * q_len * d);
+    ops::linear(context, batch * q_len, d, d, proj_.weight, proj_.bias, d, projected);
+    s.tap(path, "out", projected, {batch, q_len, d});
+    for (std::int64_t i = 0; i < batch * q_len * d; ++i) residual[i] += projected[i];
+  } else {
+    ops::linear_accumulate(context, batch * q_len, d, proj_.weight, proj_.bias, d, residual);
+  }
+}
+
+}  // namespace xclip::model

@@ -1,0 +1,28 @@
+// XCLIPMLP (CLIPMLP): fc1, activation, fc2.
+// https://github.com/huggingface/transformers/blob/v5.0.0/src/transformers/models/clip/modeling_clip.py
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/weight_store.h"
+#include "model/run_state.h"
+#include "model/weights.h"
+
+namespace xclip::model {
+
+class Mlp {
+ public:
+  Mlp(const io::WeightStore& store, const std::string& prefix, std::int64_t hidden_size, std::int64_t intermediate_size,
+      const std::string& hidden_act);
+
+  // residual[rows, hidden] += fc2(act(fc1(x))), x [rows, hidden].
+  void forward_accumulate(const float* x, std::int64_t rows, float* residual, RunState& s) const;
+
+ private:
+  LinearWeights fc1_;
+  LinearWeights fc2_;
+  cpu::Activation act_;
+};
+
+}  // namespace xclip::model

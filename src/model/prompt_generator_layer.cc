@@ -1,0 +1,32 @@
+#include "model/prompt_generator_layer.h"
+
+#include "ops/linear.h"
+
+namespace xclip::model {
+
+PromptGeneratorLayer::PromptGeneratorLayer(const io::WeightStore& store, const std::string& prefix,
+                                           const XCLIPConfig& c)
+    : dim_(c.projection_dim),
+      cross_attn_(store, prefix + ".cross_attn", c),
+      // transformers uses the text tower's epsilon for norm1 / norm3.
+      norm1_(store, prefix + ".norm1", c.projection_dim, c.text_config.layer_norm_eps),
+      norm3_(store, prefix + ".norm3", c.projection_dim, c.text_config.layer_norm_eps),
+      mlp_fc1_(store, prefix + ".mlp.0", c.projection_dim, 4 * c.projection_dim, true),
+      mlp_fc2_(store, prefix + ".mlp.3", 4 * c.projection_dim, c.projection_dim, true),
+      act_(activation_from_name(c.prompt_hidden_act)) {}
+
+void PromptGeneratorLayer::forward(float* x, std::int64_t batch, std::int64_t texts, const float* visual,
+                                   std::int64_t patches, RunState& s, const std::string& path) const {
+  ArenaScope scope(s.arena);
+  const std::int64_t rows = batch * texts, d = dim_;
+  float* normed = s.arena.alloc_floats(rows * d);
+  norm1_.apply(x, rows, normed);
+  cross_attn_.forward_accumulate(normed, batch, texts, visual, patches, x, s, path + ".cross_attn");
+  norm3_.apply(x, rows, normed);
+  float* hidden = s.arena.alloc_floats(rows * mlp_fc1_.out);
+  ops::linear(normed, rows, d, d, mlp_fc1_.weight, mlp_fc1_.bias, mlp_fc1_.out, hidden, act_);
+  ops::linear_accumulate(hidden, rows, mlp_fc2_.in, mlp_fc2_.weight, mlp_fc2_.bias, d, x);
+  s.tap(path, "out", x, {batch, texts, d});
+}
+
+}  // namespace xclip::model

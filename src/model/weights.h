@@ -1,0 +1,38 @@
+// Weight holders shared by the modules: nn.LayerNorm and nn.Linear, requested from the
+// WeightStore with their state-dict names and expected shapes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/weight_store.h"
+#include "ops/cpu/kernels.h"
+
+namespace xclip::model {
+
+struct LayerNormWeights {
+  LayerNormWeights() = default;
+  LayerNormWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t dim, double eps);
+  // y[rows, dim] = LN(x) (y may alias x)
+  void apply(const float* x, std::int64_t rows, float* y) const;
+
+  const float* weight = nullptr;  // <prefix>.weight [dim]
+  const float* bias = nullptr;    // <prefix>.bias [dim]
+  std::int64_t dim = 0;
+  float eps = 1e-5f;
+};
+
+struct LinearWeights {
+  LinearWeights() = default;
+  LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias);
+
+  const float* weight = nullptr;  // <prefix>.weight [out, in]
+  const float* bias = nullptr;    // <prefix>.bias [out] or null
+  std::int64_t in = 0;
+  std::int64_t out = 0;
+};
+
+// hidden_act / prompt_hidden_act name -> kernel activation (names validated by the config).
+cpu::Activation activation_from_name(const std::string& name);
+
+}  // namespace xclip::model

@@ -1,0 +1,42 @@
+// XCLIPModel: both towers, the MIT, the prompt generator and the contrastive head.
+// https://github.com/huggingface/transformers/blob/v5.0.0/src/transformers/models/x_clip/modular_x_clip.py
+#pragma once
+
+#include <string>
+
+#include "model/multiframe_integration_transformer.h"
+#include "model/prompt_generator.h"
+#include "model/text_transformer.h"
+#include "model/vision_transformer.h"
+
+namespace xclip::model {
+
+class XclipModel {
+ public:
+  XclipModel(const io::WeightStore& store, const XCLIPConfig& config);
+
+  NamedTensors forward(const ForwardInputs& inputs, RunState& s) const;
+  Tensor get_text_features(const Tensor& input_ids, const Tensor& attention_mask, RunState& s) const;
+  Tensor get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding, RunState& s) const;
+
+ private:
+  // visual_projection of the pooled frames, then the MIT.
+  MitOutput video_embedding(const VisionOutput& vision, RunState& s) const;
+  // prompts_visual_layernorm of the patch tokens, averaged over frames, · prompts_visual_projection
+  // -> [videos, patches, projection_dim] in arena memory.
+  float* prompt_image_features(const VisionOutput& vision, RunState& s) const;
+  Tensor contrastive_loss(const Tensor& logits_per_text) const;
+
+  XCLIPConfig config_;
+  TextTransformer text_model_;
+  VisionTransformer vision_model_;
+  LinearWeights visual_projection_;  // visual_projection.weight [projection_dim, vision hidden]
+  LinearWeights text_projection_;    // text_projection.weight [projection_dim, text hidden]
+  const float* logit_scale_;         // logit_scale [] (log of the temperature)
+  LayerNormWeights prompts_visual_layernorm_;
+  const float* prompts_visual_projection_;  // prompts_visual_projection [vision hidden, projection_dim]
+  MultiframeIntegrationTransformer mit_;
+  PromptGenerator prompts_generator_;
+};
+
+}  // namespace xclip::model

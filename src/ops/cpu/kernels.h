@@ -1,0 +1,39 @@
+// Row kernels for float32, one variant per instruction set, chosen once at run time.
+// Kernels trust their arguments (the op front-ends in src/ops validate).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xclip::cpu {
+
+// transformers' ACT2FN entries used by X-CLIP configs.
+enum class Activation { Identity, QuickGelu, Gelu, GeluTanh, GeluFast, Relu, Silu };
+
+struct CpuKernels {
+  const char* isa;
+  // sum_i a[i] * b[i]
+  float (*f32_dot)(const float* a, const float* b, std::int64_t n);
+  // y[i] += a * x[i]
+  void (*f32_axpy)(float a, const float* x, float* y, std::int64_t n);
+  // y[i] += x[i]
+  void (*f32_add)(const float* x, float* y, std::int64_t n);
+  // y[i] *= s
+  void (*f32_scale)(float s, float* y, std::int64_t n);
+  // y = (x - mean) / sqrt(var + eps) * w + b over one row of n (y may alias x)
+  void (*f32_layer_norm)(const float* x, const float* w, const float* b, float eps, float* y, std::int64_t n);
+  // y[i] = act(y[i] + bias[i]); bias may be null
+  void (*f32_bias_act)(float* y, const float* bias, std::int64_t n, Activation act);
+  // in-place softmax of one row (max-subtracted, float32 like torch)
+  void (*f32_softmax)(float* x, std::int64_t n);
+};
+
+// The table for the best ISA this CPU supports, or the one forced by XCLIP_CPU_ISA.
+const CpuKernels& kernels();
+// Variants this CPU can run, best last ("scalar" always first).
+std::vector<std::string> supported_isas();
+// A variant by name; nullptr when unknown or not supported by this CPU.
+const CpuKernels* kernels_for_isa(const std::string& isa);
+
+}  // namespace xclip::cpu

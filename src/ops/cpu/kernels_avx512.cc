@@ -1,0 +1,12 @@
+// The avx512 variant of the row kernels (flags set per file in CMakeLists.txt).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "ops/cpu/kernels.h"
+
+#define XCLIP_ISA_NAME "avx512"
+
+namespace xclip::cpu::avx512 {
+#include "ops/cpu/kernels_impl.inc"
+}  // namespace xclip::cpu::avx512

@@ -1,0 +1,12 @@
+// The scalar variant of the row kernels (flags set per file in CMakeLists.txt).
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "ops/cpu/kernels.h"
+
+#define XCLIP_ISA_NAME "scalar"
+
+namespace xclip::cpu::scalar {
+#include "ops/cpu/kernels_impl.inc"
+}  // namespace xclip::cpu::scalar

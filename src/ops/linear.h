@@ -1,0 +1,22 @@
+// nn.Linear-shaped products with fused epilogues.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/cpu/kernels.h"
+
+namespace xclip::ops {
+
+// y[M, N] = act(x[M, K] · Wᵀ + bias), W stored [N, K]; bias may be null. x rows are `ldx`
+// floats apart (ldx >= K), y rows N apart.
+void linear(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const float* W, const float* bias,
+            std::int64_t N, float* y, cpu::Activation act = cpu::Activation::Identity);
+
+// y[M, N] += x[M, K] · Wᵀ + bias: the residual add is folded into the GEMM (beta = 1).
+void linear_accumulate(const float* x, std::int64_t M, std::int64_t K, const float* W, const float* bias, std::int64_t N,
+                       float* y);
+
+// y[M, N] = x[M, K] · B[K, N] (a raw parameter used as `x @ B`).
+void matmul(const float* x, std::int64_t M, std::int64_t K, const float* B, std::int64_t N, float* y);
+
+}  // namespace xclip::ops

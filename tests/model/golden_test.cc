@@ -1,0 +1,188 @@
+// Every model case of ../shared/golden (computed by Hugging Face transformers on synthetic
+// checkpoints) against our forward pass: outputs, hidden states, attentions, loss and the
+// intermediate values captured by forward hooks inside the submodules.
+//
+// Tolerances (float32, from the forward-pass issue):
+//   logits, embeddings, features: max |diff| <= 2e-5
+//   loss: <= 1e-5 relative
+//   attention weights: max |diff| <= 1e-5
+//   everything else: |diff| <= 1e-4 * max(1, max |reference|)
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
+#include "support/compare.h"
+#include "support/test_paths.h"
+#include "xclip/xclip.h"
+
+namespace xclip::test {
+namespace {
+
+using json = nlohmann::json;
+
+const json& golden_index() {
+  static const json index = [] {
+    const std::string path = golden_dir() + "/index.json";
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("golden index missing: " + path);
+    return json::parse(in);
+  }();
+  return index;
+}
+
+const io::SafetensorsFile& golden_file(const std::string& name) {
+  static std::map<std::string, io::SafetensorsFile> files;
+  auto it = files.find(name);
+  if (it == files.end()) it = files.emplace(name, io::SafetensorsFile::open(golden_dir() + "/" + name)).first;
+  return it->second;
+}
+
+std::string param_name(const std::string& preset, const std::string& case_id) {
+  std::string name = preset + "__" + case_id.substr(case_id.find('/') + 1);
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  return name;
+}
+
+struct CaseRef {
+  std::string id;
+  std::string name;
+};
+
+// Model cases from index.json; a missing index yields one case that fails, loudly.
+std::vector<CaseRef> model_cases() {
+  std::vector<CaseRef> out;
+  try {
+    for (const json& c : golden_index()["cases"])
+      if (c["kind"] == "model") out.push_back({c["id"], param_name(c["preset"], c["id"])});
+  } catch (const std::exception& e) {
+    out.push_back({std::string("missing: ") + e.what(), "golden_index_missing"});
+  }
+  return out;
+}
+
+const json& find_case(const std::string& id) {
+  for (const json& c : golden_index()["cases"])
+    if (c["id"] == id) return c;
+  throw std::runtime_error("no golden case " + id);
+}
+
+Tensor load_ref(const json& entry, const std::string& file) { return golden_file(file).get(entry["key"]); }
+
+// Video i of a T-frame preset = pool[(arange(T) + 8 i) % 16], reversed along the width for odd i.
+Tensor videos_from_pool(const Tensor& pool, std::int64_t videos, std::int64_t frames) {
+  const std::int64_t c = pool.dim(1), h = pool.dim(2), w = pool.dim(3), frame = c * h * w;
+  Tensor out = Tensor::empty(DType::F32, {videos, frames, c, h, w});
+  for (std::int64_t v = 0; v < videos; ++v)
+    for (std::int64_t t = 0; t < frames; ++t) {
+      const float* src = pool.data<float>() + ((t + 8 * v) % pool.dim(0)) * frame;
+      float* dst = out.mutable_data<float>() + (v * frames + t) * frame;
+      for (std::int64_t row = 0; row < c * h; ++row)
+        for (std::int64_t x = 0; x < w; ++x) dst[row * w + x] = src[row * w + (v % 2 ? w - 1 - x : x)];
+    }
+  return out;
+}
+
+// The first `count` videos of a batch.
+Tensor first_videos(const Tensor& pv, std::int64_t count) {
+  std::vector<std::int64_t> shape = pv.shape();
+  shape[0] = count;
+  return Tensor::from_values<float>(DType::F32, shape, pv.data<float>());
+}
+
+Tolerance tolerance_for(const std::string& name) {
+  static const std::regex strict("^(logits_per_video|logits_per_text|text_embeds|video_embeds|text_features|video_features)$");
+  if (std::regex_match(name, strict)) return {2e-5, 0.0, false};
+  if (name == "loss") return {0.0, 1e-5, false};
+  if (name.find("attentions/") != std::string::npos || name.size() > 8 && name.substr(name.size() - 8) == "/weights")
+    return {1e-5, 0.0, false};
+  return {0.0, 1e-4, true};
+}
+
+class GoldenModelTest : public ::testing::TestWithParam<CaseRef> {};
+
+TEST_P(GoldenModelTest, MatchesTransformers) {
+  const CaseRef& ref = GetParam();
+  ASSERT_NE(ref.name, "golden_index_missing") << ref.id;
+  const json& c = find_case(ref.id);
+  const std::string preset = c["preset"], file = c["file"];
+  const json& opts = c["options"];
+  const std::string model_dir = models_dir() + "/" + preset;
+
+  std::shared_ptr<const Model> model;
+  ASSERT_NO_THROW(model = Model::load(model_dir)) << "synthesised checkpoint missing or broken: " << model_dir;
+  Session session(model);
+  const XCLIPConfig& config = model->config();
+
+  // Inputs, including the derived ones (pool slices, first video of a batch).
+  const json& inputs = c["inputs"];
+  Tensor input_ids, attention_mask, pixel_values;
+  if (inputs.contains("input_ids")) input_ids = load_ref(inputs["input_ids"], file);
+  if (inputs.contains("attention_mask")) attention_mask = load_ref(inputs["attention_mask"], file);
+  if (inputs.contains("pixel_values")) pixel_values = load_ref(inputs["pixel_values"], file);
+  const std::int64_t videos = opts.value("videos", 0);
+  if (inputs.contains("pixel_pool"))
+    pixel_values = videos_from_pool(load_ref(inputs["pixel_pool"], file), videos, config.vision_config.num_frames);
+  if (inputs.contains("pixel_values_2v")) {
+    ASSERT_EQ(opts.value("video", ""), "pixel_values_2v[0:1]");
+    pixel_values = first_videos(load_ref(inputs["pixel_values_2v"], file), videos);
+  }
+
+  std::map<std::string, Tensor> hooks;
+  ForwardOptions options;
+  options.output_hidden_states = opts.value("output_hidden_states", false);
+  options.output_attentions = opts.value("output_attentions", false);
+  options.return_loss = opts.value("return_loss", false);
+  options.interpolate_pos_encoding = opts.value("interpolate_pos_encoding", false);
+  options.tap = [&](const std::string& module, const std::string& slot, const Tensor& value) {
+    hooks["hooks/" + module + "/" + slot] = value;
+  };
+
+  NamedTensors outputs;
+  const std::string kind = ref.id.substr(ref.id.find('/') + 1);
+  if (kind == "get_text_features") {
+    outputs.add("text_features", session.get_text_features(input_ids, attention_mask));
+  } else if (kind == "get_video_features") {
+    outputs.add("video_features", session.get_video_features(pixel_values));
+  } else {
+    ForwardInputs in{input_ids, attention_mask, pixel_values};
+    outputs = session.forward(in, options);
+  }
+
+  int compared = 0;
+  for (auto it = c["outputs"].begin(); it != c["outputs"].end(); ++it) {
+    const std::string name = it.key();
+    const Tensor expected = load_ref(it.value(), file);
+    Tensor ours;
+    if (name.rfind("hooks/", 0) == 0) {
+      auto h = hooks.find(name);
+      ASSERT_NE(h, hooks.end()) << ref.id << ": no tap produced " << name;
+      ours = h->second;
+    } else if (name == "vision_model_output/last_hidden_state_frame0") {
+      const Tensor& all = outputs.at("vision_model_output/last_hidden_state");
+      ours = Tensor::from_values<float>(DType::F32, {all.dim(1), all.dim(2)}, all.data<float>());
+    } else {
+      ASSERT_TRUE(outputs.contains(name)) << ref.id << ": forward did not produce " << name;
+      ours = outputs.at(name);
+    }
+    EXPECT_EQ(ours.numel(), expected.numel()) << ref.id << " " << name << ": ours " << ours.describe() << ", reference "
+                                              << expected.describe();
+    const CompareResult r = compare_f32(name, ours, expected, tolerance_for(name));
+    EXPECT_TRUE(r.ok) << ref.id << ": " << r.message;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0) << ref.id << " has no outputs to compare";
+  RecordProperty("compared_tensors", compared);
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenModelTest, ::testing::ValuesIn(model_cases()),
+                         [](const ::testing::TestParamInfo<CaseRef>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace xclip::test

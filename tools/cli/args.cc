@@ -1,0 +1,56 @@
+#include "args.h"
+
+#include <cstdlib>
+
+namespace xclip::cli {
+
+Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags, const std::set<std::string>& options) {
+  for (int i = first; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      positionals_.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2), value;
+    const bool inline_value = name.find('=') != std::string::npos;
+    if (inline_value) {
+      value = name.substr(name.find('=') + 1);
+      name = name.substr(0, name.find('='));
+    }
+    if (flags.count(name)) {
+      if (inline_value) throw UsageError("--" + name + " takes no value");
+      flags_.insert(name);
+    } else if (options.count(name)) {
+      if (!inline_value) {
+        if (i + 1 >= argc) throw UsageError("--" + name + " needs a value");
+        value = argv[++i];
+      }
+      values_[name] = value;
+    } else {
+      throw UsageError("unknown option --" + name);
+    }
+  }
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) throw UsageError("--" + name + " is required");
+  return it->second;
+}
+
+int Args::get_int(const std::string& name, int fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || v < 0 || v > 1 << 20)
+    throw UsageError("--" + name + " expects a non-negative integer, got '" + it->second + "'");
+  return static_cast<int>(v);
+}
+
+}  // namespace xclip::cli

@@ -1,0 +1,36 @@
+// Minimal command-line parsing for the xclip subcommands: --flag, --option VALUE and
+// positionals, with usage errors reported as UsageError (exit code 2).
+#pragma once
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace xclip::cli {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Args {
+ public:
+  // `flags` take no value, `options` take one.
+  Args(int argc, char** argv, int first, const std::set<std::string>& flags, const std::set<std::string>& options);
+
+  bool flag(const std::string& name) const { return flags_.count(name) != 0; }
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::string required(const std::string& name) const;
+  int get_int(const std::string& name, int fallback) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+ private:
+  std::set<std::string> flags_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positionals_;
+};
+
+}  // namespace xclip::cli

@@ -1,0 +1,88 @@
+// xclip forward: run XCLIPModel on tensors from a safetensors file and write every output
+// under transformers' names, for parity checks against Hugging Face.
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "io/safetensors.h"
+#include "xclip/xclip.h"
+
+namespace xclip::cli {
+
+namespace {
+
+const char* kForwardHelp = R"(usage: xclip forward --model DIR --inputs IN.safetensors --outputs OUT.safetensors [options]
+
+Runs XCLIPModel on input_ids (I64 [texts, length]), attention_mask (I64, optional) and
+pixel_values (F32 [videos, frames, 3, H, W]) read from IN, and writes every output F32
+tensor under transformers' names (logits_per_video, text_embeds, video_embeds,
+text_model_output/..., vision_model_output/..., mit_output/...).
+
+options:
+  --hidden-states               also write */hidden_states/<i>
+  --attentions                  also write */attentions/<i>
+  --loss                        also write the contrastive loss (needs texts == videos)
+  --interpolate-pos-encoding    accept frames of another size than the model's image_size
+  --features text|video         only get_text_features / get_video_features
+                                (writes text_features or video_features)
+  --threads N                   intra-op threads (default: all cores)
+
+example:
+  xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states
+)";
+
+Tensor optional_input(const io::SafetensorsFile& file, const std::string& name) {
+  return file.contains(name) ? file.get(name) : Tensor();
+}
+
+}  // namespace
+
+int run_forward(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "help"},
+                  {"model", "inputs", "outputs", "features", "threads"});
+  if (args.flag("help")) {
+    std::cout << kForwardHelp;
+    return 0;
+  }
+  if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  const std::string model_dir = args.required("model");
+  const std::string inputs_path = args.required("inputs");
+  const std::string outputs_path = args.required("outputs");
+  const std::string features = args.get("features");
+  if (!features.empty() && features != "text" && features != "video")
+    throw UsageError("--features must be 'text' or 'video', got '" + features + "'");
+
+  LoadOptions load_options;
+  load_options.num_threads = args.get_int("threads", 0);
+  const io::SafetensorsFile inputs = io::SafetensorsFile::open(inputs_path);
+  auto model = Model::load(model_dir, load_options);
+  Session session(model);
+
+  std::vector<std::pair<std::string, Tensor>> outputs;
+  if (features == "text") {
+    if (!inputs.contains("input_ids")) throw InvalidArgument(inputs_path + ": no tensor named 'input_ids'");
+    outputs.emplace_back("text_features", session.get_text_features(inputs.get("input_ids"),
+                                                                    optional_input(inputs, "attention_mask")));
+  } else if (features == "video") {
+    if (!inputs.contains("pixel_values")) throw InvalidArgument(inputs_path + ": no tensor named 'pixel_values'");
+    outputs.emplace_back("video_features",
+                         session.get_video_features(inputs.get("pixel_values"), args.flag("interpolate-pos-encoding")));
+  } else {
+    ForwardInputs in;
+    for (const char* name : {"input_ids", "pixel_values"})
+      if (!inputs.contains(name)) throw InvalidArgument(inputs_path + ": no tensor named '" + name + "'");
+    in.input_ids = inputs.get("input_ids");
+    in.attention_mask = optional_input(inputs, "attention_mask");
+    in.pixel_values = inputs.get("pixel_values");
+    ForwardOptions options;
+    options.output_hidden_states = args.flag("hidden-states");
+    options.output_attentions = args.flag("attentions");
+    options.return_loss = args.flag("loss");
+    options.interpolate_pos_encoding = args.flag("interpolate-pos-encoding");
+    outputs = session.forward(in, options).items();
+  }
+  io::write_safetensors(outputs_path, outputs, {{"producer", "xclip.cpp " XCLIP_VERSION_STRING}});
+  return 0;
+}
+
+}  // namespace xclip::cli

@@ -1,0 +1,42 @@
+// xclip: command-line front end. Exit codes: 0 ok, 1 runtime error, 2 usage error.
+#include <cstring>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "xclip/xclip.h"
+
+namespace {
+
+const char* kUsage = R"(usage: xclip <command> [options]
+
+commands:
+  forward     run XCLIPModel on tensors from a safetensors file (parity with transformers)
+
+Run 'xclip <command> --help' for the options of a command.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::cout << "xclip " << XCLIP_VERSION_STRING << "\n";
+    return 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "forward") return xclip::cli::run_forward(argc, argv);
+    std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
+    return 2;
+  } catch (const xclip::cli::UsageError& e) {
+    std::cerr << "xclip " << command << ": " << e.what() << "\n(see 'xclip " << command << " --help')\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "xclip " << command << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
