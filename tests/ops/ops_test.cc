@@ -1,1 +1,181 @@
+// Op front-ends against naive double-precision references: GEMM, linear, attention (masks,
+// weights), bicubic resize, half-precision conversion. Run with 1 and 2 threads.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "core/parallel.h"
+#include "ops/attention.h"
+#include "ops/convert.h"
+#include "ops/gemm.h"
+#include "ops/interpolate.h"
+#include "ops/linear.h"
+
+namespace xclip::ops {
+namespace {
+
+std::vector<float> random_vector(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+class OpsTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { set_num_threads(GetParam()); }
+  void TearDown() override { set_num_threads(0); }
+};
+
+TEST_P(OpsTest, GemmBothLayoutsAndAccumulate) {
+  const std::int64_t M = 37, N = 29, K = 53;
+  auto A = random_vector(M * K, 1), W = random_vector(N * K, 2), C0 = random_vector(M * N, 3);
+  std::vector<float> B(K * N);  // W transposed
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t k = 0; k < K; ++k) B[k * N + n] = W[n * K + k];
+  std::vector<float> c1(M * N, NAN), c2(M * N, NAN), c3 = C0;
+  gemm_f32(true, M, N, K, A.data(), K, W.data(), K, 0.0f, c1.data(), N);
+  gemm_f32(false, M, N, K, A.data(), K, B.data(), N, 0.0f, c2.data(), N);
+  gemm_f32(true, M, N, K, A.data(), K, W.data(), K, 1.0f, c3.data(), N);
+  for (std::int64_t m = 0; m < M; ++m)
+    for (std::int64_t n = 0; n < N; ++n) {
+      double ref = 0;
+      for (std::int64_t k = 0; k < K; ++k) ref += static_cast<double>(A[m * K + k]) * W[n * K + k];
+      EXPECT_NEAR(c1[m * N + n], ref, 1e-4);
+      EXPECT_NEAR(c2[m * N + n], ref, 1e-4);
+      EXPECT_NEAR(c3[m * N + n], ref + C0[m * N + n], 1e-4);
+    }
+}
+
+TEST_P(OpsTest, LinearWithStridedInputBiasAndActivation) {
+  const std::int64_t M = 5, K = 16, N = 7, ldx = 24;
+  auto x = random_vector(M * ldx, 4), W = random_vector(N * K, 5), b = random_vector(N, 6);
+  std::vector<float> y(M * N, NAN);
+  linear(x.data(), M, K, ldx, W.data(), b.data(), N, y.data(), cpu::Activation::Relu);
+  for (std::int64_t m = 0; m < M; ++m)
+    for (std::int64_t n = 0; n < N; ++n) {
+      double ref = b[n];
+      for (std::int64_t k = 0; k < K; ++k) ref += static_cast<double>(x[m * ldx + k]) * W[n * K + k];
+      EXPECT_NEAR(y[m * N + n], std::max(ref, 0.0), 1e-4);
+    }
+}
+
+// Naive attention in double with transformers' additive-mask semantics.
+std::vector<double> reference_attention(const AttentionShape& s, const std::vector<float>& q, const std::vector<float>& k,
+                                        const std::vector<float>& v, const AttentionMask& mask,
+                                        std::vector<double>* weights) {
+  const std::int64_t D = s.heads * s.head_dim;
+  std::vector<double> out(s.batch * s.q_len * D, 0.0);
+  weights->assign(s.batch * s.heads * s.q_len * s.kv_len, 0.0);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+  for (std::int64_t b = 0; b < s.batch; ++b)
+    for (std::int64_t h = 0; h < s.heads; ++h)
+      for (std::int64_t i = 0; i < s.q_len; ++i) {
+        std::vector<double> sc(s.kv_len);
+        double m = -1e308;
+        for (std::int64_t j = 0; j < s.kv_len; ++j) {
+          double dot = 0;
+          for (std::int64_t d = 0; d < s.head_dim; ++d)
+            dot += static_cast<double>(q[(b * s.q_len + i) * D + h * s.head_dim + d]) * k[(b * s.kv_len + j) * D + h * s.head_dim + d];
+          const bool masked = (mask.causal && j > i) || (mask.key_padding && mask.key_padding[b * s.kv_len + j] == 0);
+          sc[j] = masked ? -1e300 : dot * scale;
+          m = std::max(m, sc[j]);
+        }
+        double sum = 0;
+        for (double& x : sc) sum += (x = std::exp(x - m));
+        for (std::int64_t j = 0; j < s.kv_len; ++j) {
+          const double p = sc[j] / sum;
+          (*weights)[((b * s.heads + h) * s.q_len + i) * s.kv_len + j] = p;
+          for (std::int64_t d = 0; d < s.head_dim; ++d)
+            out[(b * s.q_len + i) * D + h * s.head_dim + d] += p * v[(b * s.kv_len + j) * D + h * s.head_dim + d];
+        }
+      }
+  return out;
+}
+
+TEST_P(OpsTest, AttentionMatchesReference) {
+  const std::vector<std::int64_t> padding = {1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+  for (bool causal : {false, true}) {
+    for (bool padded : {false, true}) {
+      const AttentionShape s{2, 6, 6, 3, 5};
+      const std::int64_t D = s.heads * s.head_dim;
+      auto q = random_vector(s.batch * s.q_len * D, 11), k = random_vector(s.batch * s.kv_len * D, 12),
+           v = random_vector(s.batch * s.kv_len * D, 13);
+      AttentionMask mask;
+      mask.causal = causal;
+      mask.key_padding = padded ? padding.data() : nullptr;
+      std::vector<float> out(q.size(), NAN), weights(s.batch * s.heads * s.q_len * s.kv_len, NAN);
+      attention(s, q.data(), D, k.data(), D, v.data(), D, 1.0f / std::sqrt(5.0f), mask, out.data(), weights.data());
+      std::vector<double> ref_weights;
+      const auto ref = reference_attention(s, q, k, v, mask, &ref_weights);
+      for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref[i], 1e-5) << "causal=" << causal << " i=" << i;
+      for (std::size_t i = 0; i < weights.size(); ++i) EXPECT_NEAR(weights[i], ref_weights[i], 1e-6);
+    }
+  }
+}
+
+TEST_P(OpsTest, CrossAttentionShapes) {
+  const AttentionShape s{3, 4, 9, 2, 8};
+  const std::int64_t D = 16;
+  auto q = random_vector(s.batch * s.q_len * D, 21), k = random_vector(s.batch * s.kv_len * D, 22),
+       v = random_vector(s.batch * s.kv_len * D, 23);
+  std::vector<float> out(q.size(), NAN);
+  attention(s, q.data(), D, k.data(), D, v.data(), D, 0.25f * std::sqrt(2.0f) , AttentionMask{}, out.data(), nullptr);
+  std::vector<double> w;
+  AttentionMask none;
+  // reference uses 1/sqrt(head_dim) = 1/sqrt(8)
+  const auto ref = reference_attention(s, q, k, v, none, &w);
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref[i], 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, OpsTest, ::testing::Values(1, 2));
+
+TEST(InterpolateTest, SameSizeIsIdentity) {
+  auto in = random_vector(2 * 5 * 5, 31);
+  std::vector<float> out(in.size(), NAN);
+  bicubic_resize(in.data(), 2, 5, 5, out.data(), 5, 5);
+  for (std::size_t i = 0; i < in.size(); ++i) EXPECT_NEAR(out[i], in[i], 1e-6);
+}
+
+TEST(InterpolateTest, ConstantStaysConstantAndRampFollowsKeysWeights) {
+  std::vector<float> c(16, 3.0f), out(49, NAN);
+  bicubic_resize(c.data(), 1, 4, 4, out.data(), 7, 7);
+  for (float v : out) EXPECT_NEAR(v, 3.0f, 1e-5);
+  // A horizontal ramp upsampled 2x. Output x=4 samples source 1.75: Keys weights with
+  // A = -0.75 at t = 0.75 are (-0.03515625, 0.26171875, 0.87890625, -0.10546875) on source
+  // columns 0..3, giving 1.703125 (not 1.75: A = -0.75 does not reproduce lines exactly);
+  // x=5 samples 2.25 (t = 0.25, the mirrored weights on columns 1..4) -> 2.296875.
+  std::vector<float> ramp(8 * 8), up(16 * 16, NAN);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) ramp[y * 8 + x] = static_cast<float>(x);
+  bicubic_resize(ramp.data(), 1, 8, 8, up.data(), 16, 16);
+  EXPECT_NEAR(up[5 * 16 + 4], 1.703125f, 1e-6);
+  EXPECT_NEAR(up[5 * 16 + 5], 2.296875f, 1e-6);
+  // Border: output x=0 samples -0.25 (t = 0.75); its taps -2..1 clamp to columns 0, 0, 0, 1,
+  // so only the last weight meets a non-zero value: -0.10546875.
+  EXPECT_NEAR(up[0], -0.10546875f, 1e-6);
+}
+
+TEST(ConvertTest, HalfAndBfloat16) {
+  const std::uint16_t half[] = {0x3c00, 0xc000, 0x0000, 0x8000, 0x7c00, 0x0001, 0x3555, 0x7bff};
+  const float expected[] = {1.0f, -2.0f, 0.0f, -0.0f, std::numeric_limits<float>::infinity(), 5.9604645e-8f,
+                            0.33325195f, 65504.0f};
+  float out[8];
+  f16_to_f32(half, out, 8);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], expected[i]) << i;
+  const std::uint16_t nan_half = 0x7e00;
+  f16_to_f32(&nan_half, out, 1);
+  EXPECT_TRUE(std::isnan(out[0]));
+  const std::uint16_t bf[] = {0x3f80, 0xc040, 0x0000};
+  bf16_to_f32(bf, out, 3);
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], -3.0f);
+  EXPECT_EQ(out[2], 0.0f);
+}
+
+}  // namespace
+}  // namespace xclip::ops

@@ -1,0 +1,52 @@
+// Helpers for tests on the synthesised tiny checkpoint: copy it, rewrite its tensors, run it.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "support/test_paths.h"
+#include "xclip/xclip.h"
+
+namespace xclip::test {
+
+using TensorList = std::vector<std::pair<std::string, Tensor>>;
+
+inline std::string tiny_model_dir() { return models_dir() + "/tiny"; }
+
+// All tensors of the tiny checkpoint, in file order.
+inline TensorList tiny_tensors() {
+  const io::SafetensorsFile f = io::SafetensorsFile::open(tiny_model_dir() + "/model.safetensors");
+  TensorList out;
+  for (const std::string& name : f.names()) out.emplace_back(name, f.get(name));
+  return out;
+}
+
+// A fresh copy of the tiny model folder under the scratch dir, without model.safetensors.
+inline std::string copy_tiny_folder(const std::string& name) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(scratch_dir()) / ("model_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(tiny_model_dir())) {
+    if (entry.path().filename() == "model.safetensors" || !entry.is_regular_file()) continue;
+    fs::copy_file(entry.path(), dir / entry.path().filename());
+  }
+  return dir.string();
+}
+
+// Golden inputs of the tiny preset: basic texts and the two processed videos.
+struct TinyInputs {
+  Tensor input_ids, attention_mask, pixel_values;
+};
+
+inline TinyInputs tiny_inputs() {
+  const io::SafetensorsFile g = io::SafetensorsFile::open(golden_dir() + "/golden_tiny.safetensors");
+  return {g.get("tiny/inputs/basic/input_ids"), g.get("tiny/inputs/basic/attention_mask"),
+          g.get("tiny/inputs/pixel_values_2v")};
+}
+
+}  // namespace xclip::test
