@@ -100,7 +100,9 @@ Tolerance tolerance_for(const std::string& name) {
   static const std::regex strict("^(logits_per_video|logits_per_text|text_embeds|video_embeds|text_features|video_features)$");
   if (std::regex_match(name, strict)) return {2e-5, 0.0, false};
   if (name == "loss") return {0.0, 1e-5, false};
-  if (name.find("attentions/") != std::string::npos || name.size() > 8 && name.substr(name.size() - 8) == "/weights")
+  const bool attention_weights = name.find("attentions/") != std::string::npos ||
+                                 (name.size() > 8 && name.substr(name.size() - 8) == "/weights");
+  if (attention_weights)
     return {1e-5, 0.0, false};
   return {0.0, 1e-4, true};
 }
