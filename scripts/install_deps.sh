@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config git
   libdnnl-dev            # oneDNN: the GEMM backend
   nlohmann-json3-dev     # config.json, safetensors headers
+  libutf8proc-dev        # Unicode tables for the tokenizer
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
 )
