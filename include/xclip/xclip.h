@@ -4,5 +4,7 @@
 #include "xclip/error.h"
 #include "xclip/model.h"
 #include "xclip/options.h"
+#include "xclip/processor.h"
 #include "xclip/tensor.h"
+#include "xclip/tokenizer.h"
 #include "xclip/version.h"
