@@ -190,7 +190,7 @@ Tensor VideoProcessor::preprocess_video(const Tensor& frames) const {
   }
 
   Tensor out = Tensor::empty(DType::F32, {t, 3, out_h, out_w});
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(h * w * 3));
+  std::vector<std::uint8_t> rgb(ch == 3 ? 0 : static_cast<std::size_t>(h * w * 3));
   std::vector<std::uint8_t> canvas(static_cast<std::size_t>(out_h) * out_w * 3);
   std::vector<std::uint8_t> window(static_cast<std::size_t>(py.count) * px.count * 3);
   const vision::Precision precision =

@@ -99,6 +99,9 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
   std::vector<std::uint8_t> temp(static_cast<std::size_t>(rows) * window_w * kChannels);
 
   parallel_for(0, rows, 8, [&](std::int64_t lo, std::int64_t hi) {
+    // One input row widened to RGBX int32 lanes, so that each tap is one 4-lane multiply-add
+    // the compiler can vectorise; reused across the rows of this chunk.
+    std::vector<std::int32_t> wide(horizontal ? static_cast<std::size_t>(in_w) * 4 : 0);
     for (std::int64_t r = lo; r < hi; ++r) {
       const std::uint8_t* in = src + (static_cast<std::size_t>(row0 + r) * in_w) * kChannels;
       std::uint8_t* out = temp.data() + static_cast<std::size_t>(r) * window_w * kChannels;
@@ -106,26 +109,32 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
         std::memcpy(out, in + static_cast<std::size_t>(left) * kChannels, static_cast<std::size_t>(window_w) * kChannels);
         continue;
       }
+      const int x_lo = ch.first[left];
+      const int x_hi = ch.first[left + window_w - 1] + ch.count[left + window_w - 1];
+      for (int x = x_lo; x < x_hi; ++x) {
+        wide[x * 4 + 0] = in[x * kChannels + 0];
+        wide[x * 4 + 1] = in[x * kChannels + 1];
+        wide[x * 4 + 2] = in[x * kChannels + 2];
+        wide[x * 4 + 3] = 0;
+      }
       const std::int32_t init = 1 << (ch.precision - 1);
       for (int xo = 0; xo < window_w; ++xo) {
         const int x = left + xo;
         const std::int32_t* k = &ch.weights[static_cast<std::size_t>(x) * ch.ksize];
-        const std::uint8_t* p = in + static_cast<std::size_t>(ch.first[x]) * kChannels;
-        std::int32_t s0 = init, s1 = init, s2 = init;
-        for (int t = 0; t < ch.count[x]; ++t) {
-          s0 += p[t * kChannels + 0] * k[t];
-          s1 += p[t * kChannels + 1] * k[t];
-          s2 += p[t * kChannels + 2] * k[t];
-        }
-        out[xo * kChannels + 0] = clip8(s0, ch.precision);
-        out[xo * kChannels + 1] = clip8(s1, ch.precision);
-        out[xo * kChannels + 2] = clip8(s2, ch.precision);
+        const std::int32_t* p = &wide[static_cast<std::size_t>(ch.first[x]) * 4];
+        std::int32_t acc[4] = {init, init, init, init};
+        for (int t = 0; t < ch.count[x]; ++t)
+          for (int c = 0; c < 4; ++c) acc[c] += p[t * 4 + c] * k[t];
+        out[xo * kChannels + 0] = clip8(acc[0], ch.precision);
+        out[xo * kChannels + 1] = clip8(acc[1], ch.precision);
+        out[xo * kChannels + 2] = clip8(acc[2], ch.precision);
       }
     }
   });
 
   const std::size_t row_bytes = static_cast<std::size_t>(window_w) * kChannels;
   parallel_for(0, window_h, 8, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<std::int32_t> acc(vertical ? row_bytes : 0);
     for (std::int64_t yo = lo; yo < hi; ++yo) {
       std::uint8_t* out = dst + static_cast<std::size_t>(yo) * row_bytes;
       const int y = top + static_cast<int>(yo);
@@ -133,14 +142,16 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
         std::memcpy(out, temp.data() + static_cast<std::size_t>(y - row0) * row_bytes, row_bytes);
         continue;
       }
+      // Taps outer, pixels inner: contiguous rows, so the multiply-adds vectorise.
       const std::int32_t* k = &cv.weights[static_cast<std::size_t>(y) * cv.ksize];
       const std::uint8_t* base = temp.data() + static_cast<std::size_t>(cv.first[y] - row0) * row_bytes;
-      const std::int32_t init = 1 << (cv.precision - 1);
-      for (std::size_t i = 0; i < row_bytes; ++i) {
-        std::int32_t s = init;
-        for (int t = 0; t < cv.count[y]; ++t) s += base[t * row_bytes + i] * k[t];
-        out[i] = clip8(s, cv.precision);
+      std::fill(acc.begin(), acc.end(), 1 << (cv.precision - 1));
+      for (int t = 0; t < cv.count[y]; ++t) {
+        const std::uint8_t* line = base + t * row_bytes;
+        const std::int32_t w = k[t];
+        for (std::size_t i = 0; i < row_bytes; ++i) acc[i] += line[i] * w;
       }
+      for (std::size_t i = 0; i < row_bytes; ++i) out[i] = clip8(acc[i], cv.precision);
     }
   });
 }

@@ -1,31 +1,12 @@
 // The xclip CLI as a user runs it: files in, files out, exit codes 0 / 1 / 2.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <sys/wait.h>
-
+#include "cli/cli_runner.h"
 #include "support/compare.h"
 #include "support/model_fixture.h"
 
 namespace xclip::test {
 namespace {
-
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout + stderr
-};
-
-RunResult run_cli(const std::string& args) {
-  const std::string command = std::string(XCLIP_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 std::string write_inputs(const std::string& name, const TensorList& tensors) {
   const std::string path = scratch_dir() + "/cli_" + name + ".safetensors";

@@ -4,5 +4,7 @@ namespace xclip::cli {
 
 // Each command returns the process exit code; errors propagate as exceptions.
 int run_forward(int argc, char** argv);
+int run_tokenize(int argc, char** argv);
+int run_preprocess(int argc, char** argv);
 
 }  // namespace xclip::cli

@@ -12,6 +12,8 @@ const char* kUsage = R"(usage: xclip <command> [options]
 
 commands:
   forward     run XCLIPModel on tensors from a safetensors file (parity with transformers)
+  tokenize    texts -> input_ids / attention_mask (JSON), as CLIPTokenizerFast
+  preprocess  frames -> pixel_values, as VideoMAEImageProcessor
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   try {
     if (command == "forward") return xclip::cli::run_forward(argc, argv);
+    if (command == "tokenize") return xclip::cli::run_tokenize(argc, argv);
+    if (command == "preprocess") return xclip::cli::run_preprocess(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {
