@@ -7,8 +7,11 @@ packages=(
   libdnnl-dev            # oneDNN: the GEMM backend
   nlohmann-json3-dev     # config.json, safetensors headers
   libutf8proc-dev        # Unicode tables for the tokenizer
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # video decoding
+  ffmpeg                 # tests make their videos with the ffmpeg CLI
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
+  python3-pil            # the Pillow baseline of the processor benchmark
 )
 
 SUDO=""

@@ -8,3 +8,4 @@
 #include "xclip/tensor.h"
 #include "xclip/tokenizer.h"
 #include "xclip/version.h"
+#include "xclip/video.h"

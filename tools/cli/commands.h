@@ -6,5 +6,7 @@ namespace xclip::cli {
 int run_forward(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
 int run_preprocess(int argc, char** argv);
+int run_probe(int argc, char** argv);
+int run_frames(int argc, char** argv);
 
 }  // namespace xclip::cli

@@ -14,6 +14,8 @@ commands:
   forward     run XCLIPModel on tensors from a safetensors file (parity with transformers)
   tokenize    texts -> input_ids / attention_mask (JSON), as CLIPTokenizerFast
   preprocess  frames -> pixel_values, as VideoMAEImageProcessor
+  probe       video metadata (JSON)
+  frames      decode sampled frames of a video
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     if (command == "forward") return xclip::cli::run_forward(argc, argv);
     if (command == "tokenize") return xclip::cli::run_tokenize(argc, argv);
     if (command == "preprocess") return xclip::cli::run_preprocess(argc, argv);
+    if (command == "probe") return xclip::cli::run_probe(argc, argv);
+    if (command == "frames") return xclip::cli::run_frames(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {

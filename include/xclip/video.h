@@ -1,0 +1,97 @@
+// Reading frames from any video FFmpeg can demux and decode, by index or by time, and the
+// frame samplers X-CLIP users need (uniform, consecutive, random, multi-clip).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xclip/tensor.h"
+
+namespace xclip {
+
+struct VideoInfo {
+  std::string path;
+  std::string container;     // demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string codec;         // e.g. "h264"
+  std::string pixel_format;  // e.g. "yuv420p"
+  int width = 0, height = 0;  // displayed size (after rotation)
+  int coded_width = 0, coded_height = 0;
+  int rotation = 0;              // clockwise degrees applied to decoded frames: 0, 90, 180, 270
+  double average_fps = 0.0;      // 0 when unknown
+  double duration_seconds = 0.0;
+  std::int64_t frame_count = 0;
+  bool frame_count_exact = false;  // counted from packets, not read from the header
+};
+
+enum class FrameCountMode {
+  Exact,   // scan every packet of the stream (no decoding); also builds the index -> time map
+  Header,  // trust the container header (fast, can be wrong)
+};
+
+struct VideoOpenOptions {
+  FrameCountMode frame_count = FrameCountMode::Exact;
+  int threads = 0;  // decoder threads; 0 = automatic
+};
+
+struct DecodedFrames {
+  Tensor frames;                     // U8 [T, H, W, 3] RGB, displayed orientation
+  std::vector<std::int64_t> indices;  // frame index of each row (presentation order)
+  std::vector<double> pts_seconds;    // presentation time of each row
+};
+
+class VideoReader {
+ public:
+  // IoError (missing, unreadable), FormatError (not a video, no video stream, corrupt).
+  static VideoReader open(const std::string& path, const VideoOpenOptions& options = {});
+  ~VideoReader();
+  VideoReader(VideoReader&&) noexcept;
+  VideoReader& operator=(VideoReader&&) noexcept;
+
+  const VideoInfo& info() const;
+
+  // Frames by index in presentation order, returned in the order asked (duplicates allowed).
+  // Served with one forward pass over the sorted indices, seeking to the keyframe before a
+  // target when that is cheaper than decoding on. Indices past the real frame count are an
+  // InvalidArgument; a stream that breaks before a target is a FormatError naming it.
+  DecodedFrames frames_at(const std::vector<std::int64_t>& indices);
+  // Frames shown at the given times (the last frame starting at or before each time; times
+  // count from the first frame).
+  DecodedFrames frames_at_times(const std::vector<double>& seconds);
+  // Index of the frame shown at `seconds` (as frames_at_times).
+  std::int64_t index_at_time(double seconds);
+
+  // Decoding statistics of the last frames_at call (for benchmarks and tests).
+  struct Stats {
+    std::int64_t decoded_frames = 0;
+    std::int64_t seeks = 0;
+  };
+  Stats last_stats() const;
+
+  struct Impl;
+
+ private:
+  explicit VideoReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Frame samplers: pure functions from a frame count to frame indices.
+namespace sampling {
+
+// X-CLIP's evaluation protocol: T equal segments, the middle frame of each.
+std::vector<std::int64_t> uniform(std::int64_t frame_count, int num_frames);
+// transformers' documented sample_frame_indices(clip_len, frame_sample_rate, seg_len): a
+// random window of clip_len · rate frames, clip_len points spread over it, clipped.
+std::vector<std::int64_t> consecutive(std::int64_t frame_count, int clip_len, int frame_sample_rate, std::uint64_t seed);
+// One random frame per segment.
+std::vector<std::int64_t> random(std::int64_t frame_count, int num_frames, std::uint64_t seed);
+// `clips` views for multi-view testing: clip k uses segment offsets shifted by k/clips of a
+// segment (uniform) so that views cover different frames.
+std::vector<std::vector<std::int64_t>> uniform_clips(std::int64_t frame_count, int num_frames, int clips);
+// Restricts any sampler to [first, last]: returns first + indices of a sub-range sampler.
+std::vector<std::int64_t> offset(const std::vector<std::int64_t>& indices, std::int64_t first);
+
+}  // namespace sampling
+
+}  // namespace xclip

@@ -1,0 +1,397 @@
+// VideoReader on FFmpeg: packet scan for an exact index -> timestamp map, keyframe seeking,
+// threaded decoding, RGB conversion of the wanted frames only, rotation metadata applied.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+extern "C" {
+#include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include "core/check.h"
+#include "video/ffmpeg_handles.h"
+#include "xclip/video.h"
+
+namespace xclip {
+
+namespace {
+
+using namespace xclip::video;
+using Clock = std::chrono::steady_clock;
+
+// Every blocking FFmpeg call gets a deadline, so a pathological file cannot hang the caller.
+constexpr std::chrono::seconds kCallTimeout{60};
+
+int interrupt_callback(void* opaque) {
+  const auto* deadline = static_cast<const Clock::time_point*>(opaque);
+  return Clock::now() > *deadline ? 1 : 0;
+}
+
+int rotation_of(const AVStream* stream) {
+  std::size_t size = 0;
+  const std::uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (matrix == nullptr || size < 9 * sizeof(std::int32_t)) return 0;
+  const double ccw = av_display_rotation_get(reinterpret_cast<const std::int32_t*>(matrix));
+  if (std::isnan(ccw)) return 0;
+  // As ffmpeg's autorotate: clockwise degrees, snapped to a multiple of 90.
+  int cw = static_cast<int>(std::lround(-ccw)) % 360;
+  if (cw < 0) cw += 360;
+  return ((cw + 45) / 90 % 4) * 90;
+}
+
+}  // namespace
+
+struct VideoReader::Impl {
+  VideoInfo info;
+  VideoOpenOptions options;
+  Clock::time_point deadline;
+  FormatContextPtr format;
+  CodecContextPtr codec;
+  SwsPtr sws;
+  AVStream* stream = nullptr;
+  int stream_index = -1;
+
+  // Presentation-order timestamps (stream time base) of every frame, and keyframe ones.
+  bool indexed = false;
+  std::vector<std::int64_t> frame_pts;
+  std::vector<std::int64_t> keyframe_pts;
+  std::int64_t first_pts = 0;
+
+  // Decoder position: presentation index of the last frame received, -1 after a seek.
+  std::int64_t last_index = -1;
+  bool at_eof = false;
+  Stats stats;
+
+  void arm() { deadline = Clock::now() + kCallTimeout; }
+
+  [[noreturn]] void fail_ffmpeg(const std::string& what, int err) const {
+    if (err == AVERROR_EXIT) XCLIP_FAIL(FormatError) << info.path << ": " << what << " timed out";
+    XCLIP_FAIL(FormatError) << info.path << ": " << what << ": " << av_error_text(err);
+    __builtin_unreachable();  // the failure above always throws
+  }
+
+  double seconds(std::int64_t pts) const { return static_cast<double>(pts - first_pts) * av_q2d(stream->time_base); }
+
+  // Reads every packet of the video stream (no decoding) to count frames and learn their
+  // timestamps; stops at the first read error (a truncated file keeps what it has).
+  void build_index() {
+    if (indexed) return;
+    PacketPtr packet(av_packet_alloc());
+    std::int64_t synthetic = 0;
+    if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
+    while (true) {
+      arm();
+      const int err = av_read_frame(format.get(), packet.get());
+      if (err < 0) break;
+      if (packet->stream_index == stream_index) {
+        std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+        if (pts == AV_NOPTS_VALUE) pts = synthetic;  // no timestamps at all: count packets
+        synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
+        frame_pts.push_back(pts);
+        if (packet->flags & AV_PKT_FLAG_KEY) keyframe_pts.push_back(pts);
+      }
+      av_packet_unref(packet.get());
+    }
+    std::sort(frame_pts.begin(), frame_pts.end());
+    frame_pts.erase(std::unique(frame_pts.begin(), frame_pts.end()), frame_pts.end());
+    std::sort(keyframe_pts.begin(), keyframe_pts.end());
+    if (keyframe_pts.empty() && !frame_pts.empty()) keyframe_pts.push_back(frame_pts.front());
+    first_pts = frame_pts.empty() ? 0 : frame_pts.front();
+    indexed = true;
+    info.frame_count = static_cast<std::int64_t>(frame_pts.size());
+    info.frame_count_exact = true;
+    seek_to_start();
+  }
+
+  void seek_to(std::int64_t pts) {
+    arm();
+    const int err = av_seek_frame(format.get(), stream_index, pts, AVSEEK_FLAG_BACKWARD);
+    if (err < 0) {
+      // Some demuxers cannot seek by timestamp; byte 0 always works for a restart.
+      arm();
+      const int retry = avformat_seek_file(format.get(), stream_index, std::numeric_limits<std::int64_t>::min(), pts, pts, 0);
+      if (retry < 0) fail_ffmpeg("seek", retry);
+    }
+    avcodec_flush_buffers(codec.get());
+    last_index = -1;
+    at_eof = false;
+    ++stats.seeks;
+  }
+
+  void seek_to_start() {
+    arm();
+    const std::int64_t start = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
+    if (av_seek_frame(format.get(), stream_index, start, AVSEEK_FLAG_BACKWARD) < 0) {
+      arm();
+      av_seek_frame(format.get(), -1, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD);
+    }
+    avcodec_flush_buffers(codec.get());
+    last_index = -1;
+    at_eof = false;
+  }
+
+  std::int64_t index_of(std::int64_t pts) const {
+    return std::lower_bound(frame_pts.begin(), frame_pts.end(), pts) - frame_pts.begin();
+  }
+
+  // Next decoded frame into `frame`; false at the end of the stream. Packets displayed
+  // before `needed_pts` skip non-reference pictures: nothing depends on them.
+  bool next_frame(AVFrame* frame, std::int64_t needed_pts) {
+    PacketPtr packet(av_packet_alloc());
+    int bad_packets = 0;
+    while (true) {
+      int err = avcodec_receive_frame(codec.get(), frame);
+      if (err == 0) {
+        ++stats.decoded_frames;
+        return true;
+      }
+      if (err == AVERROR_EOF) return false;
+      if (err != AVERROR(EAGAIN)) fail_ffmpeg("decoding", err);
+      if (at_eof) {
+        // Drained without a frame: the decoder has nothing more to give.
+        return false;
+      }
+      arm();
+      err = av_read_frame(format.get(), packet.get());
+      if (err < 0) {
+        at_eof = true;
+        avcodec_send_packet(codec.get(), nullptr);  // drain
+        continue;
+      }
+      if (packet->stream_index != stream_index) {
+        av_packet_unref(packet.get());
+        continue;
+      }
+      const std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+      codec->skip_frame = (pts != AV_NOPTS_VALUE && pts < needed_pts) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+      err = avcodec_send_packet(codec.get(), packet.get());
+      av_packet_unref(packet.get());
+      if (err == AVERROR_INVALIDDATA) {
+        // Corrupt data: skip the packet as ffmpeg does, but not forever.
+        XCLIP_CHECK(++bad_packets < 10000, FormatError) << info.path << ": too many corrupt packets";
+        continue;
+      }
+      if (err < 0 && err != AVERROR(EAGAIN)) fail_ffmpeg("decoding", err);
+    }
+  }
+
+  // RGB24 of `frame`, rotated, into `dst` (display height x width x 3).
+  void convert(const AVFrame* frame, std::uint8_t* dst) {
+    const int w = frame->width, h = frame->height;
+    XCLIP_CHECK(w == info.coded_width && h == info.coded_height, FormatError)
+        << info.path << ": frame size changed mid-stream (" << w << "x" << h << " after " << info.coded_width << "x"
+        << info.coded_height << "), which is not supported";
+    sws.reset(sws_getCachedContext(sws.release(), w, h, static_cast<AVPixelFormat>(frame->format), w, h,
+                                   AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    XCLIP_CHECK(sws != nullptr, UnsupportedError)
+        << info.path << ": cannot convert pixel format " << av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format))
+        << " to RGB";
+    // The stream's colour matrix and range, as ffmpeg's scale filter picks them.
+    int* inv_table = nullptr;
+    int* table = nullptr;
+    int src_range = 0, dst_range = 0, brightness = 0, contrast = 0, saturation = 0;
+    sws_getColorspaceDetails(sws.get(), &inv_table, &src_range, &table, &dst_range, &brightness, &contrast, &saturation);
+    const int* coefficients = sws_getCoefficients(frame->colorspace);
+    if (frame->color_range != AVCOL_RANGE_UNSPECIFIED) src_range = frame->color_range == AVCOL_RANGE_JPEG;
+    sws_setColorspaceDetails(sws.get(), coefficients, src_range, coefficients, dst_range, brightness, contrast, saturation);
+
+    const std::size_t row = static_cast<std::size_t>(w) * 3;
+    std::vector<std::uint8_t> upright;
+    std::uint8_t* target = dst;
+    if (info.rotation != 0) {
+      upright.resize(row * h);
+      target = upright.data();
+    }
+    std::uint8_t* planes[4] = {target, nullptr, nullptr, nullptr};
+    int strides[4] = {static_cast<int>(row), 0, 0, 0};
+    sws_scale(sws.get(), frame->data, frame->linesize, 0, h, planes, strides);
+    if (info.rotation == 0) return;
+    // Lossless rotation of the RGB picture (ffmpeg rotates before converting; see README).
+    const int ow = info.width;
+    for (int r = 0; r < info.height; ++r)
+      for (int c = 0; c < ow; ++c) {
+        int sr, sc;
+        if (info.rotation == 90) {
+          sr = h - 1 - c;
+          sc = r;
+        } else if (info.rotation == 180) {
+          sr = h - 1 - r;
+          sc = w - 1 - c;
+        } else {
+          sr = c;
+          sc = w - 1 - r;
+        }
+        std::memcpy(dst + (static_cast<std::size_t>(r) * ow + c) * 3, upright.data() + sr * row + sc * 3, 3);
+      }
+  }
+};
+
+VideoReader::VideoReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoReader::~VideoReader() = default;
+VideoReader::VideoReader(VideoReader&&) noexcept = default;
+VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
+
+const VideoInfo& VideoReader::info() const { return impl_->info; }
+VideoReader::Stats VideoReader::last_stats() const { return impl_->stats; }
+
+VideoReader VideoReader::open(const std::string& path, const VideoOpenOptions& options) {
+  struct stat st {};
+  XCLIP_CHECK(::stat(path.c_str(), &st) == 0, IoError) << path << ": no such file";
+  XCLIP_CHECK(!S_ISDIR(st.st_mode), IoError) << path << ": is a directory, not a video file";
+  XCLIP_CHECK(st.st_size > 0, FormatError) << path << ": empty file";
+  av_log_set_level(AV_LOG_FATAL);  // errors reach the caller as exceptions, not as log lines
+
+  auto impl = std::make_unique<Impl>();
+  impl->info.path = path;
+  impl->options = options;
+  AVFormatContext* raw = avformat_alloc_context();
+  XCLIP_CHECK(raw != nullptr, Error) << "out of memory opening " << path;
+  raw->interrupt_callback.callback = interrupt_callback;
+  raw->interrupt_callback.opaque = &impl->deadline;
+  impl->arm();
+  int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);  // frees raw on failure
+  if (err < 0) {
+    if (err == AVERROR(EACCES)) XCLIP_FAIL(IoError) << path << ": permission denied";
+    XCLIP_FAIL(FormatError) << path << ": not a video FFmpeg can read (" << av_error_text(err) << ")";
+  }
+  impl->format.reset(raw);
+  impl->arm();
+  err = avformat_find_stream_info(raw, nullptr);
+  if (err < 0) impl->fail_ffmpeg("reading stream information", err);
+
+  for (unsigned i = 0; i < raw->nb_streams; ++i) {
+    const AVStream* s = raw->streams[i];
+    if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+      impl->stream_index = static_cast<int>(i);
+      break;
+    }
+  }
+  XCLIP_CHECK(impl->stream_index >= 0, FormatError) << path << ": no video stream (audio-only or data file?)";
+  impl->stream = raw->streams[impl->stream_index];
+  const AVCodecParameters* par = impl->stream->codecpar;
+  const AVCodec* decoder = avcodec_find_decoder(par->codec_id);
+  XCLIP_CHECK(decoder != nullptr, UnsupportedError)
+      << path << ": no decoder for codec '" << avcodec_get_name(par->codec_id) << "' in this FFmpeg build";
+  impl->codec.reset(avcodec_alloc_context3(decoder));
+  XCLIP_CHECK(impl->codec != nullptr, Error) << "out of memory opening " << path;
+  err = avcodec_parameters_to_context(impl->codec.get(), par);
+  if (err < 0) impl->fail_ffmpeg("reading codec parameters", err);
+  impl->codec->thread_count = options.threads;
+  impl->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  err = avcodec_open2(impl->codec.get(), decoder, nullptr);
+  if (err < 0) impl->fail_ffmpeg("opening the " + std::string(decoder->name) + " decoder", err);
+  XCLIP_CHECK(par->width > 0 && par->height > 0 && par->width <= 16384 && par->height <= 16384, FormatError)
+      << path << ": implausible frame size " << par->width << "x" << par->height;
+
+  VideoInfo& info = impl->info;
+  info.container = raw->iformat->name;
+  info.codec = avcodec_get_name(par->codec_id);
+  const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
+  info.pixel_format = pix ? pix : "unknown";
+  info.coded_width = par->width;
+  info.coded_height = par->height;
+  info.rotation = rotation_of(impl->stream);
+  const bool swap = info.rotation == 90 || info.rotation == 270;
+  info.width = swap ? par->height : par->width;
+  info.height = swap ? par->width : par->height;
+  AVRational rate = impl->stream->avg_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) rate = impl->stream->r_frame_rate;
+  info.average_fps = (rate.num > 0 && rate.den > 0) ? av_q2d(rate) : 0.0;
+  if (impl->stream->duration != AV_NOPTS_VALUE && impl->stream->duration > 0)
+    info.duration_seconds = static_cast<double>(impl->stream->duration) * av_q2d(impl->stream->time_base);
+  else if (raw->duration != AV_NOPTS_VALUE && raw->duration > 0)
+    info.duration_seconds = static_cast<double>(raw->duration) / AV_TIME_BASE;
+  if (options.frame_count == FrameCountMode::Exact) {
+    impl->build_index();
+  } else {
+    info.frame_count = impl->stream->nb_frames > 0 ? impl->stream->nb_frames
+                                                   : static_cast<std::int64_t>(std::llround(info.duration_seconds * info.average_fps));
+    info.frame_count_exact = false;
+  }
+  return VideoReader(std::move(impl));
+}
+
+DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
+  Impl& m = *impl_;
+  m.build_index();
+  m.stats = {};
+  XCLIP_CHECK(!indices.empty(), InvalidArgument) << m.info.path << ": no frame indices requested";
+  const std::int64_t count = static_cast<std::int64_t>(m.frame_pts.size());
+  XCLIP_CHECK(count > 0, FormatError) << m.info.path << ": the video stream has no frames";
+  for (std::int64_t i : indices) {
+    XCLIP_CHECK(i >= 0 && i < count, InvalidArgument)
+        << m.info.path << ": frame index " << i << " is outside the video's " << count << " frames";
+  }
+  // Targets in ascending order; every request of one index shares one decoded frame.
+  std::map<std::int64_t, std::vector<std::size_t>> wanted;
+  for (std::size_t k = 0; k < indices.size(); ++k) wanted[indices[k]].push_back(k);
+
+  DecodedFrames out;
+  const std::int64_t h = m.info.height, w = m.info.width;
+  out.frames = Tensor::empty(DType::U8, {static_cast<std::int64_t>(indices.size()), h, w, 3});
+  out.indices = indices;
+  out.pts_seconds.assign(indices.size(), 0.0);
+  const std::size_t frame_bytes = static_cast<std::size_t>(h * w * 3);
+  FramePtr frame(av_frame_alloc());
+
+  for (const auto& [target, slots] : wanted) {
+    const std::int64_t target_pts = m.frame_pts[static_cast<std::size_t>(target)];
+    // The keyframe at or before the target; seek when it lies beyond the decoder position
+    // (decoding on would cost at least the frames up to it) or when the target is behind us.
+    auto kf = std::upper_bound(m.keyframe_pts.begin(), m.keyframe_pts.end(), target_pts);
+    const std::int64_t key_pts = kf == m.keyframe_pts.begin() ? m.keyframe_pts.front() : *(kf - 1);
+    const std::int64_t key_index = m.index_of(key_pts);
+    if (m.last_index < 0 || m.last_index >= target || key_index > m.last_index + 1 || m.at_eof) m.seek_to(key_pts);
+
+    bool found = false;
+    // Bounded: at most every frame of the video between the keyframe and the target, plus
+    // the frames a seek may land before it.
+    for (std::int64_t guard = 0; guard <= count + 16; ++guard) {
+      if (!m.next_frame(frame.get(), target_pts)) break;
+      std::int64_t pts = frame->best_effort_timestamp;
+      if (pts == AV_NOPTS_VALUE) pts = frame->pts;
+      const std::int64_t index = pts == AV_NOPTS_VALUE ? m.last_index + 1 : m.index_of(pts);
+      m.last_index = index;
+      if (index < target) continue;
+      // The target itself, or (if its picture is missing) the first frame shown after it.
+      const std::int64_t used = std::min<std::int64_t>(index, count - 1);
+      m.convert(frame.get(), out.frames.mutable_data<std::uint8_t>() + slots.front() * frame_bytes);
+      for (std::size_t k = 1; k < slots.size(); ++k)
+        std::memcpy(out.frames.mutable_data<std::uint8_t>() + slots[k] * frame_bytes,
+                    out.frames.data<std::uint8_t>() + slots.front() * frame_bytes, frame_bytes);
+      for (std::size_t k : slots) out.pts_seconds[k] = m.seconds(m.frame_pts[static_cast<std::size_t>(used)]);
+      found = true;
+      av_frame_unref(frame.get());
+      break;
+    }
+    XCLIP_CHECK(found, FormatError) << m.info.path << ": frame " << target << " of " << count
+                                    << " could not be decoded (the stream is corrupt or ends early)";
+  }
+  return out;
+}
+
+std::int64_t VideoReader::index_at_time(double t) {
+  Impl& m = *impl_;
+  m.build_index();
+  XCLIP_CHECK(!m.frame_pts.empty(), FormatError) << m.info.path << ": the video stream has no frames";
+  XCLIP_CHECK(std::isfinite(t) && t >= 0, InvalidArgument) << m.info.path << ": time " << t << " s is not a valid position";
+  const double tb = av_q2d(m.stream->time_base);
+  const auto pts = m.first_pts + static_cast<std::int64_t>(std::floor(t / tb + 1e-6));
+  const auto it = std::upper_bound(m.frame_pts.begin(), m.frame_pts.end(), pts);
+  return std::max<std::int64_t>(0, (it - m.frame_pts.begin()) - 1);
+}
+
+DecodedFrames VideoReader::frames_at_times(const std::vector<double>& seconds) {
+  std::vector<std::int64_t> indices;
+  for (double t : seconds) indices.push_back(index_at_time(t));
+  return frames_at(indices);
+}
+
+}  // namespace xclip

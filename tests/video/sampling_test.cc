@@ -1,0 +1,62 @@
+// Samplers are pure functions: checked on their own.
+#include <gtest/gtest.h>
+
+#include "xclip/error.h"
+#include "xclip/video.h"
+
+namespace xclip::sampling {
+namespace {
+
+TEST(SamplingTest, UniformTakesSegmentMiddles) {
+  EXPECT_EQ(uniform(80, 8), (std::vector<std::int64_t>{5, 15, 25, 35, 45, 55, 65, 75}));
+  EXPECT_EQ(uniform(120, 8), (std::vector<std::int64_t>{7, 22, 37, 52, 67, 82, 97, 112}));
+  EXPECT_EQ(uniform(1, 4), (std::vector<std::int64_t>{0, 0, 0, 0}));
+  EXPECT_EQ(uniform(3, 6), (std::vector<std::int64_t>{0, 0, 1, 1, 2, 2}));  // short videos repeat frames
+}
+
+TEST(SamplingTest, UniformClipsShiftInsideSegments) {
+  const auto clips = uniform_clips(80, 8, 2);
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(clips[0], (std::vector<std::int64_t>{2, 12, 22, 32, 42, 52, 62, 72}));
+  EXPECT_EQ(clips[1], (std::vector<std::int64_t>{7, 17, 27, 37, 47, 57, 67, 77}));
+  EXPECT_EQ(uniform_clips(80, 8, 1)[0], uniform(80, 8));
+}
+
+TEST(SamplingTest, ConsecutiveFollowsTheSeedsFormula) {
+  // Window of clip_len · rate frames ending at a random end in [converted, frame_count).
+  for (std::uint64_t seed : {0u, 1u, 7u}) {
+    const auto idx = consecutive(300, 8, 2, seed);
+    ASSERT_EQ(idx.size(), 8u);
+    for (std::size_t i = 1; i < idx.size(); ++i) EXPECT_EQ(idx[i] - idx[i - 1], 2) << "seed " << seed;
+    EXPECT_GE(idx.front(), 0);
+    EXPECT_LT(idx.back(), 300);
+  }
+  EXPECT_EQ(consecutive(300, 8, 2, 5), consecutive(300, 8, 2, 5));  // deterministic per seed
+  // Shorter than the window: indices stay inside the video.
+  for (std::int64_t i : consecutive(5, 8, 1, 0)) EXPECT_LT(i, 5);
+  // linspace(start, end, 8) with rate 4: the np.linspace spacing (32/7) truncated.
+  const auto wide = consecutive(33, 8, 4, 0);
+  EXPECT_EQ(wide, (std::vector<std::int64_t>{0, 4, 9, 13, 18, 22, 27, 31}));
+}
+
+TEST(SamplingTest, RandomPicksOnePerSegment) {
+  const auto idx = random(80, 8, 3);
+  ASSERT_EQ(idx.size(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_GE(idx[i], i * 10);
+    EXPECT_LT(idx[i], (i + 1) * 10);
+  }
+  EXPECT_EQ(random(80, 8, 3), idx);
+  EXPECT_NE(random(80, 8, 4), idx);
+}
+
+TEST(SamplingTest, OffsetAndErrors) {
+  EXPECT_EQ(offset({0, 2}, 10), (std::vector<std::int64_t>{10, 12}));
+  EXPECT_THROW(uniform(0, 8), InvalidArgument);
+  EXPECT_THROW(uniform(10, 0), InvalidArgument);
+  EXPECT_THROW(consecutive(10, 4, 0, 0), InvalidArgument);
+  EXPECT_THROW(uniform_clips(10, 4, 0), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace xclip::sampling

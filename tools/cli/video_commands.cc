@@ -1,0 +1,113 @@
+// xclip probe / xclip frames: video metadata and sampled frames.
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "commands.h"
+#include "io/safetensors.h"
+#include "video_sampling.h"
+#include "xclip/xclip.h"
+
+namespace xclip::cli {
+
+namespace {
+
+const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count]
+
+Prints the video's metadata as JSON: container, codec, pixel format, displayed size (after
+rotation), rotation, average frame rate, duration, frame count. The frame count is exact
+(every packet is counted, nothing decoded) unless --header-count trusts the container header.
+
+example:
+  xclip probe clip.mp4
+)";
+
+const char* kFramesHelp = R"(usage: xclip frames VIDEO --outputs OUT.safetensors [options]
+
+Decodes sampled frames and writes frames (U8 [T, H, W, 3] RGB; [clips, T, H, W, 3] with
+--clips > 1), indices (I64) and pts (F64 seconds from the first frame).
+
+options:
+  --num-frames T            frames per clip (default 8)
+  --sampling uniform|consecutive|random
+                            uniform (default): the middle frame of T equal segments (X-CLIP's protocol);
+                            consecutive: transformers' sample_frame_indices(T, rate, frames);
+                            random: one random frame per segment
+  --frame-sample-rate R     step of consecutive sampling (default 1)
+  --seed S                  seed of consecutive / random sampling (default 0)
+  --clips K                 K views per video (uniform: shifted within each segment)
+  --start S --end S         sample only frames shown between these times (seconds)
+  --indices i,j,...         explicit frame indices instead of a sampler
+
+example:
+  xclip frames clip.mp4 --num-frames 8 --outputs frames.safetensors
+)";
+
+nlohmann::json info_json(const VideoInfo& i) {
+  return {{"path", i.path},
+          {"container", i.container},
+          {"codec", i.codec},
+          {"pixel_format", i.pixel_format},
+          {"width", i.width},
+          {"height", i.height},
+          {"coded_width", i.coded_width},
+          {"coded_height", i.coded_height},
+          {"rotation", i.rotation},
+          {"average_fps", i.average_fps},
+          {"duration_seconds", i.duration_seconds},
+          {"frame_count", i.frame_count},
+          {"frame_count_exact", i.frame_count_exact}};
+}
+
+}  // namespace
+
+int run_probe(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"header-count", "help"}, {});
+  if (args.flag("help")) {
+    std::cout << kProbeHelp;
+    return 0;
+  }
+  if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
+  VideoOpenOptions options;
+  if (args.flag("header-count")) options.frame_count = FrameCountMode::Header;
+  const VideoReader reader = VideoReader::open(args.positionals()[0], options);
+  std::cout << info_json(reader.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return 0;
+}
+
+int run_frames(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"help"},
+                  {"outputs", "num-frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
+  if (args.flag("help")) {
+    std::cout << kFramesHelp;
+    return 0;
+  }
+  if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
+  const std::string out = args.required("outputs");
+  const SamplingOptions sampling = parse_sampling_options(args);
+  VideoReader reader = VideoReader::open(args.positionals()[0]);
+  const SampledClips clips = sample_clips(reader, sampling);
+  if (clips.repeated) {
+    std::cerr << "note: " << reader.info().path << " has " << reader.info().frame_count << " frames, fewer than "
+              << sampling.num_frames << "; frames repeat\n";
+  }
+  std::vector<std::int64_t> all;
+  for (const auto& c : clips.indices) all.insert(all.end(), c.begin(), c.end());
+  const DecodedFrames decoded = reader.frames_at(all);
+  std::vector<std::int64_t> shape = decoded.frames.shape();
+  std::vector<std::int64_t> index_shape = {static_cast<std::int64_t>(all.size())};
+  if (clips.indices.size() > 1) {
+    const auto k = static_cast<std::int64_t>(clips.indices.size());
+    shape.insert(shape.begin(), k);
+    shape[1] /= k;
+    index_shape = {k, index_shape[0] / k};
+  }
+  io::write_safetensors(out, {{"frames", decoded.frames.reshaped(shape)},
+                              {"indices", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.indices.data())},
+                              {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())}});
+  return 0;
+}
+
+}  // namespace xclip::cli
