@@ -98,6 +98,10 @@ class Session {
   NamedTensors forward(const ForwardInputs& inputs, const ForwardOptions& options = {});
   // XCLIPModel.get_text_features: F32 [texts, projection_dim].
   Tensor get_text_features(const Tensor& input_ids, const Tensor& attention_mask = Tensor());
+  // forward() against precomputed get_text_features output (encode a label set once, score
+  // many videos): logits_per_video, logits_per_text, text_embeds, video_embeds.
+  NamedTensors forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
+                                          bool interpolate_pos_encoding = false);
   // XCLIPModel.get_video_features: F32 [videos, projection_dim].
   Tensor get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding = false);
 

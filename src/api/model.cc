@@ -78,6 +78,15 @@ Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attenti
   return model_->impl().xclip->get_text_features(input_ids, attention_mask, s);
 }
 
+NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
+                                                 bool interpolate_pos_encoding) {
+  state_->arena.reset();
+  ForwardOptions options;
+  options.interpolate_pos_encoding = interpolate_pos_encoding;
+  model::RunState s{state_->arena, options};
+  return model_->impl().xclip->forward_with_text_features(pixel_values, text_features, s);
+}
+
 Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
   state_->arena.reset();
   const ForwardOptions options;

@@ -97,33 +97,18 @@ void l2_normalize_rows(float* x, std::int64_t rows, std::int64_t d) {
 
 }  // namespace
 
-NamedTensors XclipModel::forward(const ForwardInputs& in, RunState& s) const {
-  XCLIP_CHECK(in.input_ids.defined(), InvalidArgument) << "forward needs input_ids";
-  XCLIP_CHECK(in.pixel_values.defined(), InvalidArgument) << "forward needs pixel_values";
-  NamedTensors recorded;
-  s.outputs = &recorded;
+void XclipModel::head(const MitOutput& mit, const float* image_features, std::int64_t patches,
+                      const Tensor& text_features, RunState& s, NamedTensors& out) const {
   ArenaScope scope(s.arena);
   const std::int64_t dp = config_.projection_dim;
-
-  const VisionOutput vision = vision_model_.forward(in.pixel_values, s.options.interpolate_pos_encoding, s);
-  const std::int64_t videos = vision.videos;
-  MitOutput mit = video_embedding(vision, s);
-  const float* image_features = prompt_image_features(vision, s);
-
-  TextOutput text = text_model_.forward(in.input_ids, in.attention_mask, s, true);
-  const std::int64_t texts = in.input_ids.dim(0);
-  Tensor text_features = Tensor::empty(DType::F32, {texts, dp});
-  ops::linear(text.pooler_output.data<float>(), texts, text_projection_.in, text_projection_.in,
-              text_projection_.weight, nullptr, dp, text_features.mutable_data<float>());
-  s.tap("text_projection", "out", text_features);
-
+  const std::int64_t videos = mit.pooler_output.dim(0), texts = text_features.dim(0);
   // Video-specific prompts: every video sees every text.
   Tensor text_embeds = Tensor::empty(DType::F32, {videos, texts, dp});
   float* te = text_embeds.mutable_data<float>();
   float* expanded = s.arena.alloc_floats(videos * texts * dp);
   for (std::int64_t v = 0; v < videos; ++v)
     std::memcpy(expanded + v * texts * dp, text_features.data<float>(), sizeof(float) * texts * dp);
-  prompts_generator_.forward(expanded, videos, texts, image_features, vision.tokens - 1, te, s);
+  prompts_generator_.forward(expanded, videos, texts, image_features, patches, te, s);
   for (std::int64_t i = 0; i < videos * texts * dp; ++i) te[i] += expanded[i];
 
   Tensor video_embeds = mit.pooler_output.clone();
@@ -144,12 +129,50 @@ NamedTensors XclipModel::forward(const ForwardInputs& in, RunState& s) const {
     }
   }
 
-  NamedTensors out;
   out.add("logits_per_video", logits_per_video);
   out.add("logits_per_text", logits_per_text);
   out.add("text_embeds", text_embeds);
   out.add("video_embeds", video_embeds);
-  if (s.options.return_loss) out.add("loss", contrastive_loss(logits_per_text));
+}
+
+NamedTensors XclipModel::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
+                                                    RunState& s) const {
+  const std::int64_t dp = config_.projection_dim;
+  XCLIP_CHECK(text_features.defined() && text_features.dtype() == DType::F32 && text_features.rank() == 2 &&
+                  text_features.dim(1) == dp && text_features.dim(0) > 0,
+              InvalidArgument)
+      << "text_features: expected F32 [texts, " << dp << "] (get_text_features), got " << text_features.describe();
+  ArenaScope scope(s.arena);
+  const VisionOutput vision = vision_model_.forward(pixel_values, s.options.interpolate_pos_encoding, s);
+  MitOutput mit = video_embedding(vision, s);
+  const float* image_features = prompt_image_features(vision, s);
+  NamedTensors out;
+  head(mit, image_features, vision.tokens - 1, text_features, s, out);
+  return out;
+}
+
+NamedTensors XclipModel::forward(const ForwardInputs& in, RunState& s) const {
+  XCLIP_CHECK(in.input_ids.defined(), InvalidArgument) << "forward needs input_ids";
+  XCLIP_CHECK(in.pixel_values.defined(), InvalidArgument) << "forward needs pixel_values";
+  NamedTensors recorded;
+  s.outputs = &recorded;
+  ArenaScope scope(s.arena);
+  const std::int64_t dp = config_.projection_dim;
+
+  const VisionOutput vision = vision_model_.forward(in.pixel_values, s.options.interpolate_pos_encoding, s);
+  MitOutput mit = video_embedding(vision, s);
+  const float* image_features = prompt_image_features(vision, s);
+
+  TextOutput text = text_model_.forward(in.input_ids, in.attention_mask, s, true);
+  const std::int64_t texts = in.input_ids.dim(0);
+  Tensor text_features = Tensor::empty(DType::F32, {texts, dp});
+  ops::linear(text.pooler_output.data<float>(), texts, text_projection_.in, text_projection_.in,
+              text_projection_.weight, nullptr, dp, text_features.mutable_data<float>());
+  s.tap("text_projection", "out", text_features);
+
+  NamedTensors out;
+  head(mit, image_features, vision.tokens - 1, text_features, s, out);
+  if (s.options.return_loss) out.add("loss", contrastive_loss(out.at("logits_per_text")));
   out.add("text_model_output/last_hidden_state", text.last_hidden_state);
   out.add("text_model_output/pooler_output", text.pooler_output);
   out.add("vision_model_output/last_hidden_state", vision_model_.last_hidden_state(vision));

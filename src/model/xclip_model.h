@@ -18,6 +18,9 @@ class XclipModel {
   NamedTensors forward(const ForwardInputs& inputs, RunState& s) const;
   Tensor get_text_features(const Tensor& input_ids, const Tensor& attention_mask, RunState& s) const;
   Tensor get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding, RunState& s) const;
+  // forward() for precomputed text features (get_text_features): logits_per_video,
+  // logits_per_text, text_embeds, video_embeds. Lets a label set be encoded once.
+  NamedTensors forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features, RunState& s) const;
 
  private:
   // visual_projection of the pooled frames, then the MIT.
@@ -26,6 +29,9 @@ class XclipModel {
   // -> [videos, patches, projection_dim] in arena memory.
   float* prompt_image_features(const VisionOutput& vision, RunState& s) const;
   Tensor contrastive_loss(const Tensor& logits_per_text) const;
+  // Video-conditioned text embeddings and logits (steps after the text projection).
+  void head(const MitOutput& mit, const float* image_features, std::int64_t patches, const Tensor& text_features,
+            RunState& s, NamedTensors& out) const;
 
   XCLIPConfig config_;
   TextTransformer text_model_;

@@ -99,6 +99,20 @@ TEST_F(BadInputTest, LossNeedsAsManyTextsAsVideos) {
                  "return_loss needs as many texts as videos");
 }
 
+TEST_F(BadInputTest, PrecomputedTextFeaturesGiveTheSameLogits) {
+  Session session(model_);
+  const Tensor text_features = session.get_text_features(in_.input_ids, in_.attention_mask);
+  const NamedTensors split = session.forward_with_text_features(in_.pixel_values, text_features);
+  const NamedTensors full = session.forward({in_.input_ids, in_.attention_mask, in_.pixel_values});
+  for (const char* name : {"logits_per_video", "logits_per_text", "text_embeds", "video_embeds"}) {
+    const Tensor& a = split.at(name);
+    const Tensor& b = full.at(name);
+    ASSERT_EQ(a.shape(), b.shape()) << name;
+    for (std::int64_t i = 0; i < a.numel(); ++i) EXPECT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-6) << name;
+  }
+  EXPECT_THROW(session.forward_with_text_features(in_.pixel_values, Tensor::zeros(DType::F32, {3, 7})), InvalidArgument);
+}
+
 TEST_F(BadInputTest, FeatureEntryPointsValidateToo) {
   Session session(model_);
   EXPECT_THROW(session.get_text_features(ids({49406, 50000}, 1)), InvalidArgument);
