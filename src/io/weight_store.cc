@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "io/mmap_file.h"
+#include "io/torch_checkpoint.h"
 #include "ops/convert.h"
 
 namespace xclip::io {
@@ -49,35 +50,44 @@ std::vector<std::string> shard_names(const std::string& index_path) {
 
 }  // namespace
 
-WeightStore WeightStore::open_folder(const std::string& dir) {
-  const std::string single = dir + "/model.safetensors";
-  const std::string index = dir + "/model.safetensors.index.json";
-  std::vector<SafetensorsFile> files;
-  if (file_exists(single)) {
-    files.push_back(SafetensorsFile::open(single));
-    return from_files(std::move(files), single);
-  }
-  if (file_exists(index)) {
-    for (const std::string& shard : shard_names(index)) files.push_back(SafetensorsFile::open(dir + "/" + shard));
-    return from_files(std::move(files), index);
-  }
-  XCLIP_CHECK(!file_exists(dir + "/pytorch_model.bin") && !file_exists(dir + "/pytorch_model.bin.index.json"), UnsupportedError)
-      << dir << ": only pytorch_model.bin weights found; this build reads model.safetensors (convert with "
-      << "transformers' save_pretrained(safe_serialization=True))";
-  XCLIP_FAIL(IoError) << dir << ": no model.safetensors or model.safetensors.index.json in the model folder";
+namespace {
+
+void add_all(std::map<std::string, Tensor>& into, std::map<std::string, Tensor> from, const std::string& file) {
+  for (auto& [name, t] : from)
+    XCLIP_CHECK(into.emplace(name, std::move(t)).second, FormatError) << file << ": tensor '" << name << "' also appears in another shard";
 }
 
-WeightStore WeightStore::from_files(std::vector<SafetensorsFile> files, std::string source) {
-  WeightStore store;
-  store.source_ = std::move(source);
-  for (const SafetensorsFile& f : files) {
-    for (const std::string& name : f.names()) {
-      XCLIP_CHECK(store.tensors_.count(name) == 0, FormatError)
-          << f.path() << ": tensor '" << name << "' also appears in another shard";
-      store.tensors_[name] = f.get(name);
+std::map<std::string, Tensor> read_safetensors(const std::string& path) {
+  const SafetensorsFile f = SafetensorsFile::open(path);
+  std::map<std::string, Tensor> out;
+  for (const std::string& name : f.names()) out.emplace(name, f.get(name));
+  return out;
+}
+
+}  // namespace
+
+WeightStore WeightStore::open_folder(const std::string& dir) {
+  std::map<std::string, Tensor> tensors;
+  for (const auto& [single, index, reader] :
+       {std::tuple{"model.safetensors", "model.safetensors.index.json", &read_safetensors},
+        std::tuple{"pytorch_model.bin", "pytorch_model.bin.index.json", &load_torch_checkpoint}}) {
+    if (file_exists(dir + "/" + single)) {
+      add_all(tensors, reader(dir + "/" + single), dir + "/" + single);
+      return from_tensors(std::move(tensors), dir + "/" + single);
+    }
+    if (file_exists(dir + "/" + index)) {
+      for (const std::string& shard : shard_names(dir + "/" + index)) add_all(tensors, reader(dir + "/" + shard), dir + "/" + shard);
+      return from_tensors(std::move(tensors), dir + "/" + index);
     }
   }
-  store.files_ = std::move(files);
+  XCLIP_FAIL(IoError) << dir << ": no model.safetensors, pytorch_model.bin or their .index.json in the model folder";
+  __builtin_unreachable();  // the failure above always throws
+}
+
+WeightStore WeightStore::from_tensors(std::map<std::string, Tensor> tensors, std::string source) {
+  WeightStore store;
+  store.source_ = std::move(source);
+  store.tensors_ = std::move(tensors);
   return store;
 }
 

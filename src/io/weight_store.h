@@ -15,10 +15,11 @@ namespace xclip::io {
 
 class WeightStore {
  public:
-  // model.safetensors, or the shards named by model.safetensors.index.json.
+  // model.safetensors, the shards of model.safetensors.index.json, or (when no safetensors
+  // exist) pytorch_model.bin / the shards of pytorch_model.bin.index.json.
   static WeightStore open_folder(const std::string& dir);
-  // From already opened files (tests).
-  static WeightStore from_files(std::vector<SafetensorsFile> files, std::string source);
+  // From tensors already read (each keeps its file mapping alive).
+  static WeightStore from_tensors(std::map<std::string, Tensor> tensors, std::string source);
 
   // F32 data of `name` with exactly `shape`; F16/BF16 are converted once here. On a missing
   // or mis-shaped weight the problem is recorded and a zero buffer returned, so that one
@@ -32,7 +33,6 @@ class WeightStore {
 
  private:
   std::string source_;
-  std::vector<SafetensorsFile> files_;
   std::map<std::string, Tensor> tensors_;
   mutable std::set<std::string> used_;
   mutable std::vector<std::string> problems_;
