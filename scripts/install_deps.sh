@@ -9,6 +9,7 @@ packages=(
   libutf8proc-dev        # Unicode tables for the tokenizer
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # video decoding
   ffmpeg                 # tests make their videos with the ffmpeg CLI
+  libcurl4-openssl-dev   # hub downloads
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
   python3-pil            # the Pillow baseline of the processor benchmark

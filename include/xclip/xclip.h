@@ -2,6 +2,7 @@
 #pragma once
 
 #include "xclip/error.h"
+#include "xclip/hub.h"
 #include "xclip/model.h"
 #include "xclip/options.h"
 #include "xclip/processor.h"
