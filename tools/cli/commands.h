@@ -8,5 +8,8 @@ int run_tokenize(int argc, char** argv);
 int run_preprocess(int argc, char** argv);
 int run_probe(int argc, char** argv);
 int run_frames(int argc, char** argv);
+int run_classify(int argc, char** argv);
+int run_embed(int argc, char** argv);
+int run_embed_text(int argc, char** argv);
 
 }  // namespace xclip::cli

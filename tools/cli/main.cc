@@ -11,6 +11,9 @@ namespace {
 const char* kUsage = R"(usage: xclip <command> [options]
 
 commands:
+  classify    rank labels for videos (zero-shot), by probability
+  embed       video embeddings (get_video_features) to .safetensors / .npy / .jsonl
+  embed-text  text embeddings (get_text_features)
   forward     run XCLIPModel on tensors from a safetensors file (parity with transformers)
   tokenize    texts -> input_ids / attention_mask (JSON), as CLIPTokenizerFast
   preprocess  frames -> pixel_values, as VideoMAEImageProcessor
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   try {
+    if (command == "classify") return xclip::cli::run_classify(argc, argv);
+    if (command == "embed") return xclip::cli::run_embed(argc, argv);
+    if (command == "embed-text") return xclip::cli::run_embed_text(argc, argv);
     if (command == "forward") return xclip::cli::run_forward(argc, argv);
     if (command == "tokenize") return xclip::cli::run_tokenize(argc, argv);
     if (command == "preprocess") return xclip::cli::run_preprocess(argc, argv);
