@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
   python3-pil            # the Pillow baseline of the processor benchmark
+  time                   # peak memory in the classify benchmark
 )
 
 SUDO=""

@@ -13,7 +13,6 @@ VisionEmbeddings::VisionEmbeddings(const io::WeightStore& store, const std::stri
     : hidden_size_(c.hidden_size),
       num_channels_(c.num_channels),
       patch_size_(c.patch_size),
-      image_size_(c.image_size),
       num_positions_((c.image_size / c.patch_size) * (c.image_size / c.patch_size) + 1),
       class_embedding_(store.get(prefix + ".class_embedding", {c.hidden_size})),
       patch_embedding_(store.get(prefix + ".patch_embedding.weight",

@@ -28,7 +28,7 @@ class VisionEmbeddings {
   // Position rows for a grid_h x grid_w patch grid, [1 + grid_h·grid_w, hidden].
   const float* positions_for(std::int64_t grid_h, std::int64_t grid_w, bool interpolate, RunState& s) const;
 
-  std::int64_t hidden_size_, num_channels_, patch_size_, image_size_, num_positions_;
+  std::int64_t hidden_size_, num_channels_, patch_size_, num_positions_;
   const float* class_embedding_;     // class_embedding [hidden]
   const float* patch_embedding_;     // patch_embedding.weight [hidden, channels, patch, patch]
   const float* position_embedding_;  // position_embedding.weight [num_positions, hidden]
