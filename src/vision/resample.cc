@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/parallel.h"
+#include "ops/cpu/kernels.h"
 
 namespace xclip::vision {
 
@@ -77,7 +78,20 @@ Coefficients compute_coefficients(int in_size, int out_size, Filter filter, Prec
     c.precision = bits;
   }
   c.weights.resize(w.size());
-  for (std::size_t i = 0; i < w.size(); ++i) c.weights[i] = to_fixed(w[i], c.precision);
+  c.fits_int16 = true;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    c.weights[i] = to_fixed(w[i], c.precision);
+    c.fits_int16 &= c.weights[i] >= -32768 && c.weights[i] <= 32767;
+  }
+  if (c.fits_int16) {
+    const int per_pixel = (c.ksize + 1) / 2;
+    c.pairs.assign(static_cast<std::size_t>(out_size) * per_pixel, 0);
+    for (int i = 0; i < out_size; ++i)
+      for (int t = 0; t < c.count[i]; ++t) {
+        const auto w = static_cast<std::uint32_t>(c.weights[static_cast<std::size_t>(i) * c.ksize + t]) & 0xffffu;
+        c.pairs[static_cast<std::size_t>(i) * per_pixel + t / 2] |= static_cast<std::int32_t>(t % 2 ? w << 16 : w);
+      }
+  }
   return c;
 }
 
@@ -96,12 +110,18 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
     for (int y = top; y < top + window_h; ++y) row1 = std::max(row1, cv.first[y] + cv.count[y]);
   }
   const int rows = row1 - row0;
-  std::vector<std::uint8_t> temp(static_cast<std::size_t>(rows) * window_w * kChannels);
+  // Reused across calls (one per calling thread) so that frames after the first fault no pages in.
+  // (The reference matters: worker threads must see this thread's buffer, not their own.)
+  thread_local std::vector<std::uint8_t> scratch;
+  std::vector<std::uint8_t>& temp = scratch;
+  temp.resize(static_cast<std::size_t>(rows) * window_w * kChannels);
 
+  // Pillow's 22-bit weights do not fit the SIMD kernels' int16 lanes: scalar for those.
+  const cpu::CpuKernels& kernels = ch.fits_int16 ? cpu::kernels() : *cpu::kernels_for_isa("scalar");
   parallel_for(0, rows, 8, [&](std::int64_t lo, std::int64_t hi) {
-    // One input row widened to RGBX int32 lanes, so that each tap is one 4-lane multiply-add
-    // the compiler can vectorise; reused across the rows of this chunk.
-    std::vector<std::int32_t> wide(horizontal ? static_cast<std::size_t>(in_w) * 4 : 0);
+    // The kernel may read 8 bytes past a pixel: rows go through a padded copy.
+    const std::size_t slack = static_cast<std::size_t>(ch.ksize) * kChannels + 16;  // see u8_resample_row
+    std::vector<std::uint8_t> padded(horizontal ? static_cast<std::size_t>(in_w) * kChannels + slack : 0);
     for (std::int64_t r = lo; r < hi; ++r) {
       const std::uint8_t* in = src + (static_cast<std::size_t>(row0 + r) * in_w) * kChannels;
       std::uint8_t* out = temp.data() + static_cast<std::size_t>(r) * window_w * kChannels;
@@ -109,26 +129,17 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
         std::memcpy(out, in + static_cast<std::size_t>(left) * kChannels, static_cast<std::size_t>(window_w) * kChannels);
         continue;
       }
-      const int x_lo = ch.first[left];
-      const int x_hi = ch.first[left + window_w - 1] + ch.count[left + window_w - 1];
-      for (int x = x_lo; x < x_hi; ++x) {
-        wide[x * 4 + 0] = in[x * kChannels + 0];
-        wide[x * 4 + 1] = in[x * kChannels + 1];
-        wide[x * 4 + 2] = in[x * kChannels + 2];
-        wide[x * 4 + 3] = 0;
+      // Rows are contiguous, so reading past a row's end lands in the next ones; only the
+      // image's last rows need the padded copy.
+      const std::uint8_t* row = in;
+      if (static_cast<std::size_t>(in_h - 1 - (row0 + r)) * in_w * kChannels < slack) {
+        std::memcpy(padded.data(), in, static_cast<std::size_t>(in_w) * kChannels);
+        row = padded.data();
       }
-      const std::int32_t init = 1 << (ch.precision - 1);
-      for (int xo = 0; xo < window_w; ++xo) {
-        const int x = left + xo;
-        const std::int32_t* k = &ch.weights[static_cast<std::size_t>(x) * ch.ksize];
-        const std::int32_t* p = &wide[static_cast<std::size_t>(ch.first[x]) * 4];
-        std::int32_t acc[4] = {init, init, init, init};
-        for (int t = 0; t < ch.count[x]; ++t)
-          for (int c = 0; c < 4; ++c) acc[c] += p[t * 4 + c] * k[t];
-        out[xo * kChannels + 0] = clip8(acc[0], ch.precision);
-        out[xo * kChannels + 1] = clip8(acc[1], ch.precision);
-        out[xo * kChannels + 2] = clip8(acc[2], ch.precision);
-      }
+      kernels.u8_resample_row(row, ch.first.data() + left, ch.count.data() + left,
+                              ch.weights.data() + static_cast<std::size_t>(left) * ch.ksize,
+                              ch.pairs.empty() ? nullptr : ch.pairs.data() + static_cast<std::size_t>(left) * ((ch.ksize + 1) / 2), ch.ksize,
+                              ch.precision, window_w, out);
     }
   });
 

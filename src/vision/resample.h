@@ -21,6 +21,8 @@ struct Coefficients {
   std::vector<int> first;        // first input index of each output position
   std::vector<int> count;        // number of taps of each output position
   std::vector<std::int32_t> weights;  // [out_size * ksize]
+  bool fits_int16 = false;            // every weight in [-32768, 32767] (SIMD kernels need it)
+  std::vector<std::int32_t> pairs;    // int16 weight pairs packed in int32, [out_size * (ksize+1)/2]
 };
 
 Coefficients compute_coefficients(int in_size, int out_size, Filter filter, Precision precision);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ops/cpu/kernels.h"
+#include "vision/resample.h"
 
 namespace xclip::cpu {
 namespace {
@@ -132,6 +133,25 @@ TEST_P(KernelsTest, SoftmaxOfFullyMaskedRowIsUniformLikeTorch) {
   std::vector<float> x(5, std::numeric_limits<float>::lowest());
   k().f32_softmax(x.data(), 5);
   for (float v : x) EXPECT_FLOAT_EQ(v, 0.2f);
+}
+
+TEST_P(KernelsTest, ResampleRowMatchesScalar) {
+  const CpuKernels& scalar = *kernels_for_isa("scalar");
+  std::mt19937 rng(5);
+  for (auto [in_w, out_w] : {std::pair{1920, 398}, {97, 32}, {131, 43}, {40, 300}, {33, 33 * 2 + 1}, {1000, 7}}) {
+    for (auto filter : {vision::Filter::Bilinear, vision::Filter::Bicubic}) {
+      const vision::Coefficients c = vision::compute_coefficients(in_w, out_w, filter, vision::Precision::Torch);
+      ASSERT_TRUE(c.fits_int16);
+      std::vector<std::uint8_t> row(static_cast<std::size_t>(in_w) * 3 + c.ksize * 3 + 16);
+      for (auto& b : row) b = static_cast<std::uint8_t>(rng());
+      std::vector<std::uint8_t> a(static_cast<std::size_t>(out_w) * 3, 0xAA), b(a.size(), 0x55);
+      scalar.u8_resample_row(row.data(), c.first.data(), c.count.data(), c.weights.data(), c.pairs.data(), c.ksize,
+                             c.precision, out_w, a.data());
+      k().u8_resample_row(row.data(), c.first.data(), c.count.data(), c.weights.data(), c.pairs.data(), c.ksize,
+                          c.precision, out_w, b.data());
+      EXPECT_EQ(a, b) << GetParam() << " " << in_w << " -> " << out_w;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, KernelsTest, ::testing::Values("scalar", "avx2", "avx512"),

@@ -27,6 +27,15 @@ struct CpuKernels {
   void (*f32_bias_act)(float* y, const float* bias, std::int64_t n, Activation act);
   // in-place softmax of one row (max-subtracted, float32 like torch)
   void (*f32_softmax)(float* x, std::int64_t n);
+  // One row of a horizontal 8-bit RGB resampling pass (fixed point, see vision/resample.h):
+  // out[x·3 + c] = clamp((2^(precision-1) + Σ_t in[(first[x] + t)·3 + c] · w[x·ksize + t]) >> precision)
+  // for x < n. SIMD variants use `pairs` instead of `weights`: the same weights as int16
+  // pairs (k[2i], k[2i+1]) packed in int32, ksize/2 rounded up per pixel, zero-padded, and
+  // may then read up to 3·ksize + 8 bytes past a pixel of `in`. The scalar variant reads
+  // only `weights`, which may be any int32.
+  void (*u8_resample_row)(const std::uint8_t* in, const std::int32_t* first, const std::int32_t* count,
+                          const std::int32_t* weights, const std::int32_t* pairs, int ksize, int precision, int n,
+                          std::uint8_t* out);
 };
 
 // The table for the best ISA this CPU supports, or the one forced by XCLIP_CPU_ISA.

@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "ops/cpu/kernels.h"
 
 #define XCLIP_ISA_NAME "scalar"
