@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# CPU speed against PyTorch, same inputs and thread count, one invocation:
+#   bench/cpu/run_cpu_bench.sh [BUILD_DIR] [MODEL_DIR] [THREADS] [REPEATS]
+# Needs Debian's python3-torch (not a project dependency: `apt-get install python3-torch`).
+# The PyTorch baseline runs with the set-up that makes it fastest here: glibc malloc
+# thresholds, passive OpenMP waiting, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (for that
+# command only), torch.set_num_threads(THREADS), torch.inference_mode().
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD="${1:-build}"
+MODEL="${2:-$BUILD/models/base-patch32}"
+THREADS="${3:-$(nproc)}"
+REPEATS="${4:-5}"
+SHARED="$(cd .. && pwd)/shared"
+INPUTS="$BUILD/bench_cpu_inputs.safetensors"
+/usr/bin/python3 bench/cpu/xclip_torch.py check "$SHARED/golden" "$BUILD/models" >&2
+ours=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")
+torch=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
+        OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/cpu/xclip_torch.py bench "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")
+/usr/bin/python3 - "$ours" "$torch" <<'PY'
+import json, statistics, sys
+ours, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+peak = ours["gemm_peak_gflops"]
+print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms" %
+      (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"]))
+print("PyTorch %s, %d threads" % (torch["torch"], torch["threads"]))
+print("%-22s %18s %18s %7s %9s %7s" % ("workload", "xclip.cpp ms", "PyTorch ms", "ratio", "GFLOP/s", "% peak"))
+for name, times in ours["times_ms"].items():
+    if name not in torch["times_ms"]:
+        continue
+    o, t = times, torch["times_ms"][name]
+    mo, mt = statistics.median(o), statistics.median(t)
+    g = ours["gflop"][name] / (mo / 1e3)
+    print("%-22s %8.1f [%5.0f-%5.0f] %8.1f [%5.0f-%5.0f] %6.2fx %9.1f %6.0f%%" %
+          (name, mo, o[0], o[-1], mt, t[0], t[-1], mt / mo, g, 100 * g / peak))
+v = ours["times_ms"]["vision_only_1v"]
+g = ours["gflop"]["vision_only_1v"] / (statistics.median(v) / 1e3)
+print("vision tower alone (1 video): %.1f ms, %.1f GFLOP/s = %.0f%% of the GEMM peak" % (statistics.median(v), g, 100 * g / peak))
+PY

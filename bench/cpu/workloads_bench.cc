@@ -1,0 +1,150 @@
+// The four CPU workloads of the speed issue on one model folder, timed with our engine:
+//   a  forward, 1 video x 3 labels        b  forward, 1 video x 400 labels (zero-shot)
+//   c  get_video_features, 8 videos       d  get_text_features, 400 labels
+// Writes the exact inputs to a safetensors file for the PyTorch baseline
+// (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, GEMM peak.
+//
+//   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors.h"
+#include "ops/cpu/kernels.h"
+#include "ops/gemm.h"
+#include "xclip/xclip.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> labels400() {
+  const char* verbs[] = {"playing", "eating", "riding", "throwing", "cutting", "washing", "climbing", "juggling",
+                         "painting", "carrying", "opening", "folding", "kicking", "pushing", "cleaning", "repairing",
+                         "dancing with", "jumping over", "looking at", "talking about"};
+  const char* nouns[] = {"a ball", "spaghetti", "a horse", "a frisbee", "vegetables", "a car", "a rock wall", "oranges",
+                         "a fence", "boxes", "a door", "laundry", "a bottle", "a cart", "the kitchen", "a bicycle",
+                         "a partner", "a rope", "the sky", "the weather"};
+  std::vector<std::string> out;
+  for (const char* v : verbs)
+    for (const char* n : nouns) out.push_back(std::string("a video of a person ") + v + " " + n + ".");
+  return out;
+}
+
+// Multiply-adds x 2, counted from the config (message token included).
+struct Flops {
+  double vision_per_video, text_per_token_layerless, head_per_text;
+  const xclip::XCLIPConfig& c;
+  double text(std::int64_t texts, std::int64_t len) const {
+    const auto& t = c.text_config;
+    const double d = t.hidden_size, l = static_cast<double>(len);
+    return texts * (t.num_hidden_layers * (2 * l * d * 3 * d + 4 * l * l * d + 2 * l * d * d + 4 * l * d * t.intermediate_size) +
+                    2 * d * c.projection_dim);
+  }
+};
+
+double vision_flops(const xclip::XCLIPConfig& c, bool with_prompt_features) {
+  const auto& v = c.vision_config;
+  const double dv = v.hidden_size, dp = c.projection_dim, grid = v.image_size / v.patch_size, p = grid * grid, s = p + 2;
+  double frame = 2 * p * (v.num_channels * v.patch_size * v.patch_size) * dv;
+  frame += v.num_hidden_layers * (2 * s * dv * 3 * dv + 4 * s * s * dv + 2 * s * dv * dv + 4 * s * dv * v.intermediate_size +
+                                  2 * dv * dv + 8 * dv * dv + 4 * v.num_frames * dv);
+  frame += 2 * dv * dp;
+  const double t = v.num_frames;
+  const double mit = v.mit_num_hidden_layers * (2 * t * dp * 4 * dp + 4 * t * t * dp + 4 * t * dp * v.mit_intermediate_size);
+  return t * frame + mit + (with_prompt_features ? 2 * p * dv * dp : 0.0);
+}
+
+double head_flops(const xclip::XCLIPConfig& c, std::int64_t texts) {
+  const double dp = c.projection_dim, p = (c.vision_config.image_size / c.vision_config.patch_size) *
+                                          (c.vision_config.image_size / c.vision_config.patch_size);
+  return c.prompt_layers * (texts * 2 * dp * dp * 2 + 2 * 2 * p * dp * dp + 4.0 * texts * p * dp + texts * 2 * dp * 4 * dp * 2);
+}
+
+template <class F>
+std::vector<double> time_ms(int repeats, F f) {
+  f();  // warm-up: grows the arena
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t;
+}
+
+double gemm_peak() {
+  const std::int64_t n = 1024;
+  std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
+  double best = 1e30;
+  for (int i = 0; i < 6; ++i) {
+    const auto t0 = Clock::now();
+    xclip::ops::gemm_f32(true, n, n, n, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 2.0 * n * n * n / best / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS\n");
+    return 2;
+  }
+  try {
+    const std::string dir = argv[1];
+    xclip::LoadOptions load;
+    load.num_threads = std::stoi(argv[3]);
+    const int repeats = std::stoi(argv[4]);
+    const auto t_load = Clock::now();
+    auto model = xclip::Model::load(dir, load);
+    const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
+    const xclip::XCLIPConfig& c = model->config();
+    const xclip::Tokenizer tok = xclip::Tokenizer::from_folder(dir);
+    xclip::TokenizeOptions pad;
+    pad.padding = xclip::Padding::Longest;
+    pad.truncation = true;
+    const auto [ids3, mask3] = tok.encode_to_tensors({"playing sports", "eating spaghetti", "go shopping"}, pad);
+    const auto [ids400, mask400] = tok.encode_to_tensors(labels400(), pad);
+    const std::int64_t t = c.vision_config.num_frames, s = c.vision_config.image_size;
+    xclip::Tensor video8 = xclip::Tensor::empty(xclip::DType::F32, {8, t, 3, s, s});
+    std::mt19937 rng(0);
+    std::normal_distribution<float> dist(0.0f, 1.0f);
+    for (std::int64_t i = 0; i < video8.numel(); ++i) video8.mutable_data<float>()[i] = dist(rng);
+    const xclip::Tensor video1 = xclip::Tensor::from_values<float>(xclip::DType::F32, {1, t, 3, s, s}, video8.data<float>());
+    xclip::io::write_safetensors(argv[2], {{"ids3", ids3}, {"mask3", mask3}, {"ids400", ids400}, {"mask400", mask400},
+                                           {"video1", video1}, {"video8", video8}});
+
+    xclip::Session session(model);
+    nlohmann::ordered_json out;
+    out["isa"] = xclip::cpu::kernels().isa;
+    out["gemm"] = xclip::ops::gemm_backend();
+    out["threads"] = model->num_threads();
+    out["load_ms"] = load_ms;
+    out["gemm_peak_gflops"] = gemm_peak();
+    const double v1 = vision_flops(c, true), v8 = 8 * vision_flops(c, false);
+    const Flops f{0, 0, 0, c};
+    out["gflop"] = {{"a_forward_1v3t", (v1 + f.text(3, ids3.dim(1)) + head_flops(c, 3)) / 1e9},
+                    {"b_zero_shot_1v400t", (v1 + f.text(400, ids400.dim(1)) + head_flops(c, 400)) / 1e9},
+                    {"c_video_features_8v", v8 / 1e9},
+                    {"d_text_features_400t", f.text(400, ids400.dim(1)) / 1e9},
+                    {"vision_only_1v", vision_flops(c, false) / 1e9}};
+    out["times_ms"]["a_forward_1v3t"] = time_ms(repeats, [&] { session.forward({ids3, mask3, video1}); });
+    out["times_ms"]["b_zero_shot_1v400t"] = time_ms(repeats, [&] { session.forward({ids400, mask400, video1}); });
+    out["times_ms"]["c_video_features_8v"] = time_ms(repeats, [&] { session.get_video_features(video8); });
+    out["times_ms"]["d_text_features_400t"] = time_ms(repeats, [&] { session.get_text_features(ids400, mask400); });
+    out["times_ms"]["vision_only_1v"] = time_ms(repeats, [&] { session.get_video_features(video1); });
+    std::printf("%s\n", out.dump().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xclip_bench_workloads: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
