@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bench_util.h"
 #include "io/safetensors.h"
 #include "ops/cpu/kernels.h"
 #include "ops/gemm.h"
@@ -22,19 +23,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::vector<std::string> labels400() {
-  const char* verbs[] = {"playing", "eating", "riding", "throwing", "cutting", "washing", "climbing", "juggling",
-                         "painting", "carrying", "opening", "folding", "kicking", "pushing", "cleaning", "repairing",
-                         "dancing with", "jumping over", "looking at", "talking about"};
-  const char* nouns[] = {"a ball", "spaghetti", "a horse", "a frisbee", "vegetables", "a car", "a rock wall", "oranges",
-                         "a fence", "boxes", "a door", "laundry", "a bottle", "a cart", "the kitchen", "a bicycle",
-                         "a partner", "a rope", "the sky", "the weather"};
-  std::vector<std::string> out;
-  for (const char* v : verbs)
-    for (const char* n : nouns) out.push_back(std::string("a video of a person ") + v + " " + n + ".");
-  return out;
-}
 
 // Multiply-adds x 2, counted from the config (message token included).
 struct Flops {
@@ -69,14 +57,7 @@ double head_flops(const xclip::XCLIPConfig& c, std::int64_t texts) {
 template <class F>
 std::vector<double> time_ms(int repeats, F f) {
   f();  // warm-up: grows the arena
-  std::vector<double> t;
-  for (int i = 0; i < repeats; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t;
+  return xclip::bench::sorted_times_ms(repeats, f);
 }
 
 double gemm_peak() {
@@ -112,7 +93,7 @@ int main(int argc, char** argv) {
     pad.padding = xclip::Padding::Longest;
     pad.truncation = true;
     const auto [ids3, mask3] = tok.encode_to_tensors({"playing sports", "eating spaghetti", "go shopping"}, pad);
-    const auto [ids400, mask400] = tok.encode_to_tensors(labels400(), pad);
+    const auto [ids400, mask400] = tok.encode_to_tensors(xclip::bench::labels400(), pad);
     const std::int64_t t = c.vision_config.num_frames, s = c.vision_config.image_size;
     xclip::Tensor video8 = xclip::Tensor::empty(xclip::DType::F32, {8, t, 3, s, s});
     std::mt19937 rng(0);

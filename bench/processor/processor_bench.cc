@@ -9,25 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/bench_util.h"
 #include "xclip/xclip.h"
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-template <class F>
-double median_ms(int iters, F f) {
-  std::vector<double> t;
-  for (int i = 0; i < iters; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-}  // namespace
 
 // The same deterministic frames and prompts as processor_baseline.py.
 xclip::Tensor bench_frames() {
@@ -40,19 +24,6 @@ xclip::Tensor bench_frames() {
         for (int c = 0; c < 3; ++c)
           p[((static_cast<std::size_t>(f) * h + y) * w + x) * 3 + c] = static_cast<std::uint8_t>((x * (c + 1) + y * 3 + f * 17 + ((x * y) % 7)) & 255);
   return frames;
-}
-
-std::vector<std::string> bench_prompts() {
-  const char* verbs[] = {"playing", "eating", "riding", "throwing", "cutting", "washing", "climbing", "juggling",
-                         "painting", "carrying", "opening", "folding", "kicking", "pushing", "cleaning", "repairing",
-                         "dancing with", "jumping over", "looking at", "talking about"};
-  const char* nouns[] = {"a ball", "spaghetti", "a horse", "a frisbee", "vegetables", "a car", "a rock wall", "oranges",
-                         "a fence", "boxes", "a door", "laundry", "a bottle", "a cart", "the kitchen", "a bicycle",
-                         "a partner", "a rope", "the sky", "the weather"};
-  std::vector<std::string> prompts;
-  for (const char* v : verbs)
-    for (const char* n : nouns) prompts.push_back(std::string("a video of a person ") + v + " " + n + ".");
-  return prompts;  // 400
 }
 
 int main(int argc, char** argv) {
@@ -71,16 +42,16 @@ int main(int argc, char** argv) {
   try {
     const xclip::XCLIPProcessor processor = xclip::XCLIPProcessor::from_folder(model, backend);
     const xclip::Tensor frames = bench_frames();
-    const std::vector<std::string> prompts = bench_prompts();
+    const std::vector<std::string> prompts = xclip::bench::labels400();
     xclip::TokenizeOptions options;
     options.padding = xclip::Padding::Longest;
-    const double video_ms = median_ms(iters, [&] { processor.video_processor().preprocess({frames}); });
+    const double video_ms = xclip::bench::median_ms(iters, [&] { processor.video_processor().preprocess({frames}); });
     // A fresh tokenizer per run, so that its word cache starts empty (loading is not timed).
     std::vector<xclip::Tokenizer> tokenizers;
     for (int i = 0; i < iters; ++i) tokenizers.push_back(xclip::Tokenizer::from_folder(model));
     int next = 0;
-    const double text_ms = median_ms(iters, [&] { tokenizers[next++].encode_to_tensors(prompts, options); });
-    const double load_ms = median_ms(3, [&] { xclip::Tokenizer::from_folder(model); });
+    const double text_ms = xclip::bench::median_ms(iters, [&] { tokenizers[next++].encode_to_tensors(prompts, options); });
+    const double load_ms = xclip::bench::median_ms(3, [&] { xclip::Tokenizer::from_folder(model); });
     std::printf("{\"preprocess_8x1080p_ms\": %.2f, \"tokenize_400_ms\": %.2f, \"tokenizer_load_ms\": %.2f}\n", video_ms,
                 text_ms, load_ms);
   } catch (const std::exception& e) {

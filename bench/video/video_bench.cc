@@ -17,6 +17,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "common/bench_util.h"
 #include "xclip/xclip.h"
 
 namespace {
@@ -69,18 +70,6 @@ int sequential_decode(const std::string& path, const std::vector<std::int64_t>& 
   return kept;
 }
 
-template <class F>
-double median_ms(int iters, F f) {
-  std::vector<double> t;
-  for (int i = 0; i < iters; ++i) {
-    const auto t0 = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,13 +102,13 @@ int main(int argc, char** argv) {
     for (int t : counts) {
       const auto indices = xclip::sampling::uniform(info.frame_count, t);
       xclip::VideoReader::Stats stats;
-      const double ours = median_ms(iters, [&] {
+      const double ours = xclip::bench::median_ms(iters, [&] {
         xclip::VideoReader r = xclip::VideoReader::open(path);  // open + scan included
         r.frames_at(indices);
         stats = r.last_stats();
       });
-      const double pyav = median_ms(iters, [&] { sequential_decode(path, indices, false); });
-      const double threaded = median_ms(iters, [&] { sequential_decode(path, indices, true); });
+      const double pyav = xclip::bench::median_ms(iters, [&] { sequential_decode(path, indices, false); });
+      const double threaded = xclip::bench::median_ms(iters, [&] { sequential_decode(path, indices, true); });
       std::printf("%8d %14.1f %22.1f %8.2fx %22.1f %8.2fx %9lld %7lld\n", t, ours, pyav, pyav / ours, threaded,
                   threaded / ours, static_cast<long long>(stats.decoded_frames), static_cast<long long>(stats.seeks));
     }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "io/json.h"
 #include "io/mmap_file.h"
 #include "xclip/model.h"
 
@@ -122,13 +123,7 @@ void validate(const XCLIPConfig& c, const std::string& source) {
 }  // namespace
 
 XCLIPConfig XCLIPConfig::from_json(const std::string& json_text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::exception& e) {
-    XCLIP_FAIL(FormatError) << source << ": not valid JSON: " << e.what();
-  }
-  XCLIP_CHECK(root.is_object(), FormatError) << source << ": top level must be a JSON object";
+  const json root = io::parse_json_object(json_text, source);
   if (auto mt = root.find("model_type"); mt != root.end() && mt->is_string()) {
     XCLIP_CHECK(mt->get<std::string>() == "xclip", FormatError)
         << source << ": model_type is '" << mt->get<std::string>() << "', expected 'xclip'";

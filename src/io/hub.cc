@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "io/json.h"
 #include "xclip/version.h"
 
 namespace xclip {
@@ -313,14 +314,8 @@ class Downloader {
 
 // Shard file names of a downloaded *.index.json (plain names only: no paths out of the folder).
 std::vector<std::string> shards_of(const fs::path& index) {
-  nlohmann::json j;
-  try {
-    std::ifstream in(index);
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    XCLIP_FAIL(FormatError) << index.string() << ": not valid JSON: " << e.what();
-  }
-  XCLIP_CHECK(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(), FormatError)
+  const nlohmann::json j = io::read_json_object(index.string());
+  XCLIP_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), FormatError)
       << index.string() << ": no weight_map";
   std::vector<std::string> shards;
   for (const auto& [name, file] : j["weight_map"].items()) {

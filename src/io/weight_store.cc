@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "io/json.h"
 #include "io/mmap_file.h"
 #include "io/torch_checkpoint.h"
 #include "ops/convert.h"
@@ -28,13 +29,8 @@ bool is_ignorable_buffer(const std::string& name) {
 }
 
 std::vector<std::string> shard_names(const std::string& index_path) {
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(read_text_file(index_path));
-  } catch (const nlohmann::json::exception& e) {
-    XCLIP_FAIL(FormatError) << index_path << ": not valid JSON: " << e.what();
-  }
-  XCLIP_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(), FormatError)
+  const nlohmann::json index = read_json_object(index_path);
+  XCLIP_CHECK(index.contains("weight_map") && index["weight_map"].is_object(), FormatError)
       << index_path << ": expected an object with a 'weight_map' object";
   std::set<std::string> files;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "io/json.h"
 #include "io/mmap_file.h"
 #include "text/bpe.h"
 #include "text/byte_level.h"
@@ -46,15 +47,7 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-json parse_json_file(const std::string& path) {
-  const std::string text = io::read_text_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    XCLIP_FAIL(FormatError) << path << ": not valid JSON: " << e.what();
-  }
-  __builtin_unreachable();  // XCLIP_FAIL always throws
-}
+json parse_json_file(const std::string& path) { return io::parse_json(io::read_text_file(path), path); }
 
 // "pad_token": "<|endoftext|>" or {"content": "<|endoftext|>", ...}.
 std::optional<std::string> token_field(const json& config, const char* key) {
@@ -383,9 +376,7 @@ void set_post_processor(const json& node, Tokenizer::Impl& impl, const std::stri
 
 json optional_config(const std::string& path) {
   if (path.empty() || !file_exists(path)) return json::object();
-  json config = parse_json_file(path);
-  XCLIP_CHECK(config.is_object(), FormatError) << path << ": must be a JSON object";
-  return config;
+  return io::read_json_object(path);
 }
 
 }  // namespace

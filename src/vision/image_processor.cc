@@ -9,6 +9,7 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "io/json.h"
 #include "io/mmap_file.h"
 #include "vision/resample.h"
 #include "xclip/processor.h"
@@ -65,13 +66,7 @@ Placement crop_placement(int size, int crop, ResizeBackend backend) {
 }  // namespace
 
 ImageProcessorConfig ImageProcessorConfig::from_json(const std::string& json_text, const std::string& source) {
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::exception& e) {
-    XCLIP_FAIL(FormatError) << source << ": not valid JSON: " << e.what();
-  }
-  XCLIP_CHECK(root.is_object(), FormatError) << source << ": top level must be a JSON object";
+  json root = io::parse_json_object(json_text, source);
   if (root.contains("image_processor") && root["image_processor"].is_object()) root = root["image_processor"];  // 5.x
   if (auto t = root.find("image_processor_type"); t != root.end() && t->is_string()) {
     const std::string type = t->get<std::string>();

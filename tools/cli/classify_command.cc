@@ -94,6 +94,18 @@ std::string apply_template(const std::string& tmpl, const std::string& label) {
   return at == std::string::npos ? tmpl + " " + label : tmpl.substr(0, at) + label + tmpl.substr(at + 2);
 }
 
+// get_text_features of the prompts `template` makes of `texts` (padded, truncated to 77).
+Tensor encode_texts(Session& session, const Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                    const std::string& tmpl) {
+  std::vector<std::string> prompts;
+  for (const std::string& t : texts) prompts.push_back(apply_template(tmpl, t));
+  TokenizeOptions tok;
+  tok.padding = Padding::Longest;
+  tok.truncation = true;
+  const auto [ids, mask] = tokenizer.encode_to_tensors(prompts, tok);
+  return session.get_text_features(ids, mask);
+}
+
 struct Loaded {
   std::shared_ptr<const Model> model;
   std::unique_ptr<XCLIPProcessor> processor;
@@ -265,13 +277,7 @@ int run_classify(int argc, char** argv) {
 
   Loaded l = load(args);
   Session session(l.model);
-  std::vector<std::string> prompts;
-  for (const std::string& label : labels) prompts.push_back(apply_template(args.get("template", "{}"), label));
-  TokenizeOptions tok;
-  tok.padding = Padding::Longest;
-  tok.truncation = true;
-  const auto [ids, mask] = l.processor->tokenizer().encode_to_tensors(prompts, tok);
-  const Tensor text_features = session.get_text_features(ids, mask);
+  const Tensor text_features = encode_texts(session, l.processor->tokenizer(), labels, args.get("template", "{}"));
 
   const SamplingOptions sampling = sampling_for(args, *l.model);
 
@@ -353,13 +359,7 @@ int run_embed_text(int argc, char** argv) {
   if (texts.empty()) throw UsageError("no texts given");
   Loaded l = load(args);
   Session session(l.model);
-  std::vector<std::string> prompts;
-  for (const std::string& t : texts) prompts.push_back(apply_template(args.get("template", "{}"), t));
-  TokenizeOptions tok;
-  tok.padding = Padding::Longest;
-  tok.truncation = true;
-  const auto [ids, mask] = l.processor->tokenizer().encode_to_tensors(prompts, tok);
-  const Tensor features = session.get_text_features(ids, mask);
+  const Tensor features = encode_texts(session, l.processor->tokenizer(), texts, args.get("template", "{}"));
   std::vector<std::vector<float>> rows;
   for (std::int64_t i = 0; i < features.dim(0); ++i) {
     std::vector<float> e(features.data<float>() + i * features.dim(1), features.data<float>() + (i + 1) * features.dim(1));

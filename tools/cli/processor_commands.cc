@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "io/json.h"
 #include "io/mmap_file.h"
 #include "io/safetensors.h"
 #include "xclip/xclip.h"
@@ -45,12 +46,7 @@ example:
 )";
 
 std::vector<std::string> read_texts_json(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_text_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = io::parse_json(io::read_text_file(path), path);
   if (!j.is_array()) throw FormatError(path + ": expected a JSON list of strings");
   std::vector<std::string> texts;
   for (const auto& t : j) {
