@@ -103,9 +103,16 @@ const std::vector<std::string> kWeightFiles = {"model.safetensors", "pytorch_mod
 const std::vector<std::string> kProcessorFiles = {"preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
                                                   "special_tokens_map.json", "vocab.json", "merges.txt"};
 
+// Our own downloads leave a marker; a snapshot huggingface_hub downloaded counts when it has
+// the config, weights, the tokenizer and the image processor configuration.
 bool snapshot_complete(const fs::path& dir) {
-  if (!fs::exists(dir / "config.json") || !fs::exists(dir / ".xclip_complete")) return false;
-  return true;
+  if (!fs::exists(dir / "config.json")) return false;
+  if (fs::exists(dir / ".xclip_complete")) return true;
+  bool weights = false;
+  for (const auto& names : {kWeightFiles, kWeightIndexes})
+    for (const std::string& f : names) weights |= fs::exists(dir / f);
+  const bool tokenizer = fs::exists(dir / "tokenizer.json") || (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt"));
+  return weights && tokenizer && fs::exists(dir / "preprocessor_config.json");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -217,7 +224,7 @@ class Http {
     long final_status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &final_status);
     if (!head) r.status = final_status;
-    XCLIP_CHECK(code == CURLE_OK || (head && code == CURLE_OK), IoError)
+    XCLIP_CHECK(code == CURLE_OK, IoError)
         << url << ": " << curl_easy_strerror(code) << (offset > 0 ? " (resuming)" : "");
   }
 
@@ -241,7 +248,7 @@ void check_status(long status, const std::string& url, const RepoId& repo) {
 class Downloader {
  public:
   Downloader(const RepoId& repo, const HubOptions& o, fs::path repo_dir, std::string endpoint, std::string token)
-      : repo_(repo), options_(o), dir_(std::move(repo_dir)), endpoint_(std::move(endpoint)), http_(std::move(token), o.progress) {}
+      : repo_(repo), dir_(std::move(repo_dir)), endpoint_(std::move(endpoint)), http_(std::move(token), o.progress) {}
 
   // Downloads `file` into the snapshot of the revision; false if the hub has no such file.
   bool fetch(const std::string& file) {
@@ -305,7 +312,6 @@ class Downloader {
   }
 
   RepoId repo_;
-  HubOptions options_;
   fs::path dir_;
   std::string endpoint_;
   Http http_;

@@ -23,9 +23,10 @@ class TextTransformer {
   // input_ids I64 [texts, length]; attention_mask I64 of the same shape or undefined.
   // Throws InvalidArgument for bad shapes, ids outside the vocabulary, over-long sequences.
   TextOutput forward(const Tensor& input_ids, const Tensor& attention_mask, RunState& s, bool keep_last_hidden_state) const;
+  // The checks forward() starts with, for callers that want to fail before other work.
+  void validate(const Tensor& input_ids, const Tensor& attention_mask) const;
 
  private:
-  void validate(const Tensor& input_ids, const Tensor& attention_mask) const;
 
   XCLIPTextConfig config_;
   TextEmbeddings embeddings_;

@@ -151,24 +151,29 @@ NamedTensors XclipModel::forward_with_text_features(const Tensor& pixel_values, 
   return out;
 }
 
+Tensor XclipModel::project_text(const TextOutput& text, RunState& s) const {
+  const std::int64_t texts = text.pooler_output.dim(0), dp = config_.projection_dim;
+  Tensor features = Tensor::empty(DType::F32, {texts, dp});
+  ops::linear(text.pooler_output.data<float>(), texts, text_projection_.in, text_projection_.in, text_projection_.weight,
+              nullptr, dp, features.mutable_data<float>());
+  s.tap("text_projection", "out", features);
+  return features;
+}
+
 NamedTensors XclipModel::forward(const ForwardInputs& in, RunState& s) const {
   XCLIP_CHECK(in.input_ids.defined(), InvalidArgument) << "forward needs input_ids";
   XCLIP_CHECK(in.pixel_values.defined(), InvalidArgument) << "forward needs pixel_values";
+  text_model_.validate(in.input_ids, in.attention_mask);  // before the expensive vision tower
   NamedTensors recorded;
   s.outputs = &recorded;
   ArenaScope scope(s.arena);
-  const std::int64_t dp = config_.projection_dim;
 
   const VisionOutput vision = vision_model_.forward(in.pixel_values, s.options.interpolate_pos_encoding, s);
   MitOutput mit = video_embedding(vision, s);
   const float* image_features = prompt_image_features(vision, s);
 
   TextOutput text = text_model_.forward(in.input_ids, in.attention_mask, s, true);
-  const std::int64_t texts = in.input_ids.dim(0);
-  Tensor text_features = Tensor::empty(DType::F32, {texts, dp});
-  ops::linear(text.pooler_output.data<float>(), texts, text_projection_.in, text_projection_.in,
-              text_projection_.weight, nullptr, dp, text_features.mutable_data<float>());
-  s.tap("text_projection", "out", text_features);
+  const Tensor text_features = project_text(text, s);
 
   NamedTensors out;
   head(mit, image_features, vision.tokens - 1, text_features, s, out);
@@ -186,12 +191,7 @@ NamedTensors XclipModel::forward(const ForwardInputs& in, RunState& s) const {
 
 Tensor XclipModel::get_text_features(const Tensor& input_ids, const Tensor& attention_mask, RunState& s) const {
   ArenaScope scope(s.arena);
-  TextOutput text = text_model_.forward(input_ids, attention_mask, s, false);
-  const std::int64_t texts = input_ids.dim(0), dp = config_.projection_dim;
-  Tensor features = Tensor::empty(DType::F32, {texts, dp});
-  ops::linear(text.pooler_output.data<float>(), texts, text_projection_.in, text_projection_.in, text_projection_.weight,
-              nullptr, dp, features.mutable_data<float>());
-  return features;
+  return project_text(text_model_.forward(input_ids, attention_mask, s, false), s);
 }
 
 Tensor XclipModel::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding, RunState& s) const {

@@ -29,6 +29,8 @@ class XclipModel {
   // -> [videos, patches, projection_dim] in arena memory.
   float* prompt_image_features(const VisionOutput& vision, RunState& s) const;
   Tensor contrastive_loss(const Tensor& logits_per_text) const;
+  // text_projection of the pooled text states: get_text_features.
+  Tensor project_text(const TextOutput& text, RunState& s) const;
   // Video-conditioned text embeddings and logits (steps after the text projection).
   void head(const MitOutput& mit, const float* image_features, std::int64_t patches, const Tensor& text_features,
             RunState& s, NamedTensors& out) const;
