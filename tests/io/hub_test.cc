@@ -142,6 +142,24 @@ TEST(HubTest, NotFoundUnauthorizedOffline) {
   }
 }
 
+TEST(HubTest, ReusesASnapshotHuggingfaceHubDownloaded) {
+  // The layout Python leaves (no marker of ours): used as it is, with no request.
+  const fs::path cache = fs::path(scratch_dir()) / "hubcache_python";
+  fs::remove_all(cache);
+  const std::string commit(40, 'a');
+  const fs::path snapshot = cache / "models--acme--xclip-tiny" / "snapshots" / commit;
+  fs::create_directories(snapshot);
+  fs::create_directories(cache / "models--acme--xclip-tiny" / "refs");
+  std::ofstream(cache / "models--acme--xclip-tiny" / "refs" / "main") << commit;
+  for (const auto& e : fs::directory_iterator(tiny_model_dir()))
+    if (e.is_regular_file() && e.path().filename().string()[0] != '.') fs::copy_file(e.path(), snapshot / e.path().filename());
+  HubOptions o;
+  o.cache_dir = cache.string();
+  o.endpoint = "http://127.0.0.1:1";  // nothing listens there: any request would fail
+  o.offline = false;
+  EXPECT_EQ(resolve_model("acme/xclip-tiny", o), snapshot.string());
+}
+
 TEST(HubTest, LocalFoldersAndBadIds) {
   EXPECT_EQ(resolve_model(tiny_model_dir()), tiny_model_dir());
   EXPECT_THROW(resolve_model("/nonexistent/folder"), IoError);
