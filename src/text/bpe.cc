@@ -1,6 +1,8 @@
 #include "text/bpe.h"
 
+#include <functional>
 #include <limits>
+#include <queue>
 
 #include "core/check.h"
 
@@ -68,32 +70,47 @@ std::vector<std::int64_t> Bpe::merge_word(const std::string& word) const {
     if (id < 0) id = unk_id_;
     if (id >= 0) symbols.push_back(id);  // unknown without an unk token: dropped, as tokenizers does
   }
-  // Repeatedly merge the adjacent pair of lowest rank, all its occurrences left to right.
-  while (symbols.size() > 1) {
-    std::int32_t best_rank = std::numeric_limits<std::int32_t>::max();
-    std::uint64_t best_key = 0;
-    std::int64_t best_id = -1;
-    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = merges_.find(pair_key(symbols[i], symbols[i + 1]));
-      if (it != merges_.end() && it->second.first < best_rank) {
-        best_rank = it->second.first;
-        best_key = it->first;
-        best_id = it->second.second;
-      }
-    }
-    if (best_id < 0) break;
-    std::vector<std::int64_t> merged;
-    merged.reserve(symbols.size());
-    for (std::size_t i = 0; i < symbols.size(); ++i) {
-      if (i + 1 < symbols.size() && pair_key(symbols[i], symbols[i + 1]) == best_key) {
-        merged.push_back(best_id);
-        ++i;
-      } else {
-        merged.push_back(symbols[i]);
-      }
-    }
-    symbols.swap(merged);
+  // Merge the adjacent pair of lowest rank (leftmost first among equal ranks) until none is
+  // left, with a heap of candidate pairs over a linked list of symbols: O(n log n), so a
+  // hostile 1 MB "word" cannot stall the tokenizer.
+  struct Symbol {
+    std::int64_t id;
+    std::int32_t prev, next;
+  };
+  struct Candidate {
+    std::int32_t rank, left;
+    std::int64_t left_id, right_id, merged;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  const auto n = static_cast<std::int32_t>(symbols.size());
+  std::vector<Symbol> list(symbols.size());
+  for (std::int32_t i = 0; i < n; ++i) list[i] = {symbols[i], i - 1, i + 1 < n ? i + 1 : -1};
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto push = [&](std::int32_t left) {
+    if (left < 0 || list[left].next < 0) return;
+    const Symbol& a = list[left];
+    const Symbol& b = list[a.next];
+    auto it = merges_.find(pair_key(a.id, b.id));
+    if (it != merges_.end()) heap.push({it->second.first, left, a.id, b.id, it->second.second});
+  };
+  for (std::int32_t i = 0; i + 1 < n; ++i) push(i);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    Symbol& a = list[c.left];
+    // Stale entries: the left symbol was merged away or changed, or its neighbour did.
+    if (a.id != c.left_id || a.next < 0 || list[a.next].id != c.right_id) continue;
+    const std::int32_t right = a.next;
+    a.id = c.merged;
+    a.next = list[right].next;
+    if (a.next >= 0) list[a.next].prev = c.left;
+    list[right].id = -1;  // dead
+    push(a.prev);
+    push(c.left);
   }
+  std::vector<std::int64_t> merged;
+  for (std::int32_t i = n > 0 ? 0 : -1; i >= 0; i = list[i].next) merged.push_back(list[i].id);
+  symbols.swap(merged);
   return symbols;
 }
 

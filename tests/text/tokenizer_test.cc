@@ -152,6 +152,10 @@ TEST_F(TokenizerTest, HardCases) {
   ASSERT_EQ(t.input_ids.size(), 77u);
   EXPECT_EQ(t.input_ids.back(), 49407);
   EXPECT_EQ(t.input_ids.front(), 49406);
+  // A 200 000-character word (one BPE word) tokenizes (the merge loop is O(n log n)).
+  std::string word;
+  for (int i = 0; i < 100000; ++i) word += (i % 7 == 0) ? "xq" : "ab";
+  EXPECT_EQ(tok_->encode(word, trunc).input_ids.size(), 77u);
   // NUL and control characters do not crash.
   EXPECT_NO_THROW(tok_->encode(std::string("a\0b\x01", 4)));
 }
