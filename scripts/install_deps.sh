@@ -10,7 +10,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # video decoding
   ffmpeg                 # tests make their videos with the ffmpeg CLI
   libcurl4-openssl-dev   # hub downloads
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
   python3-pil            # the Pillow baseline of the processor benchmark
   time                   # peak memory in the classify benchmark
