@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "ops/cpu/kernels.h"
 #include "support/compare.h"
 #include "support/test_paths.h"
 #include "xclip/xclip.h"
@@ -107,10 +108,7 @@ Tolerance tolerance_for(const std::string& name) {
   return {0.0, 1e-4, true};
 }
 
-class GoldenModelTest : public ::testing::TestWithParam<CaseRef> {};
-
-TEST_P(GoldenModelTest, MatchesTransformers) {
-  const CaseRef& ref = GetParam();
+void run_case(const CaseRef& ref) {
   ASSERT_NE(ref.name, "golden_index_missing") << ref.id;
   const json& c = find_case(ref.id);
   const std::string preset = c["preset"], file = c["file"];
@@ -180,11 +178,33 @@ TEST_P(GoldenModelTest, MatchesTransformers) {
     ++compared;
   }
   EXPECT_GT(compared, 0) << ref.id << " has no outputs to compare";
-  RecordProperty("compared_tensors", compared);
+  ::testing::Test::RecordProperty("compared_tensors_" + ref.name, compared);
 }
+
+class GoldenModelTest : public ::testing::TestWithParam<CaseRef> {};
+
+TEST_P(GoldenModelTest, MatchesTransformers) { run_case(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModelTest, ::testing::ValuesIn(model_cases()),
                          [](const ::testing::TestParamInfo<CaseRef>& info) { return info.param.name; });
+
+// Every kernel variant this CPU supports runs the tiny presets' cases too (the default run
+// above uses the best one). Variants the CPU lacks are listed, not run.
+TEST(GoldenKernelVariants, TinyPresetsPassWithEveryVariant) {
+  const std::vector<std::string> isas = cpu::supported_isas();
+  ASSERT_FALSE(isas.empty());
+  const std::string original = cpu::kernels().isa;
+  for (const std::string& isa : isas) {
+    cpu::use_isa(isa);
+    for (const CaseRef& c : model_cases()) {
+      if (c.name.rfind("tiny", 0) != 0) continue;
+      SCOPED_TRACE(isa + " " + c.id);
+      run_case(c);
+    }
+  }
+  cpu::use_isa(original);
+  RecordProperty("variants", ::testing::PrintToString(isas));
+}
 
 }  // namespace
 }  // namespace xclip::test

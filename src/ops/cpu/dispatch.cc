@@ -1,6 +1,7 @@
 // Picks the kernel variant once: the best the CPU supports, or XCLIP_CPU_ISA if set.
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 
 #include "core/check.h"
@@ -49,11 +50,19 @@ const CpuKernels* choose() {
   return best;
 }
 
+std::atomic<const CpuKernels*>& active() {
+  static std::atomic<const CpuKernels*> table{choose()};
+  return table;
+}
+
 }  // namespace
 
-const CpuKernels& kernels() {
-  static const CpuKernels* chosen = choose();
-  return *chosen;
+const CpuKernels& kernels() { return *active().load(std::memory_order_acquire); }
+
+void use_isa(const std::string& isa) {
+  const CpuKernels* k = kernels_for_isa(isa);
+  XCLIP_CHECK(k != nullptr, UnsupportedError) << "kernel variant '" << isa << "' is not supported on this CPU";
+  active().store(k, std::memory_order_release);
 }
 
 std::vector<std::string> supported_isas() {

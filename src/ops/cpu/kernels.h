@@ -44,5 +44,8 @@ const CpuKernels& kernels();
 std::vector<std::string> supported_isas();
 // A variant by name; nullptr when unknown or not supported by this CPU.
 const CpuKernels* kernels_for_isa(const std::string& isa);
+// Switches every later op to variant `isa` (tests run the goldens once per variant);
+// UnsupportedError if this CPU cannot run it. Not meant to race with running forwards.
+void use_isa(const std::string& isa);
 
 }  // namespace xclip::cpu
