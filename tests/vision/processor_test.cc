@@ -183,6 +183,39 @@ TEST(ProcessorTest, BadConfigsAndInputs) {
   EXPECT_THROW(processor({}, {}), InvalidArgument);
 }
 
+TEST(ProcessorTest, BicubicAndNearestResampling) {
+  // No golden uses them (X-CLIP configs are bilinear): check their defining properties.
+  Tensor frame = Tensor::empty(DType::U8, {1, 64, 96, 3});
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 96; ++x)
+      for (int c = 0; c < 3; ++c) frame.mutable_data<std::uint8_t>()[(y * 96 + x) * 3 + c] = static_cast<std::uint8_t>((x * 7 + y * 3 + c * 50) % 256);
+  for (ResizeBackend backend : {ResizeBackend::Torchvision, ResizeBackend::Pil}) {
+    ImageProcessorConfig nearest;
+    nearest.shortest_edge.reset();
+    nearest.height = 32;
+    nearest.width = 48;
+    nearest.do_center_crop = false;
+    nearest.do_normalize = false;
+    nearest.do_rescale = false;
+    nearest.resample = Resample::Nearest;
+    // Halving: torch takes source 2i (floor(i·2)), Pillow 2i+1 (floor((i+0.5)·2)).
+    const Tensor n = VideoProcessor(nearest, backend).preprocess_video(frame);
+    const int offset = backend == ResizeBackend::Torchvision ? 0 : 1;
+    for (int y = 0; y < 32; y += 5)
+      for (int x = 0; x < 48; x += 7)
+        for (int c = 0; c < 3; ++c)
+          EXPECT_EQ(n.data<float>()[(c * 32 + y) * 48 + x],
+                    frame.data<std::uint8_t>()[((2 * y + offset) * 96 + 2 * x + offset) * 3 + c]);
+    // Bicubic of a constant image is that constant (weights sum to one after rounding).
+    ImageProcessorConfig cubic = nearest;
+    cubic.resample = Resample::Bicubic;
+    Tensor flat = Tensor::empty(DType::U8, {1, 50, 70, 3});
+    std::fill(flat.mutable_data<std::uint8_t>(), flat.mutable_data<std::uint8_t>() + flat.numel(), 173);
+    const Tensor b = VideoProcessor(cubic, backend).preprocess_video(flat);
+    for (std::int64_t i = 0; i < b.numel(); ++i) ASSERT_EQ(b.data<float>()[i], 173.0f) << i;
+  }
+}
+
 TEST(ProcessorTest, GrayAndRgbaFramesBecomeRgb) {
   const VideoProcessor p;
   Tensor gray = Tensor::zeros(DType::U8, {1, 40, 50, 1}), rgb = Tensor::zeros(DType::U8, {1, 40, 50, 3}),
