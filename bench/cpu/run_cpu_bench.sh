@@ -14,12 +14,13 @@ REPEATS="${4:-5}"
 SHARED="$(cd .. && pwd)/shared"
 INPUTS="$BUILD/bench_cpu_inputs.safetensors"
 /usr/bin/python3 bench/cpu/xclip_torch.py check "$SHARED/golden" "$BUILD/models" >&2
-ours=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")
+ours=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS" f32)
+ours8=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS" int8)
 torch=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
         OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/cpu/xclip_torch.py bench "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")
-/usr/bin/python3 - "$ours" "$torch" <<'PY'
+/usr/bin/python3 - "$ours" "$torch" "$ours8" <<'PY'
 import json, statistics, sys
-ours, torch = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ours, torch, ours8 = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 peak = ours["gemm_peak_gflops"]
 print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms" %
       (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"]))
@@ -36,4 +37,10 @@ for name, times in ours["times_ms"].items():
 v = ours["times_ms"]["vision_only_1v"]
 g = ours["gflop"]["vision_only_1v"] / (statistics.median(v) / 1e3)
 print("vision tower alone (1 video): %.1f ms, %.1f GFLOP/s = %.0f%% of the GEMM peak" % (statistics.median(v), g, 100 * g / peak))
+print("int8 weights (--dtype int8), against PyTorch float32:")
+for name, times in ours8["times_ms"].items():
+    if name not in torch["times_ms"]:
+        continue
+    mo, mt = statistics.median(times), statistics.median(torch["times_ms"][name])
+    print("%-22s %8.1f [%5.0f-%5.0f] %8.1f %17s %6.2fx" % (name, mo, times[0], times[-1], mt, "", mt / mo))
 PY

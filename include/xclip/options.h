@@ -8,9 +8,16 @@
 
 namespace xclip {
 
+enum class WeightType {
+  F32,   // transformers' numbers (the default)
+  Int8,  // linear layers of both towers, the MIT and the prompt generator in int8 (per-channel
+         // weight scales, per-row activation scales): faster, approximate
+};
+
 struct LoadOptions {
   // Intra-op threads; 0 = XCLIP_NUM_THREADS or the number of cores.
   int num_threads = 0;
+  WeightType weights = WeightType::F32;
 };
 
 // Called with named intermediate results: module path as in transformers' named_modules()

@@ -51,6 +51,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOpti
   impl->threads = xclip::num_threads();
   impl->config = XCLIPConfig::from_file(path + "/config.json");
   impl->store = io::WeightStore::open_folder(path);
+  impl->store.set_quantize_int8(options.weights == WeightType::Int8);
   impl->xclip = std::make_unique<model::XclipModel>(impl->store, impl->config);
   impl->store.finish();
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

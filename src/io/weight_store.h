@@ -29,6 +29,9 @@ class WeightStore {
   void finish() const;
 
   const std::string& source() const { return source_; }
+  // Modules built from this store also keep int8 copies of their linear weights.
+  void set_quantize_int8(bool on) { quantize_int8_ = on; }
+  bool quantize_int8() const { return quantize_int8_; }
   std::size_t converted_bytes() const { return converted_bytes_; }
 
  private:
@@ -38,6 +41,7 @@ class WeightStore {
   mutable std::vector<std::string> problems_;
   mutable std::vector<Tensor> owned_;  // converted or placeholder buffers
   mutable std::size_t converted_bytes_ = 0;
+  bool quantize_int8_ = false;
 };
 
 }  // namespace xclip::io

@@ -11,16 +11,18 @@ Attention::Attention(const io::WeightStore& store, const std::string& prefix, st
                      std::int64_t num_heads)
     : hidden_size_(hidden_size),
       num_heads_(num_heads),
-      qkv_weight_(Tensor::empty(DType::F32, {3 * hidden_size, hidden_size})),
-      qkv_bias_(Tensor::empty(DType::F32, {3 * hidden_size})),
       out_proj_(store, prefix + ".out_proj", hidden_size, hidden_size, true) {
+  Tensor weight = Tensor::empty(DType::F32, {3 * hidden_size, hidden_size});
+  Tensor bias = Tensor::empty(DType::F32, {3 * hidden_size});
   const char* parts[3] = {".q_proj", ".k_proj", ".v_proj"};
   const std::int64_t block = hidden_size * hidden_size;
   for (int i = 0; i < 3; ++i) {
-    const LinearWeights p(store, prefix + parts[i], hidden_size, hidden_size, true);
-    std::memcpy(qkv_weight_.mutable_data<float>() + i * block, p.weight, sizeof(float) * block);
-    std::memcpy(qkv_bias_.mutable_data<float>() + i * hidden_size, p.bias, sizeof(float) * hidden_size);
+    const float* w = store.get(prefix + parts[i] + ".weight", {hidden_size, hidden_size});
+    const float* b = store.get(prefix + parts[i] + ".bias", {hidden_size});
+    std::memcpy(weight.mutable_data<float>() + i * block, w, sizeof(float) * block);
+    std::memcpy(bias.mutable_data<float>() + i * hidden_size, b, sizeof(float) * hidden_size);
   }
+  qkv_ = LinearWeights::owned(std::move(weight), std::move(bias), store.quantize_int8());
 }
 
 Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask,
@@ -29,7 +31,7 @@ Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::in
   const std::int64_t rows = batch * len;
   const std::int64_t d = hidden_size_;
   float* qkv = s.arena.alloc_floats(rows * 3 * d);
-  ops::linear(x, rows, d, d, qkv_weight_.data<float>(), qkv_bias_.data<float>(), 3 * d, qkv);
+  qkv_.forward(x, rows, d, qkv);
 
   const bool need_weights = return_weights || s.tapping();
   Tensor weights;
@@ -42,12 +44,12 @@ Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::in
 
   if (s.tapping()) {
     float* projected = s.arena.alloc_floats(rows * d);
-    ops::linear(context, rows, d, d, out_proj_.weight, out_proj_.bias, d, projected);
+    out_proj_.forward(context, rows, d, projected);
     s.tap(path, "out", projected, {batch, len, d});
     s.tap(path, "weights", weights);
     for (std::int64_t i = 0; i < rows * d; ++i) residual[i] += projected[i];
   } else {
-    ops::linear_accumulate(context, rows, d, out_proj_.weight, out_proj_.bias, d, residual);
+    out_proj_.forward_accumulate(context, rows, residual);
   }
   return weights;
 }

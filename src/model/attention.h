@@ -26,8 +26,7 @@ class Attention {
   std::int64_t hidden_size_;
   std::int64_t num_heads_;
   // q_proj, k_proj, v_proj concatenated into one [3·hidden, hidden] matrix: one GEMM.
-  Tensor qkv_weight_;
-  Tensor qkv_bias_;
+  LinearWeights qkv_;
   LinearWeights out_proj_;
 };
 

@@ -23,20 +23,20 @@ void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch
   float* q = s.arena.alloc_floats(batch * q_len * d);
   float* k = s.arena.alloc_floats(batch * kv_len * d);
   float* v = s.arena.alloc_floats(batch * kv_len * d);
-  ops::linear(queries, batch * q_len, d, d, q_proj_.weight, nullptr, d, q);
-  ops::linear(kv, batch * kv_len, d, d, k_proj_.weight, nullptr, d, k);
-  ops::linear(kv, batch * kv_len, d, d, v_proj_.weight, nullptr, d, v);
+  q_proj_.forward(queries, batch * q_len, d, q);
+  k_proj_.forward(kv, batch * kv_len, d, k);
+  v_proj_.forward(kv, batch * kv_len, d, v);
   float* context = s.arena.alloc_floats(batch * q_len * d);
   const ops::AttentionShape shape{batch, q_len, kv_len, heads_, d / heads_};
   ops::attention(shape, q, d, k, d, v, d, 1.0f / std::sqrt(static_cast<float>(d / heads_)), ops::AttentionMask{}, context,
                  nullptr);
   if (s.tapping()) {
     float* projected = s.arena.alloc_floats(batch * q_len * d);
-    ops::linear(context, batch * q_len, d, d, proj_.weight, proj_.bias, d, projected);
+    proj_.forward(context, batch * q_len, d, projected);
     s.tap(path, "out", projected, {batch, q_len, d});
     for (std::int64_t i = 0; i < batch * q_len * d; ++i) residual[i] += projected[i];
   } else {
-    ops::linear_accumulate(context, batch * q_len, d, proj_.weight, proj_.bias, d, residual);
+    proj_.forward_accumulate(context, batch * q_len, residual);
   }
 }
 

@@ -13,8 +13,8 @@ Mlp::Mlp(const io::WeightStore& store, const std::string& prefix, std::int64_t h
 void Mlp::forward_accumulate(const float* x, std::int64_t rows, float* residual, RunState& s) const {
   ArenaScope scope(s.arena);
   float* hidden = s.arena.alloc_floats(rows * fc1_.out);
-  ops::linear(x, rows, fc1_.in, fc1_.in, fc1_.weight, fc1_.bias, fc1_.out, hidden, act_);
-  ops::linear_accumulate(hidden, rows, fc2_.in, fc2_.weight, fc2_.bias, fc2_.out, residual);
+  fc1_.forward(x, rows, fc1_.in, hidden, act_);
+  fc2_.forward_accumulate(hidden, rows, residual);
 }
 
 }  // namespace xclip::model

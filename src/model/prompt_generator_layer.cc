@@ -24,8 +24,8 @@ void PromptGeneratorLayer::forward(float* x, std::int64_t batch, std::int64_t te
   cross_attn_.forward_accumulate(normed, batch, texts, visual, patches, x, s, path + ".cross_attn");
   norm3_.apply(x, rows, normed);
   float* hidden = s.arena.alloc_floats(rows * mlp_fc1_.out);
-  ops::linear(normed, rows, d, d, mlp_fc1_.weight, mlp_fc1_.bias, mlp_fc1_.out, hidden, act_);
-  ops::linear_accumulate(hidden, rows, mlp_fc2_.in, mlp_fc2_.weight, mlp_fc2_.bias, d, x);
+  mlp_fc1_.forward(normed, rows, d, hidden, act_);
+  mlp_fc2_.forward_accumulate(hidden, rows, x);
   s.tap(path, "out", x, {batch, texts, d});
 }
 

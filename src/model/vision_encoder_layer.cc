@@ -27,7 +27,7 @@ Tensor VisionEncoderLayer::forward(float* x, std::int64_t videos, std::int64_t f
 
   // Message tokens from the class tokens (row 0 of every frame, read with a row stride).
   float* message = s.arena.alloc_floats(images * d);
-  ops::linear(x, images, d, stride * d, message_fc_.weight, message_fc_.bias, d, message);
+  message_fc_.forward(x, images, stride * d, message);
   s.tap(path + ".message_fc", "out", message, {images, d});
   float* normed = s.arena.alloc_floats(images * stride * d);
   message_ln_.apply(message, images, normed);

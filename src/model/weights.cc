@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "ops/layer_norm.h"
+#include "ops/linear.h"
 
 namespace xclip::model {
 
@@ -20,7 +21,37 @@ LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& pr
     : weight(store.get(prefix + ".weight", {o, i})),
       bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr),
       in(i),
-      out(o) {}
+      out(o) {
+  if (store.quantize_int8()) int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(weight, o, i));
+}
+
+LinearWeights LinearWeights::owned(Tensor w, Tensor b, bool quantize_int8) {
+  LinearWeights l;
+  l.out = w.dim(0);
+  l.in = w.dim(1);
+  l.owned_weight_ = std::move(w);
+  l.owned_bias_ = std::move(b);
+  l.weight = l.owned_weight_.data<float>();
+  l.bias = l.owned_bias_.defined() ? l.owned_bias_.data<float>() : nullptr;
+  if (quantize_int8) l.int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(l.weight, l.out, l.in));
+  return l;
+}
+
+void LinearWeights::forward(const float* x, std::int64_t rows, std::int64_t ldx, float* y, cpu::Activation act) const {
+  if (int8) {
+    ops::linear_q8(x, rows, in, ldx, *int8, bias, y, act, false);
+  } else {
+    ops::linear(x, rows, in, ldx, weight, bias, out, y, act);
+  }
+}
+
+void LinearWeights::forward_accumulate(const float* x, std::int64_t rows, float* y) const {
+  if (int8) {
+    ops::linear_q8(x, rows, in, in, *int8, bias, y, cpu::Activation::Identity, true);
+  } else {
+    ops::linear_accumulate(x, rows, in, weight, bias, out, y);
+  }
+}
 
 cpu::Activation activation_from_name(const std::string& name) {
   if (name == "quick_gelu") return cpu::Activation::QuickGelu;

@@ -7,6 +7,7 @@
 
 #include "io/weight_store.h"
 #include "ops/cpu/kernels.h"
+#include "ops/quantized_linear.h"
 
 namespace xclip::model {
 
@@ -24,12 +25,25 @@ struct LayerNormWeights {
 
 struct LinearWeights {
   LinearWeights() = default;
+  // Quantized to int8 too when the store asks for it (WeightStore::quantize_int8).
   LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias);
+  // From tensors the module built itself (e.g. q/k/v concatenated): they are kept alive here.
+  static LinearWeights owned(Tensor weight, Tensor bias, bool quantize_int8);
+
+  // y[rows, out] = act(x · weightᵀ + bias), x rows `ldx` floats apart (int8 path when quantized).
+  void forward(const float* x, std::int64_t rows, std::int64_t ldx, float* y,
+               cpu::Activation act = cpu::Activation::Identity) const;
+  // y[rows, out] += x · weightᵀ + bias (the residual add folded in).
+  void forward_accumulate(const float* x, std::int64_t rows, float* y) const;
 
   const float* weight = nullptr;  // <prefix>.weight [out, in]
   const float* bias = nullptr;    // <prefix>.bias [out] or null
   std::int64_t in = 0;
   std::int64_t out = 0;
+  std::shared_ptr<const ops::QuantizedMatrix> int8;  // set for reduced-precision inference
+
+ private:
+  Tensor owned_weight_, owned_bias_;
 };
 
 // hidden_act / prompt_hidden_act name -> kernel activation (names validated by the config).

@@ -111,6 +111,9 @@ TEST(ClassifyCliTest, FormatsTopAndFailures) {
   EXPECT_EQ(run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --frames 3").exit_code, 2);
   EXPECT_EQ(run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --format xml").exit_code, 2);
   EXPECT_EQ(run_cli("embed " + a + " --model " + tiny_model_dir() + " --output x.txt").exit_code, 2);
+  EXPECT_EQ(run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype fp16").exit_code, 2);
+  const RunResult int8 = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype int8 --format json");
+  EXPECT_EQ(int8.exit_code, 0) << int8.output;
   for (const char* cmd : {"classify", "embed", "embed-text", "probe", "frames", "tokenize", "preprocess", "forward"})
     EXPECT_EQ(run_cli(std::string(cmd) + " --help").exit_code, 0) << cmd;
 }

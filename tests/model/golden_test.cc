@@ -9,6 +9,7 @@
 //   everything else: |diff| <= 1e-4 * max(1, max |reference|)
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -187,6 +188,53 @@ TEST_P(GoldenModelTest, MatchesTransformers) { run_case(GetParam()); }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenModelTest, ::testing::ValuesIn(model_cases()),
                          [](const ::testing::TestParamInfo<CaseRef>& info) { return info.param.name; });
+
+// int8 weights (LoadOptions::weights) keep the embeddings of every base preset within cosine
+// 0.999 of the float32 goldens (the reduced-precision criterion of the speed issue).
+double cosine(const float* a, const float* b, std::int64_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+class GoldenInt8Test : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenInt8Test, EmbeddingsWithinCosine0999) {
+  const std::string preset = GetParam();
+  const json& c = find_case(preset + "/fwd_2v3t");
+  const std::string file = c["file"];
+  LoadOptions options;
+  options.weights = WeightType::Int8;
+  auto model = Model::load(models_dir() + "/" + preset, options);
+  Session session(model);
+  const Tensor pixels = videos_from_pool(load_ref(c["inputs"]["pixel_pool"], file), 2, model->config().vision_config.num_frames);
+  const NamedTensors out =
+      session.forward({load_ref(c["inputs"]["input_ids"], file), load_ref(c["inputs"]["attention_mask"], file), pixels});
+  for (const char* name : {"video_embeds", "text_embeds"}) {
+    const Tensor& ours = out.at(name);
+    const Tensor ref = load_ref(c["outputs"][name], file);
+    ASSERT_EQ(ours.numel(), ref.numel());
+    const std::int64_t d = ours.dim(-1);
+    for (std::int64_t row = 0; row < ours.numel() / d; ++row) {
+      const double cos = cosine(ours.data<float>() + row * d, ref.data<float>() + row * d, d);
+      EXPECT_GE(cos, 0.999) << preset << " " << name << " row " << row;
+      ::testing::Test::RecordProperty(preset + "_" + name + "_" + std::to_string(row), std::to_string(cos));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenInt8Test,
+                         ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
 
 // Every kernel variant this CPU supports runs the tiny presets' cases too (the default run
 // above uses the best one). Variants the CPU lacks are listed, not run.

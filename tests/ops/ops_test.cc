@@ -13,6 +13,7 @@
 #include "ops/gemm.h"
 #include "ops/interpolate.h"
 #include "ops/linear.h"
+#include "ops/quantized_linear.h"
 
 namespace xclip::ops {
 namespace {
@@ -130,6 +131,26 @@ TEST_P(OpsTest, CrossAttentionShapes) {
   // reference uses 1/sqrt(head_dim) = 1/sqrt(8)
   const auto ref = reference_attention(s, q, k, v, none, &w);
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref[i], 1e-5);
+}
+
+TEST_P(OpsTest, Int8LinearTracksFloat) {
+  const std::int64_t M = 23, K = 96, N = 40, ldx = 100;
+  auto x = random_vector(M * ldx, 41), W = random_vector(N * K, 42), b = random_vector(N, 43), y0 = random_vector(M * N, 44);
+  const QuantizedMatrix q = QuantizedMatrix::quantize(W.data(), N, K);
+  // Dequantised weights are within half a step of the originals.
+  for (std::int64_t i = 0; i < N * K; ++i)
+    ASSERT_NEAR(q.values.data<std::int8_t>()[i] * q.scales.data<float>()[i / K], W[i], 0.5f * q.scales.data<float>()[i / K] + 1e-7f);
+  std::vector<float> y(M * N, NAN), acc = y0, ref(M * N);
+  linear_q8(x.data(), M, K, ldx, q, b.data(), y.data(), cpu::Activation::Identity, false);
+  linear_q8(x.data(), M, K, ldx, q, b.data(), acc.data(), cpu::Activation::Identity, true);
+  linear(x.data(), M, K, ldx, W.data(), b.data(), N, ref.data());
+  double err = 0, norm = 0;
+  for (std::int64_t i = 0; i < M * N; ++i) {
+    err += (y[i] - ref[i]) * (y[i] - ref[i]);
+    norm += ref[i] * ref[i];
+    EXPECT_NEAR(acc[i], y0[i] + y[i], 1e-4);
+  }
+  EXPECT_LT(std::sqrt(err / norm), 0.02) << "int8 relative error";
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, OpsTest, ::testing::Values(1, 2));

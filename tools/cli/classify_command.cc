@@ -34,6 +34,7 @@ options:
   --start S --end S     only frames shown between these times (seconds)
   --batch N             videos per forward pass (default 4)
   --threads N           CPU threads          --backend torchvision|pil   resize arithmetic
+  --dtype f32|int8      int8 linear layers: ~2x faster, embeddings within cosine 0.999 (default f32)
   --quiet               no progress bar
 
 exit codes: 0 all videos classified, 1 some failed (reported on stderr), 2 usage error.
@@ -51,7 +52,7 @@ Video embeddings (get_video_features) for each video, written by the extension o
 
 options:
   --model ID|DIR, --normalize (L2), --frames N, --sampling ..., --clips K (views averaged),
-  --batch N, --threads N, --backend torchvision|pil, --quiet
+  --batch N, --threads N, --backend torchvision|pil, --dtype f32|int8, --quiet
 
 example:
   xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize
@@ -63,7 +64,8 @@ Text embeddings (get_text_features), written like `xclip embed` (field "text" in
 metadata "texts" in .safetensors).
 
 options:
-  --model ID|DIR, --normalize (L2), --template "a video of {}.", --texts-file FILE (one per line)
+  --model ID|DIR, --normalize (L2), --template "a video of {}.", --texts-file FILE (one per line),
+  --dtype f32|int8
 
 example:
   xclip embed-text "playing sports" "eating spaghetti" --output labels.npy
@@ -115,6 +117,9 @@ Loaded load(const Args& args) {
   const std::string dir = resolve_model(args.get("model", kDefaultModel));
   LoadOptions options;
   options.num_threads = args.get_int("threads", 0);
+  const std::string dtype = args.get("dtype", "f32");
+  if (dtype != "f32" && dtype != "int8") throw UsageError("--dtype must be f32 or int8");
+  if (dtype == "int8") options.weights = WeightType::Int8;
   const std::string backend = args.get("backend", "torchvision");
   if (backend != "torchvision" && backend != "pil") throw UsageError("--backend must be torchvision or pil");
   Loaded l;
@@ -262,7 +267,7 @@ Tensor stack_rows(const std::vector<std::vector<float>>& rows) {
 int run_classify(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help"},
                   {"model", "labels", "labels-file", "template", "top", "format", "frames", "num-frames", "sampling",
-                   "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend"});
+                   "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {
     std::cout << kClassifyHelp;
     return 0;
@@ -318,7 +323,7 @@ int run_classify(int argc, char** argv) {
 int run_embed(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "normalize", "help"},
                   {"model", "output", "frames", "num-frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end",
-                   "batch", "threads", "backend"});
+                   "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {
     std::cout << kEmbedHelp;
     return 0;
@@ -349,7 +354,8 @@ int run_embed(int argc, char** argv) {
 }
 
 int run_embed_text(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"normalize", "help"}, {"model", "output", "template", "texts-file", "threads", "backend"});
+  const Args args(argc, argv, 2, {"normalize", "help"},
+                  {"model", "output", "template", "texts-file", "threads", "backend", "dtype"});
   if (args.flag("help")) {
     std::cout << kEmbedTextHelp;
     return 0;
