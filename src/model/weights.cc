@@ -17,12 +17,12 @@ void LayerNormWeights::apply(const float* x, std::int64_t rows, float* y) const 
 }
 
 LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t i, std::int64_t o,
-                             bool has_bias)
+                             bool has_bias, bool quantizable)
     : weight(store.get(prefix + ".weight", {o, i})),
       bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr),
       in(i),
       out(o) {
-  if (store.quantize_int8()) int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(weight, o, i));
+  if (quantizable && store.quantize_int8()) int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(weight, o, i));
 }
 
 LinearWeights LinearWeights::owned(Tensor w, Tensor b, bool quantize_int8) {

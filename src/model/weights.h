@@ -25,8 +25,10 @@ struct LayerNormWeights {
 
 struct LinearWeights {
   LinearWeights() = default;
-  // Quantized to int8 too when the store asks for it (WeightStore::quantize_int8).
-  LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias);
+  // Quantized to int8 too when the store asks for it (WeightStore::quantize_int8) and
+  // `quantizable` (the small projections heads stay float32).
+  LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias,
+                bool quantizable = true);
   // From tensors the module built itself (e.g. q/k/v concatenated): they are kept alive here.
   static LinearWeights owned(Tensor weight, Tensor bias, bool quantize_int8);
 
