@@ -42,15 +42,8 @@ Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::in
   ops::attention(shape, qkv, 3 * d, qkv + d, 3 * d, qkv + 2 * d, 3 * d, scale, mask, context,
                  need_weights ? weights.mutable_data<float>() : nullptr);
 
-  if (s.tapping()) {
-    float* projected = s.arena.alloc_floats(rows * d);
-    out_proj_.forward(context, rows, d, projected);
-    s.tap(path, "out", projected, {batch, len, d});
-    s.tap(path, "weights", weights);
-    for (std::int64_t i = 0; i < rows * d; ++i) residual[i] += projected[i];
-  } else {
-    out_proj_.forward_accumulate(context, rows, residual);
-  }
+  add_projection(out_proj_, context, rows, residual, s, path, {batch, len, d});
+  s.tap(path, "weights", weights);
   return weights;
 }
 

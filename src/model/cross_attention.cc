@@ -30,14 +30,7 @@ void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch
   const ops::AttentionShape shape{batch, q_len, kv_len, heads_, d / heads_};
   ops::attention(shape, q, d, k, d, v, d, 1.0f / std::sqrt(static_cast<float>(d / heads_)), ops::AttentionMask{}, context,
                  nullptr);
-  if (s.tapping()) {
-    float* projected = s.arena.alloc_floats(batch * q_len * d);
-    proj_.forward(context, batch * q_len, d, projected);
-    s.tap(path, "out", projected, {batch, q_len, d});
-    for (std::int64_t i = 0; i < batch * q_len * d; ++i) residual[i] += projected[i];
-  } else {
-    proj_.forward_accumulate(context, batch * q_len, residual);
-  }
+  add_projection(proj_, context, batch * q_len, residual, s, path, {batch, q_len, d});
 }
 
 }  // namespace xclip::model

@@ -53,6 +53,20 @@ void LinearWeights::forward_accumulate(const float* x, std::int64_t rows, float*
   }
 }
 
+void add_projection(const LinearWeights& proj, const float* x, std::int64_t rows, float* residual, RunState& s,
+                    const std::string& path, std::vector<std::int64_t> tap_shape) {
+  if (!s.tapping()) {
+    proj.forward_accumulate(x, rows, residual);
+    return;
+  }
+  ArenaScope scope(s.arena);
+  const std::int64_t n = rows * proj.out;
+  float* projected = s.arena.alloc_floats(n);
+  proj.forward(x, rows, proj.in, projected);
+  s.tap(path, "out", projected, std::move(tap_shape));
+  for (std::int64_t i = 0; i < n; ++i) residual[i] += projected[i];
+}
+
 cpu::Activation activation_from_name(const std::string& name) {
   if (name == "quick_gelu") return cpu::Activation::QuickGelu;
   if (name == "gelu") return cpu::Activation::Gelu;

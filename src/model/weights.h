@@ -6,6 +6,7 @@
 #include <string>
 
 #include "io/weight_store.h"
+#include "model/run_state.h"
 #include "ops/cpu/kernels.h"
 #include "ops/quantized_linear.h"
 
@@ -47,6 +48,11 @@ struct LinearWeights {
  private:
   Tensor owned_weight_, owned_bias_;
 };
+
+// residual[rows, proj.out] += proj(x). When taps are on, the projection itself is first tapped
+// as <path>/out with `tap_shape` (the residual add can then not be folded into the GEMM).
+void add_projection(const LinearWeights& proj, const float* x, std::int64_t rows, float* residual, RunState& s,
+                    const std::string& path, std::vector<std::int64_t> tap_shape);
 
 // hidden_act / prompt_hidden_act name -> kernel activation (names validated by the config).
 cpu::Activation activation_from_name(const std::string& name);

@@ -197,11 +197,9 @@ Tensor VideoProcessor::preprocess_video(const Tensor& frames) const {
         for (int k = 0; k < 3; ++k) rgb[p * 3 + k] = src[p * ch + (ch == 1 ? 0 : k)];
       src = rgb.data();
     }
-    if (!c.do_resize || (rh == h && rw == w)) {
-      for (int y = 0; y < py.count; ++y)
-        std::memcpy(&window[static_cast<std::size_t>(y) * px.count * 3], src + ((py.src + y) * w + px.src) * 3,
-                    static_cast<std::size_t>(px.count) * 3);
-    } else if (c.resample == Resample::Nearest) {
+    // No resize, or already the target size: the resamplers copy (a pass whose size does not
+    // change is skipped; nearest maps every pixel to itself).
+    if (c.resample == Resample::Nearest) {
       vision::resize_nearest_window(src, static_cast<int>(h), static_cast<int>(w), rh, rw, py.src, px.src, py.count,
                                     px.count, precision, window.data());
     } else {

@@ -64,17 +64,13 @@ int run_forward(int argc, char** argv) {
 
   std::vector<std::pair<std::string, Tensor>> outputs;
   if (features == "text") {
-    if (!inputs.contains("input_ids")) throw InvalidArgument(inputs_path + ": no tensor named 'input_ids'");
     outputs.emplace_back("text_features", session.get_text_features(inputs.get("input_ids"),
                                                                     optional_input(inputs, "attention_mask")));
   } else if (features == "video") {
-    if (!inputs.contains("pixel_values")) throw InvalidArgument(inputs_path + ": no tensor named 'pixel_values'");
     outputs.emplace_back("video_features",
                          session.get_video_features(inputs.get("pixel_values"), args.flag("interpolate-pos-encoding")));
   } else {
     ForwardInputs in;
-    for (const char* name : {"input_ids", "pixel_values"})
-      if (!inputs.contains(name)) throw InvalidArgument(inputs_path + ": no tensor named '" + name + "'");
     in.input_ids = inputs.get("input_ids");
     in.attention_mask = optional_input(inputs, "attention_mask");
     in.pixel_values = inputs.get("pixel_values");

@@ -105,7 +105,6 @@ int run_preprocess(int argc, char** argv) {
   if (backend_name != "torchvision" && backend_name != "pil") throw UsageError("--backend must be torchvision or pil");
   const ResizeBackend backend = backend_name == "pil" ? ResizeBackend::Pil : ResizeBackend::Torchvision;
   const io::SafetensorsFile frames = io::SafetensorsFile::open(frames_path);
-  if (!frames.contains("frames")) throw InvalidArgument(frames_path + ": no tensor named 'frames'");
   const VideoProcessor processor = VideoProcessor::from_folder(model, backend);
   io::write_safetensors(out, {{"pixel_values", processor.preprocess({frames.get("frames")})}});
   return 0;
