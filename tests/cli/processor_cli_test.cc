@@ -7,6 +7,7 @@
 
 #include "cli/cli_runner.h"
 #include "support/compare.h"
+#include "support/golden.h"
 #include "support/model_fixture.h"
 
 namespace xclip::test {
@@ -18,8 +19,7 @@ TEST(TokenizeCliTest, MatchesGoldenPaddedBatch) {
                               "'two people are playing basketball in a gym at night, shouting loudly'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const nlohmann::json out = nlohmann::json::parse(r.output);
-  const nlohmann::json index = nlohmann::json::parse(std::ifstream(golden_dir() + "/index.json"));
-  for (const auto& c : index["cases"]) {
+  for (const auto& c : golden_index()["cases"]) {
     if (c["id"] != "tok/mixed_len/pad_longest") continue;
     EXPECT_EQ(out["input_ids"], c["input_ids"]);
     EXPECT_EQ(out["attention_mask"], c["attention_mask"]);

@@ -20,6 +20,7 @@
 #include "io/safetensors.h"
 #include "ops/cpu/kernels.h"
 #include "support/compare.h"
+#include "support/golden.h"
 #include "support/test_paths.h"
 #include "xclip/xclip.h"
 
@@ -27,23 +28,6 @@ namespace xclip::test {
 namespace {
 
 using json = nlohmann::json;
-
-const json& golden_index() {
-  static const json index = [] {
-    const std::string path = golden_dir() + "/index.json";
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("golden index missing: " + path);
-    return json::parse(in);
-  }();
-  return index;
-}
-
-const io::SafetensorsFile& golden_file(const std::string& name) {
-  static std::map<std::string, io::SafetensorsFile> files;
-  auto it = files.find(name);
-  if (it == files.end()) it = files.emplace(name, io::SafetensorsFile::open(golden_dir() + "/" + name)).first;
-  return it->second;
-}
 
 std::string param_name(const std::string& preset, const std::string& case_id) {
   std::string name = preset + "__" + case_id.substr(case_id.find('/') + 1);

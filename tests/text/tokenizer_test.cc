@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "support/golden.h"
 #include "support/test_paths.h"
 #include "xclip/error.h"
 #include "xclip/tokenizer.h"
@@ -18,13 +19,8 @@ namespace {
 
 using json = nlohmann::json;
 
-const json& index_json() {
-  static const json index = json::parse(std::ifstream(golden_dir() + "/index.json"));
-  return index;
-}
-
 std::vector<std::string> text_list(const std::string& name) {
-  return index_json()["text_lists"][name].get<std::vector<std::string>>();
+  return golden_index()["text_lists"][name].get<std::vector<std::string>>();
 }
 
 std::string fixtures() { return shared_dir() + "/fixtures/tokenizer"; }
@@ -69,7 +65,7 @@ TEST_P(TokenizerGoldenTest, BatchModesMatch) {
   const Tokenizer tok = make_tokenizer(GetParam());
   const io::SafetensorsFile f = io::SafetensorsFile::open(golden_dir() + "/golden_tokenizer.safetensors");
   int cases = 0;
-  for (const json& c : index_json()["cases"]) {
+  for (const json& c : golden_index()["cases"]) {
     const std::string id = c["id"];
     if (c["kind"] != "tokenizer" || id.rfind("tok/single/", 0) == 0) continue;
     const std::vector<std::string> texts = text_list(c["options"]["texts"]);
@@ -88,7 +84,7 @@ TEST_P(TokenizerGoldenTest, SingleStringsTokensAndDecodes) {
   const Tokenizer tok = make_tokenizer(GetParam());
   const io::SafetensorsFile f = io::SafetensorsFile::open(golden_dir() + "/golden_tokenizer.safetensors");
   int cases = 0;
-  for (const json& c : index_json()["cases"]) {
+  for (const json& c : golden_index()["cases"]) {
     const std::string id = c["id"];
     if (id.rfind("tok/single/", 0) != 0) continue;
     const std::string text = c["options"]["text"];

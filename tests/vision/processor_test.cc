@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors.h"
+#include "support/golden.h"
 #include "support/test_paths.h"
 #include "xclip/error.h"
 #include "xclip/processor.h"
@@ -23,18 +24,6 @@ using json = nlohmann::json;
 constexpr double kClose = 1e-6;
 constexpr double kOneLevel = 0.0176;
 constexpr double kMinCloseFraction = 0.999;
-
-const json& index_json() {
-  static const json index = json::parse(std::ifstream(golden_dir() + "/index.json"));
-  return index;
-}
-
-const io::SafetensorsFile& golden(const std::string& name) {
-  static std::map<std::string, io::SafetensorsFile> files;
-  auto it = files.find(name);
-  if (it == files.end()) it = files.emplace(name, io::SafetensorsFile::open(golden_dir() + "/" + name)).first;
-  return it->second;
-}
 
 // The X-CLIP 224 configuration, as the synthesised base-patch32 folder carries it.
 ImageProcessorConfig base_config() { return ImageProcessorConfig::from_file(models_dir() + "/base-patch32/preprocessor_config.json"); }
@@ -95,18 +84,18 @@ TEST_P(ProcessorGoldenTest, EveryCaseMatches) {
   const ResizeBackend backend = GetParam();
   const bool pil = backend == ResizeBackend::Pil;
   int cases = 0;
-  for (const json& c : index_json()["cases"]) {
+  for (const json& c : golden_index()["cases"]) {
     const std::string id = c["id"];
     if (c["kind"] != "processor" || id == "proc/combined_call") continue;
     const bool is_alt = c["file"] == "golden_processor_alt.safetensors";
     if (is_alt != pil) continue;
     // Frames: proc/<HxW>/frames; kwargs of variants live in options.call_kwargs.
     const std::string frames_key = c["inputs"]["frames"]["key"];
-    Tensor frames = golden("golden_processor.safetensors").get(frames_key);
+    Tensor frames = golden_file("golden_processor.safetensors").get(frames_key);
     const json& options = c["options"];
     const json kwargs = options.value("call_kwargs", json::object());
     const auto& out = *c["outputs"].begin();
-    const Tensor ref = golden(c["file"]).get(out["key"].get<std::string>());
+    const Tensor ref = golden_file(c["file"]).get(out["key"].get<std::string>());
     if (ref.dim(1) == 1) frames = first_frames(frames, 1);  // variants run on the first frame
     const VideoProcessor processor(with_kwargs(base_config(), kwargs), backend);
     expect_pixels_match(id, processor.preprocess({frames}), ref);
@@ -120,9 +109,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, ProcessorGoldenTest, ::testing::Values(Resize
 
 TEST(ProcessorTest, CombinedCallMatches) {
   const XCLIPProcessor processor(Tokenizer::from_folder(models_dir() + "/base-patch32"), VideoProcessor(base_config()));
-  const io::SafetensorsFile& f = golden("golden_processor.safetensors");
+  const io::SafetensorsFile& f = golden_file("golden_processor.safetensors");
   TokenizeOptions options;
-  const auto texts = index_json()["text_lists"]["basic"].get<std::vector<std::string>>();
+  const auto texts = golden_index()["text_lists"]["basic"].get<std::vector<std::string>>();
   const ProcessorOutput out = processor(texts, {f.get("proc/240x320/frames")}, options);
   const Tensor ids = f.get("proc/combined_call/input_ids");
   ASSERT_EQ(out.input_ids.shape(), ids.shape());
@@ -133,7 +122,7 @@ TEST(ProcessorTest, CombinedCallMatches) {
 TEST(ProcessorTest, TinyPresetInputsMatch) {
   // pixel_values of the tiny goldens: two videos of different sizes in one call, and the
   // interpolate_pos_encoding inputs made with other sizes.
-  const io::SafetensorsFile& g = golden("golden_tiny.safetensors");
+  const io::SafetensorsFile& g = golden_file("golden_tiny.safetensors");
   const VideoProcessor processor = VideoProcessor::from_folder(models_dir() + "/tiny");
   const Tensor a = g.get("tiny/inputs/frames/tinysrc_60x80"), b = g.get("tiny/inputs/frames/tinysrc_97x131");
   expect_pixels_match("tiny pixel_values_2v", processor.preprocess({a, b}), g.get("tiny/inputs/pixel_values_2v"));
