@@ -110,6 +110,92 @@ TEST_P(KernelsTest, BiasActivation) {
   }
 }
 
+TEST_P(KernelsTest, QuantizeS8IsBitIdenticalToTheScalarVariant) {
+  const CpuKernels& oracle = *kernels_for_isa("scalar");
+  for (std::int64_t n : kSizes) {
+    auto x = random_vector(n, 11, 3.0f);
+    x[n / 2] = n % 2 ? 9.5f : -9.5f;  // the row's max, and ties at ±127·(k + 0.5)/9.5 nowhere near
+    std::vector<std::int8_t> q(static_cast<std::size_t>(n), 99), ref(static_cast<std::size_t>(n), 99);
+    const float scale = k().f32_quantize_s8(x.data(), n, q.data());
+    const float ref_scale = oracle.f32_quantize_s8(x.data(), n, ref.data());
+    EXPECT_EQ(scale, 9.5f / 127.0f) << "n=" << n;
+    EXPECT_EQ(scale, ref_scale) << "n=" << n;
+    for (std::int64_t i = 0; i < n; ++i) {
+      EXPECT_EQ(q[i], ref[i]) << "n=" << n << " i=" << i;
+      EXPECT_NEAR(q[i] * scale, x[i], 0.5 * scale + 1e-7) << "n=" << n << " i=" << i;
+    }
+    EXPECT_EQ(q[n / 2], n % 2 ? 127 : -127) << "n=" << n;
+  }
+  std::vector<float> zeros(33, 0.0f);
+  std::vector<std::int8_t> q(33, 99);
+  EXPECT_EQ(k().f32_quantize_s8(zeros.data(), 33, q.data()), 1.0f);
+  for (std::int8_t v : q) EXPECT_EQ(v, 0);
+}
+
+TEST_P(KernelsTest, QuantizeS8RoundsHalfToEven) {
+  // Scale 1 (max 127): x·1 is exact, so ties stay ties.
+  std::vector<float> x = {127.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.49f, 0.0f, -127.0f, 4.5f, 5.5f, 6.5f, 7.5f, 8.5f, 9.5f, 10.5f};
+  std::vector<std::int8_t> expected = {127, 0, 2, 2, 0, -2, -2, 3, 0, -127, 4, 6, 6, 8, 8, 10, 10};
+  std::vector<std::int8_t> q(x.size());
+  EXPECT_EQ(k().f32_quantize_s8(x.data(), static_cast<std::int64_t>(x.size()), q.data()), 1.0f);
+  EXPECT_EQ(q, expected);
+}
+
+TEST_P(KernelsTest, DequantizeBiasActivation) {
+  for (Activation act : {Activation::Identity, Activation::QuickGelu, Activation::Gelu, Activation::GeluTanh,
+                         Activation::GeluFast, Activation::Relu, Activation::Silu}) {
+    for (std::int64_t n : kSizes) {
+      std::mt19937 rng(12 + static_cast<unsigned>(n));
+      std::uniform_int_distribution<std::int32_t> dist(-200000, 200000);
+      std::vector<std::int32_t> acc(static_cast<std::size_t>(n));
+      for (auto& a : acc) a = dist(rng);
+      auto cols = random_vector(n, 13, 1e-5f), bias = random_vector(n, 14);
+      const float row = 0.37f;
+      std::vector<float> y(static_cast<std::size_t>(n), std::numeric_limits<float>::quiet_NaN());
+      k().s32_dequantize_bias_act(acc.data(), row, cols.data(), bias.data(), y.data(), n, act, false);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double ref = reference_activation(act, static_cast<double>(acc[i]) * row * cols[i] + bias[i]);
+        EXPECT_NEAR(y[i], ref, 2e-6 * (1 + std::fabs(ref))) << "act=" << static_cast<int>(act) << " n=" << n << " i=" << i;
+      }
+    }
+  }
+  const std::int64_t n = 37;
+  std::vector<std::int32_t> acc(n, -3);
+  std::vector<float> cols(n, 0.5f), y(n, 10.0f);
+  k().s32_dequantize_bias_act(acc.data(), 2.0f, cols.data(), nullptr, y.data(), n, Activation::Identity, true);
+  for (float v : y) EXPECT_EQ(v, 7.0f);
+}
+
+TEST_P(KernelsTest, SmallGemmReadsAndWritesOnlyTheNamedElements) {
+  for (std::int64_t M : {1, 2, 3, 4, 5, 9, 50}) {
+    for (std::int64_t N : {1, 7, 8, 16, 17, 33, 48, 64, 65, 80}) {
+      for (std::int64_t K : {1, 5, 64}) {
+        const std::int64_t lda = K + 3, ldb = N + 5, ldc = N + 2;
+        auto A = random_vector(M * lda, 15), B = random_vector(K * ldb, 16);
+        // Elements outside the named blocks are NaN: reading one would poison C.
+        for (std::int64_t i = 0; i < M; ++i)
+          for (std::int64_t c = K; c < lda; ++c) A[i * lda + c] = std::numeric_limits<float>::quiet_NaN();
+        for (std::int64_t r = 0; r < K; ++r)
+          for (std::int64_t c = N; c < ldb; ++c) B[r * ldb + c] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> C(static_cast<std::size_t>(M * ldc), -7.0f);
+        k().f32_small_gemm(M, N, K, 0.125f, A.data(), lda, B.data(), ldb, C.data(), ldc);
+        for (std::int64_t i = 0; i < M; ++i) {
+          for (std::int64_t j = 0; j < ldc; ++j) {
+            if (j >= N) {
+              EXPECT_EQ(C[i * ldc + j], -7.0f) << "wrote past N: M=" << M << " N=" << N << " K=" << K;
+              continue;
+            }
+            double ref = 0;
+            for (std::int64_t c = 0; c < K; ++c) ref += static_cast<double>(A[i * lda + c]) * B[c * ldb + j];
+            EXPECT_NEAR(C[i * ldc + j], 0.125 * ref, 1e-5 * std::sqrt(static_cast<double>(K)))
+                << "M=" << M << " N=" << N << " K=" << K << " i=" << i << " j=" << j;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(KernelsTest, Softmax) {
   for (std::int64_t n : kSizes) {
     auto x = random_vector(n, 10, 5.0f);

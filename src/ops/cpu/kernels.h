@@ -36,6 +36,18 @@ struct CpuKernels {
   void (*u8_resample_row)(const std::uint8_t* in, const std::int32_t* first, const std::int32_t* count,
                           const std::int32_t* weights, const std::int32_t* pairs, int ksize, int precision, int n,
                           std::uint8_t* out);
+  // Symmetric int8 of one row: returns scale = max|x| / 127 (1 if all zero) and writes
+  // q[i] = round_half_even(clamp(x[i] / scale, ±127)) (x · (1/scale) exactly as computed).
+  // Bit-identical across variants.
+  float (*f32_quantize_s8)(const float* x, std::int64_t n, std::int8_t* q);
+  // The float result of an int8 product row: v[i] = acc[i] · row_scale · col_scales[i]
+  // (+ bias[i]); y[i] = act(v[i]), or y[i] += v[i] when `accumulate` (act must be Identity).
+  void (*s32_dequantize_bias_act)(const std::int32_t* acc, float row_scale, const float* col_scales, const float* bias,
+                                  float* y, std::int64_t n, Activation act, bool accumulate);
+  // C[M, N] = alpha · A[M, K] · B[K, N], row-major with leading dimensions lda, ldb, ldc, for
+  // products too small for a BLAS call (one attention head). Reads only the named elements.
+  void (*f32_small_gemm)(std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
+                         const float* B, std::int64_t ldb, float* C, std::int64_t ldc);
 };
 
 // The table for the best ISA this CPU supports, or the one forced by XCLIP_CPU_ISA.
