@@ -4,7 +4,8 @@
 // Writes the exact inputs to a safetensors file for the PyTorch baseline
 // (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, GEMM peak.
 //
-//   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8]
+//   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8|auto]
+// (auto: as the folder stores its weights, e.g. an `xclip convert` int8 folder)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
     load.num_threads = std::stoi(argv[3]);
     const std::string weights = argc > 5 ? argv[5] : "f32";
     if (weights == "int8") load.weights = xclip::WeightType::Int8;
+    if (weights == "f32") load.weights = xclip::WeightType::F32;
     const int repeats = std::stoi(argv[4]);
     const auto t_load = Clock::now();
     auto model = xclip::Model::load(dir, load);
@@ -110,7 +112,7 @@ int main(int argc, char** argv) {
     out["isa"] = xclip::cpu::kernels().isa;
     out["gemm"] = xclip::ops::gemm_backend();
     out["threads"] = model->num_threads();
-    out["weights"] = weights;
+    out["weights"] = model->weights() == xclip::WeightType::Int8 ? "int8" : "f32";
     out["load_ms"] = load_ms;
     out["gemm_peak_gflops"] = gemm_peak();
     const double v1 = vision_flops(c, true), v8 = 8 * vision_flops(c, false);

@@ -124,6 +124,8 @@ class Model {
   const XCLIPConfig& config() const;
   const std::string& path() const;
   int num_threads() const;
+  // What the linear layers run in: WeightType::F32 or WeightType::Int8 (Auto resolved).
+  WeightType weights() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

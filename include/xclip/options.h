@@ -9,7 +9,8 @@
 namespace xclip {
 
 enum class WeightType {
-  F32,   // transformers' numbers (the default)
+  Auto,  // as the folder stores them: int8 for a folder written by convert_model(), else F32
+  F32,   // transformers' numbers (int8 weights of a converted folder are dequantized)
   Int8,  // linear layers of both towers, the MIT and the prompt generator in int8 (per-channel
          // weight scales, per-row activation scales): faster, approximate
 };
@@ -17,7 +18,7 @@ enum class WeightType {
 struct LoadOptions {
   // Intra-op threads; 0 = XCLIP_NUM_THREADS or the number of cores.
   int num_threads = 0;
-  WeightType weights = WeightType::F32;
+  WeightType weights = WeightType::Auto;
 };
 
 // Called with named intermediate results: module path as in transformers' named_modules()

@@ -1,6 +1,7 @@
 // Umbrella header of the xclip library.
 #pragma once
 
+#include "xclip/convert.h"
 #include "xclip/error.h"
 #include "xclip/hub.h"
 #include "xclip/model.h"

@@ -40,6 +40,7 @@ Model::~Model() = default;
 const XCLIPConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }
 int Model::num_threads() const { return impl_->threads; }
+WeightType Model::weights() const { return impl_->store.quantize_int8() ? WeightType::Int8 : WeightType::F32; }
 
 std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
   struct stat st {};
@@ -51,7 +52,8 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOpti
   impl->threads = xclip::num_threads();
   impl->config = XCLIPConfig::from_file(path + "/config.json");
   impl->store = io::WeightStore::open_folder(path);
-  impl->store.set_quantize_int8(options.weights == WeightType::Int8);
+  impl->store.set_quantize_int8(options.weights == WeightType::Int8 ||
+                                (options.weights == WeightType::Auto && impl->store.holds_int8()));
   impl->xclip = std::make_unique<model::XclipModel>(impl->store, impl->config);
   impl->store.finish();
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -118,10 +119,74 @@ const float* WeightStore::get(const std::string& name, const std::vector<std::in
       owned_.push_back(std::move(converted));
       return owned_.back().data<float>();
     }
+    case DType::I8: {
+      // An int8 linear weight read as float (float32 math requested on a converted folder).
+      const auto q = get_int8(name, shape);
+      if (!q || q->second.dtype() != DType::F32) return placeholder();
+      Tensor dequantized = Tensor::empty(DType::F32, shape);
+      const std::int8_t* v = q->first.data<std::int8_t>();
+      const float* scale = q->second.data<float>();
+      float* out = dequantized.mutable_data<float>();
+      const std::int64_t cols = shape[1];
+      for (std::int64_t r = 0; r < shape[0]; ++r)
+        for (std::int64_t c = 0; c < cols; ++c) out[r * cols + c] = static_cast<float>(v[r * cols + c]) * scale[r];
+      converted_bytes_ += dequantized.nbytes();
+      owned_.push_back(std::move(dequantized));
+      return owned_.back().data<float>();
+    }
     default:
       problems_.push_back(name + ": dtype " + dtype_name(t.dtype()) + " is not a floating-point weight type (F32, F16, BF16)");
       return placeholder();
   }
+}
+
+std::optional<std::pair<Tensor, Tensor>> WeightStore::get_int8(const std::string& name,
+                                                               const std::vector<std::int64_t>& shape) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end() || it->second.dtype() != DType::I8) return std::nullopt;
+  used_.insert(name);
+  const std::string scale_name = name + "_scale";
+  used_.insert(scale_name);
+  auto placeholder = [&]() {
+    owned_.push_back(Tensor::zeros(DType::I8, shape));
+    Tensor values = owned_.back();
+    owned_.push_back(Tensor::zeros(DType::F32, {shape.empty() ? 0 : shape[0]}));
+    return std::optional<std::pair<Tensor, Tensor>>{{values, owned_.back()}};
+  };
+  const Tensor& values = it->second;
+  if (shape.size() != 2) {
+    problems_.push_back(name + ": dtype I8, but int8 is only for linear weights [out, in] (expected a float " +
+                        shape_to_string(shape) + ")");
+    return placeholder();
+  }
+  if (values.shape() != shape) {
+    problems_.push_back(name + ": expected shape " + shape_to_string(shape) + ", got " + shape_to_string(values.shape()));
+    return placeholder();
+  }
+  auto scale = tensors_.find(scale_name);
+  if (scale == tensors_.end()) {
+    problems_.push_back(name + ": int8 weight without its per-row scales " + scale_name + " [" + std::to_string(shape[0]) + "]");
+    return placeholder();
+  }
+  if (scale->second.dtype() != DType::F32 || scale->second.shape() != std::vector<std::int64_t>{shape[0]}) {
+    problems_.push_back(scale_name + ": expected F32 [" + std::to_string(shape[0]) + "], got " + scale->second.describe());
+    return placeholder();
+  }
+  const float* scales = scale->second.data<float>();
+  for (std::int64_t r = 0; r < shape[0]; ++r) {
+    if (!(std::isfinite(scales[r]) && scales[r] > 0.0f)) {
+      problems_.push_back(scale_name + "[" + std::to_string(r) + "] = " + std::to_string(scales[r]) +
+                          ": int8 scales must be finite and positive");
+      return placeholder();
+    }
+  }
+  return std::pair{values, scale->second};
+}
+
+bool WeightStore::holds_int8() const {
+  for (const auto& [name, t] : tensors_)
+    if (t.dtype() == DType::I8) return true;
+  return false;
 }
 
 void WeightStore::finish() const {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,10 +26,22 @@ class WeightStore {
   // or mis-shaped weight the problem is recorded and a zero buffer returned, so that one
   // load reports every problem; finish() then throws.
   const float* get(const std::string& name, const std::vector<std::int64_t>& shape) const;
+  // A linear weight that `xclip convert` stored as int8: I8 `name` [out, in] with F32
+  // `name` + "_scale" [out] (W ≈ values · scale per row) -> {values, scales}, both mapped, not
+  // copied. nullopt when `name` is absent or stored as a float type (ask get() then). A bad
+  // int8 pair is recorded as a problem (placeholder returned), like get() does.
+  std::optional<std::pair<Tensor, Tensor>> get_int8(const std::string& name, const std::vector<std::int64_t>& shape) const;
   // Throws FormatError listing missing, mis-shaped and unexpected tensors, if any.
   void finish() const;
 
   const std::string& source() const { return source_; }
+  const std::map<std::string, Tensor>& tensors() const { return tensors_; }
+  // True when any weight is stored as int8 (a folder written by `xclip convert --dtype int8`).
+  bool holds_int8() const;
+  // Linear weights the model would run in int8 record themselves here; the converter
+  // quantizes exactly these.
+  void mark_quantizable(const std::string& name) const { quantizable_.insert(name); }
+  const std::set<std::string>& quantizable() const { return quantizable_; }
   // Modules built from this store also keep int8 copies of their linear weights.
   void set_quantize_int8(bool on) { quantize_int8_ = on; }
   bool quantize_int8() const { return quantize_int8_; }
@@ -38,6 +51,7 @@ class WeightStore {
   std::string source_;
   std::map<std::string, Tensor> tensors_;
   mutable std::set<std::string> used_;
+  mutable std::set<std::string> quantizable_;
   mutable std::vector<std::string> problems_;
   mutable std::vector<Tensor> owned_;  // converted or placeholder buffers
   mutable std::size_t converted_bytes_ = 0;

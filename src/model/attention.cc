@@ -11,19 +11,9 @@ Attention::Attention(const io::WeightStore& store, const std::string& prefix, st
                      std::int64_t num_heads)
     : hidden_size_(hidden_size),
       num_heads_(num_heads),
-      out_proj_(store, prefix + ".out_proj", hidden_size, hidden_size, true) {
-  Tensor weight = Tensor::empty(DType::F32, {3 * hidden_size, hidden_size});
-  Tensor bias = Tensor::empty(DType::F32, {3 * hidden_size});
-  const char* parts[3] = {".q_proj", ".k_proj", ".v_proj"};
-  const std::int64_t block = hidden_size * hidden_size;
-  for (int i = 0; i < 3; ++i) {
-    const float* w = store.get(prefix + parts[i] + ".weight", {hidden_size, hidden_size});
-    const float* b = store.get(prefix + parts[i] + ".bias", {hidden_size});
-    std::memcpy(weight.mutable_data<float>() + i * block, w, sizeof(float) * block);
-    std::memcpy(bias.mutable_data<float>() + i * hidden_size, b, sizeof(float) * hidden_size);
-  }
-  qkv_ = LinearWeights::owned(std::move(weight), std::move(bias), store.quantize_int8());
-}
+      qkv_(LinearWeights::stacked(store, {prefix + ".q_proj", prefix + ".k_proj", prefix + ".v_proj"}, hidden_size,
+                                  hidden_size, true)),
+      out_proj_(store, prefix + ".out_proj", hidden_size, hidden_size, true) {}
 
 Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask,
                                      float* residual, RunState& s, const std::string& path, bool return_weights) const {

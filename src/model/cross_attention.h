@@ -23,7 +23,7 @@ class CrossAttention {
 
  private:
   std::int64_t dim_, heads_;
-  LinearWeights q_proj_, k_proj_, v_proj_, proj_;
+  LinearWeights q_proj_, kv_proj_, proj_;
 };
 
 }  // namespace xclip::model

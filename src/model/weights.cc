@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include <cstring>
+
 #include "core/check.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
@@ -16,24 +18,69 @@ void LayerNormWeights::apply(const float* x, std::int64_t rows, float* y) const 
   ops::layer_norm(x, rows, dim, dim, weight, bias, eps, y);
 }
 
-LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t i, std::int64_t o,
-                             bool has_bias, bool quantizable)
-    : weight(store.get(prefix + ".weight", {o, i})),
-      bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr),
-      in(i),
-      out(o) {
-  if (quantizable && store.quantize_int8()) int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(weight, o, i));
+namespace {
+
+// Runs in int8 when the store asks for it: the converted folder's int8 pair as it is, or
+// the float weight quantized now.
+std::shared_ptr<const ops::QuantizedMatrix> int8_weight(const io::WeightStore& store, const std::string& name,
+                                                        std::int64_t in, std::int64_t out, const float** weight) {
+  store.mark_quantizable(name);
+  if (store.quantize_int8()) {
+    if (auto q = store.get_int8(name, {out, in})) {
+      *weight = nullptr;
+      return std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix{q->first, q->second, out, in});
+    }
+  }
+  *weight = store.get(name, {out, in});
+  if (!store.quantize_int8()) return nullptr;
+  return std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(*weight, out, in));
 }
 
-LinearWeights LinearWeights::owned(Tensor w, Tensor b, bool quantize_int8) {
+}  // namespace
+
+LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t i, std::int64_t o,
+                             bool has_bias, bool quantizable)
+    : bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr), in(i), out(o) {
+  if (quantizable) {
+    int8 = int8_weight(store, prefix + ".weight", i, o, &weight);
+  } else {
+    weight = store.get(prefix + ".weight", {o, i});
+  }
+}
+
+LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::vector<std::string>& prefixes,
+                                     std::int64_t in, std::int64_t out, bool has_bias) {
+  const std::int64_t parts = static_cast<std::int64_t>(prefixes.size());
   LinearWeights l;
-  l.out = w.dim(0);
-  l.in = w.dim(1);
-  l.owned_weight_ = std::move(w);
-  l.owned_bias_ = std::move(b);
+  l.in = in;
+  l.out = parts * out;
+  if (has_bias) l.owned_bias_ = Tensor::empty(DType::F32, {l.out});
+  std::vector<std::shared_ptr<const ops::QuantizedMatrix>> q(prefixes.size());
+  std::vector<const float*> w(prefixes.size());
+  for (std::int64_t p = 0; p < parts; ++p) {
+    const std::string& prefix = prefixes[static_cast<std::size_t>(p)];
+    q[p] = int8_weight(store, prefix + ".weight", in, out, &w[p]);
+    if (has_bias)
+      std::memcpy(l.owned_bias_.mutable_data<float>() + p * out, store.get(prefix + ".bias", {out}), sizeof(float) * out);
+  }
+  l.bias = has_bias ? l.owned_bias_.data<float>() : nullptr;
+  if (store.quantize_int8()) {
+    auto stackedq = std::make_shared<ops::QuantizedMatrix>();
+    stackedq->rows = l.out;
+    stackedq->cols = in;
+    stackedq->values = Tensor::empty(DType::I8, {l.out, in});
+    stackedq->scales = Tensor::empty(DType::F32, {l.out});
+    for (std::int64_t p = 0; p < parts; ++p) {
+      std::memcpy(stackedq->values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(), out * in);
+      std::memcpy(stackedq->scales.mutable_data<float>() + p * out, q[p]->scales.data<float>(), sizeof(float) * out);
+    }
+    l.int8 = std::move(stackedq);
+    return l;
+  }
+  l.owned_weight_ = Tensor::empty(DType::F32, {l.out, in});
+  for (std::int64_t p = 0; p < parts; ++p)
+    std::memcpy(l.owned_weight_.mutable_data<float>() + p * out * in, w[p], sizeof(float) * out * in);
   l.weight = l.owned_weight_.data<float>();
-  l.bias = l.owned_bias_.defined() ? l.owned_bias_.data<float>() : nullptr;
-  if (quantize_int8) l.int8 = std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(l.weight, l.out, l.in));
   return l;
 }
 

@@ -30,8 +30,11 @@ struct LinearWeights {
   // `quantizable` (the small projections heads stay float32).
   LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias,
                 bool quantizable = true);
-  // From tensors the module built itself (e.g. q/k/v concatenated): they are kept alive here.
-  static LinearWeights owned(Tensor weight, Tensor bias, bool quantize_int8);
+  // Several linears over the same input as one (q/k/v): output rows of `prefixes` in order,
+  // each [out, in] (with a bias [out] if `has_bias`). Int8 weights of a converted folder are
+  // stacked as they are.
+  static LinearWeights stacked(const io::WeightStore& store, const std::vector<std::string>& prefixes, std::int64_t in,
+                               std::int64_t out, bool has_bias);
 
   // y[rows, out] = act(x · weightᵀ + bias), x rows `ldx` floats apart (int8 path when quantized).
   void forward(const float* x, std::int64_t rows, std::int64_t ldx, float* y,
@@ -39,7 +42,7 @@ struct LinearWeights {
   // y[rows, out] += x · weightᵀ + bias (the residual add folded in).
   void forward_accumulate(const float* x, std::int64_t rows, float* y) const;
 
-  const float* weight = nullptr;  // <prefix>.weight [out, in]
+  const float* weight = nullptr;  // <prefix>.weight [out, in]; null when only int8 is kept
   const float* bias = nullptr;    // <prefix>.bias [out] or null
   std::int64_t in = 0;
   std::int64_t out = 0;

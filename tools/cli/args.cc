@@ -53,4 +53,12 @@ int Args::get_int(const std::string& name, int fallback) const {
   return static_cast<int>(v);
 }
 
+WeightType parse_dtype(const Args& args) {
+  const std::string dtype = args.get("dtype", "auto");
+  if (dtype == "auto") return WeightType::Auto;
+  if (dtype == "f32") return WeightType::F32;
+  if (dtype == "int8") return WeightType::Int8;
+  throw UsageError("--dtype must be auto, f32 or int8, got '" + dtype + "'");
+}
+
 }  // namespace xclip::cli

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "xclip/options.h"
+
 namespace xclip::cli {
 
 class UsageError : public std::runtime_error {
@@ -32,5 +34,8 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positionals_;
 };
+
+// --dtype auto|f32|int8 (default auto: as the model folder stores its weights).
+WeightType parse_dtype(const Args& args);
 
 }  // namespace xclip::cli

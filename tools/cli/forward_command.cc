@@ -26,7 +26,8 @@ options:
   --features text|video         only get_text_features / get_video_features
                                 (writes text_features or video_features)
   --threads N                   intra-op threads (default: all cores)
-  --dtype f32|int8              int8 linear layers (faster, approximate); default f32
+  --dtype auto|f32|int8         int8 linear layers (faster, approximate); default auto:
+                                int8 for a folder written by `xclip convert`, else f32
 
 example:
   xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states
@@ -55,9 +56,7 @@ int run_forward(int argc, char** argv) {
 
   LoadOptions load_options;
   load_options.num_threads = args.get_int("threads", 0);
-  const std::string dtype = args.get("dtype", "f32");
-  if (dtype != "f32" && dtype != "int8") throw UsageError("--dtype must be f32 or int8");
-  if (dtype == "int8") load_options.weights = WeightType::Int8;
+  load_options.weights = parse_dtype(args);
   const io::SafetensorsFile inputs = io::SafetensorsFile::open(inputs_path);
   auto model = Model::load(model_dir, load_options);
   Session session(model);

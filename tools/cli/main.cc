@@ -19,6 +19,7 @@ commands:
   preprocess  frames -> pixel_values, as VideoMAEImageProcessor
   probe       video metadata (JSON)
   frames      decode sampled frames of a video
+  convert     rewrite a model folder with int8 (or float32) weights, for fast loading
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "preprocess") return xclip::cli::run_preprocess(argc, argv);
     if (command == "probe") return xclip::cli::run_probe(argc, argv);
     if (command == "frames") return xclip::cli::run_frames(argc, argv);
+    if (command == "convert") return xclip::cli::run_convert(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {

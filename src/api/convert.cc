@@ -1,0 +1,91 @@
+#include "xclip/convert.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "core/check.h"
+#include "core/parallel.h"
+#include "io/safetensors.h"
+#include "io/weight_store.h"
+#include "model/xclip_model.h"
+#include "ops/quantized_linear.h"
+
+namespace xclip {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_weights_file(const std::string& name) {
+  for (const char* prefix : {"model.safetensors", "model-", "pytorch_model", "tf_model", "flax_model"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64; }
+
+// Copies config, tokenizer and preprocessor files (symlinks of a hub snapshot followed).
+void copy_side_files(const fs::path& source, const fs::path& destination) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(source)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || is_weights_file(name) || name.empty() || name[0] == '.') continue;
+    std::error_code ec;
+    fs::copy_file(entry.path(), destination / name, fs::copy_options::overwrite_existing, ec);
+    XCLIP_CHECK(!ec, IoError) << (destination / name).string() << ": cannot copy from " << entry.path().string() << ": "
+                              << ec.message();
+  }
+}
+
+}  // namespace
+
+void convert_model(const std::string& source, const std::string& destination, const ConvertOptions& options) {
+  XCLIP_CHECK(options.weights == WeightType::Int8 || options.weights == WeightType::F32, InvalidArgument)
+      << "convert_model: weights must be Int8 or F32";
+  std::error_code ec;
+  XCLIP_CHECK(fs::is_directory(source, ec), IoError) << source << ": model folder not found";
+  fs::create_directories(destination, ec);
+  XCLIP_CHECK(!ec && fs::is_directory(destination), IoError) << destination << ": cannot create the folder: " << ec.message();
+  XCLIP_CHECK(!fs::equivalent(source, destination, ec), InvalidArgument)
+      << destination << ": the destination is the source folder; write the converted model elsewhere";
+  set_num_threads(options.num_threads);
+
+  // Building the model validates every tensor against config.json and records which linear
+  // weights run in int8 (exactly those get quantized).
+  const XCLIPConfig config = XCLIPConfig::from_file(source + "/config.json");
+  io::WeightStore store = io::WeightStore::open_folder(source);
+  const model::XclipModel validated(store, config);
+  store.finish();
+
+  const bool to_int8 = options.weights == WeightType::Int8;
+  std::vector<std::pair<std::string, Tensor>> floats, int8s;  // I8 last: keeps F32 data 4-byte aligned
+  for (const auto& [name, t] : store.tensors()) {
+    const bool is_scale = name.size() > 6 && name.compare(name.size() - 6, 6, "_scale") == 0 &&
+                          store.tensors().count(name.substr(0, name.size() - 6)) &&
+                          store.tensors().at(name.substr(0, name.size() - 6)).dtype() == DType::I8;
+    if (is_scale) continue;  // written with (or folded into) its weight
+    if (to_int8 && store.quantizable().count(name)) {
+      if (auto q = store.get_int8(name, t.shape())) {  // already int8: kept bit for bit
+        int8s.emplace_back(name, q->first);
+        floats.emplace_back(name + "_scale", q->second);
+        continue;
+      }
+      ops::QuantizedMatrix q = ops::QuantizedMatrix::quantize(store.get(name, t.shape()), t.dim(0), t.dim(1));
+      int8s.emplace_back(name, std::move(q.values));
+      floats.emplace_back(name + "_scale", std::move(q.scales));
+    } else if (is_float(t.dtype()) || t.dtype() == DType::I8) {
+      const float* data = store.get(name, t.shape());
+      floats.emplace_back(name, t.dtype() == DType::F32 ? t : Tensor::from_values<float>(DType::F32, t.shape(), data));
+    } else {
+      floats.emplace_back(name, t);  // integer buffers (position_ids) as they are
+    }
+  }
+  store.finish();
+  for (auto& entry : int8s) floats.push_back(std::move(entry));
+  copy_side_files(source, destination);
+  io::write_safetensors((fs::path(destination) / "model.safetensors").string(), floats,
+                        {{"format", "pt"}, {"xclip_weights", to_int8 ? "int8" : "f32"}});
+}
+
+}  // namespace xclip

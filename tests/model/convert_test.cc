@@ -1,0 +1,185 @@
+// convert_model / `xclip convert`: int8 folders load ready to run and compute exactly what
+// quantizing at load computes; float32 conversion is lossless; hostile int8 pairs are named.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+
+#include "cli/cli_runner.h"
+#include "support/model_fixture.h"
+
+namespace xclip::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string scratch_folder(const std::string& name) {
+  const fs::path dir = fs::path(scratch_dir()) / ("convert_" + name);
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+NamedTensors run(const std::string& dir, WeightType weights) {
+  LoadOptions options;
+  options.weights = weights;
+  auto model = Model::load(dir, options);
+  Session session(model);
+  const TinyInputs in = tiny_inputs();
+  return session.forward({in.input_ids, in.attention_mask, in.pixel_values});
+}
+
+void expect_identical(const NamedTensors& a, const NamedTensors& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a.items()) {
+    const Tensor& u = b.at(name);
+    ASSERT_EQ(t.shape(), u.shape()) << name;
+    if (t.dtype() != DType::F32) continue;
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      ASSERT_EQ(t.data<float>()[i], u.data<float>()[i]) << name << " element " << i;
+  }
+}
+
+std::string expect_load_error(const std::string& dir) {
+  try {
+    Model::load(dir);
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "loading " << dir << " should fail with FormatError";
+  return "";
+}
+
+// Rewrites the converted folder's model.safetensors with `edit` applied to its tensor list.
+void edit_tensors(const std::string& dir, const std::function<void(TensorList&)>& edit) {
+  TensorList tensors;
+  {
+    const io::SafetensorsFile f = io::SafetensorsFile::open(dir + "/model.safetensors");
+    for (const std::string& name : f.names()) {
+      const Tensor t = f.get(name);
+      Tensor copy = Tensor::empty(t.dtype(), t.shape());  // owned: the file is rewritten below
+      std::memcpy(copy.mutable_raw(), t.raw(), t.nbytes());
+      tensors.emplace_back(name, std::move(copy));
+    }
+  }
+  edit(tensors);
+  io::write_safetensors(dir + "/model.safetensors", tensors);
+}
+
+TEST(ConvertTest, Int8FolderRunsExactlyLikeQuantizingAtLoad) {
+  const std::string out = scratch_folder("int8");
+  convert_model(tiny_model_dir(), out);
+  for (const char* side : {"config.json", "tokenizer_config.json", "preprocessor_config.json"})
+    EXPECT_TRUE(fs::exists(fs::path(out) / side)) << side;
+  const io::SafetensorsFile f = io::SafetensorsFile::open(out + "/model.safetensors");
+  EXPECT_EQ(f.get("vision_model.encoder.layers.0.mlp.fc1.weight").dtype(), DType::I8);
+  EXPECT_EQ(f.get("vision_model.encoder.layers.0.mlp.fc1.weight_scale").dtype(), DType::F32);
+  EXPECT_EQ(f.get("text_model.encoder.layers.0.self_attn.k_proj.weight").dtype(), DType::I8);
+  EXPECT_EQ(f.get("visual_projection.weight").dtype(), DType::F32);  // projection heads stay float
+  EXPECT_EQ(f.get("text_model.encoder.layers.0.layer_norm1.weight").dtype(), DType::F32);
+  EXPECT_EQ(f.metadata().at("xclip_weights"), "int8");
+
+  EXPECT_EQ(Model::load(out)->weights(), WeightType::Int8);  // Auto follows the folder
+  EXPECT_EQ(Model::load(tiny_model_dir())->weights(), WeightType::F32);
+  expect_identical(run(out, WeightType::Auto), run(tiny_model_dir(), WeightType::Int8));
+
+  // Converting an int8 folder again keeps its values bit for bit.
+  const std::string again = scratch_folder("int8_again");
+  convert_model(out, again);
+  expect_identical(run(again, WeightType::Auto), run(out, WeightType::Auto));
+}
+
+TEST(ConvertTest, Float32ConversionIsLosslessAndInt8FoldersDequantize) {
+  const std::string f32 = scratch_folder("f32");
+  ConvertOptions options;
+  options.weights = WeightType::F32;
+  convert_model(tiny_model_dir(), f32, options);
+  expect_identical(run(f32, WeightType::Auto), run(tiny_model_dir(), WeightType::F32));
+
+  const std::string int8 = scratch_folder("int8_for_f32");
+  convert_model(tiny_model_dir(), int8);
+  const std::string back = scratch_folder("f32_from_int8");
+  convert_model(int8, back, options);
+  EXPECT_EQ(Model::load(back)->weights(), WeightType::F32);
+  // Float32 math on the dequantized weights: the same either way it is asked for.
+  expect_identical(run(back, WeightType::Auto), run(int8, WeightType::F32));
+}
+
+TEST(ConvertTest, RefusesToOverwriteTheSourceAndNamesBadInputs) {
+  EXPECT_THROW(convert_model(tiny_model_dir(), tiny_model_dir()), InvalidArgument);
+  EXPECT_THROW(convert_model("/nonexistent/model", scratch_folder("none")), IoError);
+  ConvertOptions auto_weights;
+  auto_weights.weights = WeightType::Auto;
+  EXPECT_THROW(convert_model(tiny_model_dir(), scratch_folder("auto"), auto_weights), InvalidArgument);
+  // A broken source is reported as loading reports it, and nothing is written.
+  const std::string broken = copy_tiny_folder("convert_broken");
+  TensorList tensors = tiny_tensors();
+  tensors.pop_back();
+  io::write_safetensors(broken + "/model.safetensors", tensors);
+  const std::string out = scratch_folder("from_broken");
+  EXPECT_THROW(convert_model(broken, out), FormatError);
+  EXPECT_FALSE(fs::exists(fs::path(out) / "model.safetensors"));
+}
+
+TEST(ConvertTest, HostileInt8PairsAreRejectedByName) {
+  const std::string fc1 = "vision_model.encoder.layers.0.mlp.fc1.weight";
+  struct Case {
+    const char* what;
+    std::function<void(TensorList&)> edit;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"scale missing",
+       [&](TensorList& t) { std::erase_if(t, [&](const auto& e) { return e.first == fc1 + "_scale"; }); },
+       "int8 weight without its per-row scales"},
+      {"scale NaN",
+       [&](TensorList& t) {
+         for (auto& [name, v] : t)
+           if (name == fc1 + "_scale") v.mutable_data<float>()[3] = std::numeric_limits<float>::quiet_NaN();
+       },
+       "int8 scales must be finite and positive"},
+      {"scale wrong shape",
+       [&](TensorList& t) {
+         for (auto& [name, v] : t)
+           if (name == fc1 + "_scale") v = Tensor::zeros(DType::F32, {2, v.dim(0)});
+       },
+       "_scale: expected F32"},
+      {"int8 layer norm",
+       [&](TensorList& t) {
+         for (auto& [name, v] : t)
+           if (name == "vision_model.encoder.layers.0.layer_norm1.weight") v = Tensor::zeros(DType::I8, v.shape());
+       },
+       "layer_norm1.weight: dtype I8, but int8 is only for linear weights"},
+      {"int8 weight mis-shaped",
+       [&](TensorList& t) {
+         for (auto& [name, v] : t)
+           if (name == fc1) v = Tensor::zeros(DType::I8, {v.dim(1), v.dim(0)});
+       },
+       "fc1.weight: expected shape"},
+  };
+  for (const Case& c : cases) {
+    const std::string dir = scratch_folder("hostile");
+    convert_model(tiny_model_dir(), dir);
+    edit_tensors(dir, c.edit);
+    const std::string message = expect_load_error(dir);
+    EXPECT_NE(message.find(c.message), std::string::npos) << c.what << ": " << message;
+  }
+}
+
+TEST(ConvertCliTest, ConvertsAndReportsUsageErrors) {
+  const std::string out = scratch_folder("cli");
+  const RunResult ok = run_cli("convert --model " + tiny_model_dir() + " --output " + out);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(Model::load(out)->weights(), WeightType::Int8);
+  EXPECT_EQ(run_cli("convert --model " + tiny_model_dir()).exit_code, 2);
+  EXPECT_EQ(run_cli("convert --model " + tiny_model_dir() + " --output " + out + " --dtype bf16").exit_code, 2);
+  const RunResult same = run_cli("convert --model " + tiny_model_dir() + " --output " + tiny_model_dir());
+  EXPECT_EQ(same.exit_code, 1);
+  EXPECT_NE(same.output.find("the destination is the source folder"), std::string::npos) << same.output;
+  EXPECT_EQ(run_cli("convert --help").exit_code, 0);
+  EXPECT_EQ(run_cli("forward --model x --inputs a --outputs b --dtype int4").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace xclip::test
