@@ -46,7 +46,8 @@ void convert_model(const std::string& source, const std::string& destination, co
   std::error_code ec;
   XCLIP_CHECK(fs::is_directory(source, ec), IoError) << source << ": model folder not found";
   fs::create_directories(destination, ec);
-  XCLIP_CHECK(!ec && fs::is_directory(destination), IoError) << destination << ": cannot create the folder: " << ec.message();
+  XCLIP_CHECK(!ec && fs::is_directory(destination), IoError)
+      << destination << ": cannot create the folder: " << ec.message();
   XCLIP_CHECK(!fs::equivalent(source, destination, ec), InvalidArgument)
       << destination << ": the destination is the source folder; write the converted model elsewhere";
   set_num_threads(options.num_threads);

@@ -4,9 +4,8 @@
 
 #include <cmath>
 #include <cstring>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/check.h"
 #include "io/json.h"
@@ -35,7 +34,8 @@ std::vector<std::string> shard_names(const std::string& index_path) {
       << index_path << ": expected an object with a 'weight_map' object";
   std::set<std::string> files;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
-    XCLIP_CHECK(it.value().is_string(), FormatError) << index_path << ": weight_map['" << it.key() << "'] is not a file name";
+    XCLIP_CHECK(it.value().is_string(), FormatError)
+        << index_path << ": weight_map['" << it.key() << "'] is not a file name";
     const std::string file = it.value().get<std::string>();
     XCLIP_CHECK(!file.empty() && file.find('/') == std::string::npos && file != "." && file != "..", FormatError)
         << index_path << ": weight_map['" << it.key() << "'] = '" << file << "' is not a plain file name in the folder";
@@ -51,7 +51,8 @@ namespace {
 
 void add_all(std::map<std::string, Tensor>& into, std::map<std::string, Tensor> from, const std::string& file) {
   for (auto& [name, t] : from)
-    XCLIP_CHECK(into.emplace(name, std::move(t)).second, FormatError) << file << ": tensor '" << name << "' also appears in another shard";
+    XCLIP_CHECK(into.emplace(name, std::move(t)).second, FormatError)
+        << file << ": tensor '" << name << "' also appears in another shard";
 }
 
 std::map<std::string, Tensor> read_safetensors(const std::string& path) {
@@ -73,7 +74,8 @@ WeightStore WeightStore::open_folder(const std::string& dir) {
       return from_tensors(std::move(tensors), dir + "/" + single);
     }
     if (file_exists(dir + "/" + index)) {
-      for (const std::string& shard : shard_names(dir + "/" + index)) add_all(tensors, reader(dir + "/" + shard), dir + "/" + shard);
+      for (const std::string& shard : shard_names(dir + "/" + index))
+        add_all(tensors, reader(dir + "/" + shard), dir + "/" + shard);
       return from_tensors(std::move(tensors), dir + "/" + index);
     }
   }
@@ -135,7 +137,8 @@ const float* WeightStore::get(const std::string& name, const std::vector<std::in
       return owned_.back().data<float>();
     }
     default:
-      problems_.push_back(name + ": dtype " + dtype_name(t.dtype()) + " is not a floating-point weight type (F32, F16, BF16)");
+      problems_.push_back(name + ": dtype " + dtype_name(t.dtype()) +
+                          " is not a floating-point weight type (F32, F16, BF16)");
       return placeholder();
   }
 }
@@ -160,16 +163,19 @@ std::optional<std::pair<Tensor, Tensor>> WeightStore::get_int8(const std::string
     return placeholder();
   }
   if (values.shape() != shape) {
-    problems_.push_back(name + ": expected shape " + shape_to_string(shape) + ", got " + shape_to_string(values.shape()));
+    problems_.push_back(name + ": expected shape " + shape_to_string(shape) + ", got " +
+                        shape_to_string(values.shape()));
     return placeholder();
   }
   auto scale = tensors_.find(scale_name);
   if (scale == tensors_.end()) {
-    problems_.push_back(name + ": int8 weight without its per-row scales " + scale_name + " [" + std::to_string(shape[0]) + "]");
+    problems_.push_back(name + ": int8 weight without its per-row scales " + scale_name + " [" +
+                        std::to_string(shape[0]) + "]");
     return placeholder();
   }
   if (scale->second.dtype() != DType::F32 || scale->second.shape() != std::vector<std::int64_t>{shape[0]}) {
-    problems_.push_back(scale_name + ": expected F32 [" + std::to_string(shape[0]) + "], got " + scale->second.describe());
+    problems_.push_back(scale_name + ": expected F32 [" + std::to_string(shape[0]) + "], got " +
+                        scale->second.describe());
     return placeholder();
   }
   const float* scales = scale->second.data<float>();
@@ -192,7 +198,8 @@ bool WeightStore::holds_int8() const {
 void WeightStore::finish() const {
   std::vector<std::string> problems = problems_;
   for (const auto& [name, t] : tensors_) {
-    if (used_.count(name) == 0 && !is_ignorable_buffer(name)) problems.push_back("unexpected tensor " + name + " " + t.describe());
+    if (used_.count(name) == 0 && !is_ignorable_buffer(name))
+      problems.push_back("unexpected tensor " + name + " " + t.describe());
   }
   if (problems.empty()) return;
   std::ostringstream msg;

@@ -11,8 +11,8 @@ CrossAttention::CrossAttention(const io::WeightStore& store, const std::string& 
     : dim_(c.projection_dim),
       heads_(c.prompt_num_attention_heads),
       q_proj_(store, prefix + ".q_proj", c.projection_dim, c.projection_dim, false),
-      kv_proj_(LinearWeights::stacked(store, {prefix + ".k_proj", prefix + ".v_proj"}, c.projection_dim, c.projection_dim,
-                                      false)),
+      kv_proj_(LinearWeights::stacked(store, {prefix + ".k_proj", prefix + ".v_proj"}, c.projection_dim,
+                                      c.projection_dim, false)),
       proj_(store, prefix + ".proj", c.projection_dim, c.projection_dim, true) {}
 
 void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch, std::int64_t q_len, const float* kv,
@@ -26,8 +26,8 @@ void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch
   kv_proj_.forward(kv, batch * kv_len, d, keys_values);
   float* context = s.arena.alloc_floats(batch * q_len * d);
   const ops::AttentionShape shape{batch, q_len, kv_len, heads_, d / heads_};
-  ops::attention(shape, q, d, keys_values, 2 * d, keys_values + d, 2 * d, 1.0f / std::sqrt(static_cast<float>(d / heads_)), ops::AttentionMask{}, context,
-                 nullptr);
+  ops::attention(shape, q, d, keys_values, 2 * d, keys_values + d, 2 * d,
+                 1.0f / std::sqrt(static_cast<float>(d / heads_)), ops::AttentionMask{}, context, nullptr);
   add_projection(proj_, context, batch * q_len, residual, s, path, {batch, q_len, d});
 }
 

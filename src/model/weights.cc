@@ -61,7 +61,8 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
     const std::string& prefix = prefixes[static_cast<std::size_t>(p)];
     q[p] = int8_weight(store, prefix + ".weight", in, out, &w[p]);
     if (has_bias)
-      std::memcpy(l.owned_bias_.mutable_data<float>() + p * out, store.get(prefix + ".bias", {out}), sizeof(float) * out);
+      std::memcpy(l.owned_bias_.mutable_data<float>() + p * out, store.get(prefix + ".bias", {out}),
+                  sizeof(float) * out);
   }
   l.bias = has_bias ? l.owned_bias_.data<float>() : nullptr;
   if (store.quantize_int8()) {
@@ -71,7 +72,8 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
     stackedq->values = Tensor::empty(DType::I8, {l.out, in});
     stackedq->scales = Tensor::empty(DType::F32, {l.out});
     for (std::int64_t p = 0; p < parts; ++p) {
-      std::memcpy(stackedq->values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(), out * in);
+      std::memcpy(stackedq->values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(),
+                  out * in);
       std::memcpy(stackedq->scales.mutable_data<float>() + p * out, q[p]->scales.data<float>(), sizeof(float) * out);
     }
     l.int8 = std::move(stackedq);

@@ -45,13 +45,15 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
     for (std::int64_t r = lo; r < hi; ++r) rs[r] = k.f32_quantize_s8(x + r * ldx, K, q + r * K);
   });
   const std::int32_t zero = 0;
-  const dnnl_status_t status = dnnl_gemm_s8s8s32('N', 'T', 'F', M, N, K, 1.0f, q, K, 0, W.values.data<std::int8_t>(), K, 0,
-                                                 0.0f, c, N, &zero);
+  const dnnl_status_t status =
+      dnnl_gemm_s8s8s32('N', 'T', 'F', M, N, K, 1.0f, q, K, 0, W.values.data<std::int8_t>(), K, 0, 0.0f, c, N, &zero);
   XCLIP_CHECK(status == dnnl_success, Error) << "oneDNN int8 GEMM failed (status " << static_cast<int>(status) << ")";
   const float* ws = W.scales.data<float>();
-  parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, act, accumulate);
-  });
+  parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)),
+               [&](std::int64_t lo, std::int64_t hi) {
+                 for (std::int64_t r = lo; r < hi; ++r)
+                   k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, act, accumulate);
+               });
 }
 
 }  // namespace xclip::ops

@@ -13,14 +13,8 @@ enum class Activation { Identity, QuickGelu, Gelu, GeluTanh, GeluFast, Relu, Sil
 
 struct CpuKernels {
   const char* isa;
-  // sum_i a[i] * b[i]
-  float (*f32_dot)(const float* a, const float* b, std::int64_t n);
-  // y[i] += a * x[i]
-  void (*f32_axpy)(float a, const float* x, float* y, std::int64_t n);
   // y[i] += x[i]
   void (*f32_add)(const float* x, float* y, std::int64_t n);
-  // y[i] *= s
-  void (*f32_scale)(float s, float* y, std::int64_t n);
   // y = (x - mean) / sqrt(var + eps) * w + b over one row of n (y may alias x)
   void (*f32_layer_norm)(const float* x, const float* w, const float* b, float eps, float* y, std::int64_t n);
   // y[i] = act(y[i] + bias[i]); bias may be null
