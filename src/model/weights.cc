@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include <cstring>
+#include <optional>
 
 #include "core/check.h"
 #include "ops/layer_norm.h"
@@ -20,20 +21,25 @@ void LayerNormWeights::apply(const float* x, std::int64_t rows, float* y) const 
 
 namespace {
 
+std::shared_ptr<const ops::QuantizedMatrix> packed(ops::QuantizedMatrix m) {
+  m.pack();
+  return std::make_shared<const ops::QuantizedMatrix>(std::move(m));
+}
+
 // Runs in int8 when the store asks for it: the converted folder's int8 pair as it is, or
-// the float weight quantized now.
-std::shared_ptr<const ops::QuantizedMatrix> int8_weight(const io::WeightStore& store, const std::string& name,
-                                                        std::int64_t in, std::int64_t out, const float** weight) {
+// the float weight quantized now (not yet packed: stacked() concatenates first).
+std::optional<ops::QuantizedMatrix> int8_weight(const io::WeightStore& store, const std::string& name, std::int64_t in,
+                                                std::int64_t out, const float** weight) {
   store.mark_quantizable(name);
   if (store.quantize_int8()) {
     if (auto q = store.get_int8(name, {out, in})) {
       *weight = nullptr;
-      return std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix{q->first, q->second, out, in});
+      return ops::QuantizedMatrix{q->first, q->second, out, in, nullptr};
     }
   }
   *weight = store.get(name, {out, in});
-  if (!store.quantize_int8()) return nullptr;
-  return std::make_shared<ops::QuantizedMatrix>(ops::QuantizedMatrix::quantize(*weight, out, in));
+  if (!store.quantize_int8()) return std::nullopt;
+  return ops::QuantizedMatrix::quantize(*weight, out, in);
 }
 
 }  // namespace
@@ -42,7 +48,7 @@ LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& pr
                              bool has_bias, bool quantizable)
     : bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr), in(i), out(o) {
   if (quantizable) {
-    int8 = int8_weight(store, prefix + ".weight", i, o, &weight);
+    if (auto q = int8_weight(store, prefix + ".weight", i, o, &weight)) int8 = packed(std::move(*q));
   } else {
     weight = store.get(prefix + ".weight", {o, i});
   }
@@ -55,7 +61,7 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
   l.in = in;
   l.out = parts * out;
   if (has_bias) l.owned_bias_ = Tensor::empty(DType::F32, {l.out});
-  std::vector<std::shared_ptr<const ops::QuantizedMatrix>> q(prefixes.size());
+  std::vector<std::optional<ops::QuantizedMatrix>> q(prefixes.size());
   std::vector<const float*> w(prefixes.size());
   for (std::int64_t p = 0; p < parts; ++p) {
     const std::string& prefix = prefixes[static_cast<std::size_t>(p)];
@@ -66,17 +72,17 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
   }
   l.bias = has_bias ? l.owned_bias_.data<float>() : nullptr;
   if (store.quantize_int8()) {
-    auto stackedq = std::make_shared<ops::QuantizedMatrix>();
-    stackedq->rows = l.out;
-    stackedq->cols = in;
-    stackedq->values = Tensor::empty(DType::I8, {l.out, in});
-    stackedq->scales = Tensor::empty(DType::F32, {l.out});
+    ops::QuantizedMatrix stackedq;
+    stackedq.rows = l.out;
+    stackedq.cols = in;
+    stackedq.values = Tensor::empty(DType::I8, {l.out, in});
+    stackedq.scales = Tensor::empty(DType::F32, {l.out});
     for (std::int64_t p = 0; p < parts; ++p) {
-      std::memcpy(stackedq->values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(),
+      std::memcpy(stackedq.values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(),
                   out * in);
-      std::memcpy(stackedq->scales.mutable_data<float>() + p * out, q[p]->scales.data<float>(), sizeof(float) * out);
+      std::memcpy(stackedq.scales.mutable_data<float>() + p * out, q[p]->scales.data<float>(), sizeof(float) * out);
     }
-    l.int8 = std::move(stackedq);
+    l.int8 = packed(std::move(stackedq));
     return l;
   }
   l.owned_weight_ = Tensor::empty(DType::F32, {l.out, in});

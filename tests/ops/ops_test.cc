@@ -66,9 +66,9 @@ TEST_P(OpsTest, LinearWithStridedInputBiasAndActivation) {
 }
 
 // Naive attention in double with transformers' additive-mask semantics.
-std::vector<double> reference_attention(const AttentionShape& s, const std::vector<float>& q, const std::vector<float>& k,
-                                        const std::vector<float>& v, const AttentionMask& mask,
-                                        std::vector<double>* weights) {
+std::vector<double> reference_attention(const AttentionShape& s, const std::vector<float>& q,
+                                        const std::vector<float>& k, const std::vector<float>& v,
+                                        const AttentionMask& mask, std::vector<double>* weights) {
   const std::int64_t D = s.heads * s.head_dim;
   std::vector<double> out(s.batch * s.q_len * D, 0.0);
   weights->assign(s.batch * s.heads * s.q_len * s.kv_len, 0.0);
@@ -81,7 +81,8 @@ std::vector<double> reference_attention(const AttentionShape& s, const std::vect
         for (std::int64_t j = 0; j < s.kv_len; ++j) {
           double dot = 0;
           for (std::int64_t d = 0; d < s.head_dim; ++d)
-            dot += static_cast<double>(q[(b * s.q_len + i) * D + h * s.head_dim + d]) * k[(b * s.kv_len + j) * D + h * s.head_dim + d];
+            dot += static_cast<double>(q[(b * s.q_len + i) * D + h * s.head_dim + d]) *
+                   k[(b * s.kv_len + j) * D + h * s.head_dim + d];
           const bool masked = (mask.causal && j > i) || (mask.key_padding && mask.key_padding[b * s.kv_len + j] == 0);
           sc[j] = masked ? -1e300 : dot * scale;
           m = std::max(m, sc[j]);
@@ -113,7 +114,8 @@ TEST_P(OpsTest, AttentionMatchesReference) {
       attention(s, q.data(), D, k.data(), D, v.data(), D, 1.0f / std::sqrt(5.0f), mask, out.data(), weights.data());
       std::vector<double> ref_weights;
       const auto ref = reference_attention(s, q, k, v, mask, &ref_weights);
-      for (std::size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref[i], 1e-5) << "causal=" << causal << " i=" << i;
+      for (std::size_t i = 0; i < out.size(); ++i)
+        EXPECT_NEAR(out[i], ref[i], 1e-5) << "causal=" << causal << " i=" << i;
       for (std::size_t i = 0; i < weights.size(); ++i) EXPECT_NEAR(weights[i], ref_weights[i], 1e-6);
     }
   }
@@ -125,7 +127,7 @@ TEST_P(OpsTest, CrossAttentionShapes) {
   auto q = random_vector(s.batch * s.q_len * D, 21), k = random_vector(s.batch * s.kv_len * D, 22),
        v = random_vector(s.batch * s.kv_len * D, 23);
   std::vector<float> out(q.size(), NAN);
-  attention(s, q.data(), D, k.data(), D, v.data(), D, 0.25f * std::sqrt(2.0f) , AttentionMask{}, out.data(), nullptr);
+  attention(s, q.data(), D, k.data(), D, v.data(), D, 0.25f * std::sqrt(2.0f), AttentionMask{}, out.data(), nullptr);
   std::vector<double> w;
   AttentionMask none;
   // reference uses 1/sqrt(head_dim) = 1/sqrt(8)
@@ -135,11 +137,13 @@ TEST_P(OpsTest, CrossAttentionShapes) {
 
 TEST_P(OpsTest, Int8LinearTracksFloat) {
   const std::int64_t M = 23, K = 96, N = 40, ldx = 100;
-  auto x = random_vector(M * ldx, 41), W = random_vector(N * K, 42), b = random_vector(N, 43), y0 = random_vector(M * N, 44);
+  auto x = random_vector(M * ldx, 41), W = random_vector(N * K, 42), b = random_vector(N, 43),
+       y0 = random_vector(M * N, 44);
   const QuantizedMatrix q = QuantizedMatrix::quantize(W.data(), N, K);
   // Dequantised weights are within half a step of the originals.
   for (std::int64_t i = 0; i < N * K; ++i)
-    ASSERT_NEAR(q.values.data<std::int8_t>()[i] * q.scales.data<float>()[i / K], W[i], 0.5f * q.scales.data<float>()[i / K] + 1e-7f);
+    ASSERT_NEAR(q.values.data<std::int8_t>()[i] * q.scales.data<float>()[i / K], W[i],
+                0.5f * q.scales.data<float>()[i / K] + 1e-7f);
   std::vector<float> y(M * N, NAN), acc = y0, ref(M * N);
   linear_q8(x.data(), M, K, ldx, q, b.data(), y.data(), cpu::Activation::Identity, false);
   linear_q8(x.data(), M, K, ldx, q, b.data(), acc.data(), cpu::Activation::Identity, true);
@@ -151,6 +155,31 @@ TEST_P(OpsTest, Int8LinearTracksFloat) {
     EXPECT_NEAR(acc[i], y0[i] + y[i], 1e-4);
   }
   EXPECT_LT(std::sqrt(err / norm), 0.02) << "int8 relative error";
+}
+
+// The packed matmul path (weights reordered for oneDNN's matmul primitive) is exact int32
+// arithmetic like the GEMM API path: the same floats for any row count, also when one packed
+// matrix serves several row counts and odd shapes.
+TEST_P(OpsTest, PackedInt8MatmulEqualsTheGemmPath) {
+  for (const auto& [K, N] : {std::pair<std::int64_t, std::int64_t>{96, 40}, {768, 2304}, {33, 7}}) {
+    auto W = random_vector(N * K, 45);
+    const QuantizedMatrix plain = QuantizedMatrix::quantize(W.data(), N, K);
+    QuantizedMatrix packed = plain;
+    packed.pack();
+    ASSERT_NE(packed.packed, nullptr);
+    for (const std::int64_t M : {1, 7, 51, 408, 7}) {
+      // oneDNN has optimised int8 matmuls from AVX-512 on; elsewhere the GEMM API serves.
+      if (__builtin_cpu_supports("avx512bw")) {
+        EXPECT_TRUE(uses_packed_matmul(packed, M)) << "M=" << M;
+      }
+      auto x = random_vector(M * K, 46 + static_cast<unsigned>(M)), b = random_vector(N, 47);
+      std::vector<float> expected(M * N, NAN), got(M * N, NAN);
+      linear_q8(x.data(), M, K, K, plain, b.data(), expected.data(), cpu::Activation::QuickGelu, false);
+      linear_q8(x.data(), M, K, K, packed, b.data(), got.data(), cpu::Activation::QuickGelu, false);
+      for (std::int64_t i = 0; i < M * N; ++i)
+        ASSERT_EQ(got[i], expected[i]) << "K=" << K << " N=" << N << " M=" << M << " i=" << i;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, OpsTest, ::testing::Values(1, 2));
@@ -183,8 +212,8 @@ TEST(InterpolateTest, ConstantStaysConstantAndRampFollowsKeysWeights) {
 
 TEST(ConvertTest, HalfAndBfloat16) {
   const std::uint16_t half[] = {0x3c00, 0xc000, 0x0000, 0x8000, 0x7c00, 0x0001, 0x3555, 0x7bff};
-  const float expected[] = {1.0f, -2.0f, 0.0f, -0.0f, std::numeric_limits<float>::infinity(), 5.9604645e-8f,
-                            0.33325195f, 65504.0f};
+  const float expected[] = {1.0f,          -2.0f,       0.0f,    -0.0f, std::numeric_limits<float>::infinity(),
+                            5.9604645e-8f, 0.33325195f, 65504.0f};
   float out[8];
   f16_to_f32(half, out, 8);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(out[i], expected[i]) << i;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #if defined(__AVX2__)
 // GCC 12 reports its own AVX-512 intrinsics (the _mm512_undefined_* pass-through operands)
