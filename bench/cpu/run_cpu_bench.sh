@@ -25,8 +25,8 @@ torch=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=3355
 import json, statistics, sys
 ours, torch, ours8 = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 peak = ours["gemm_peak_gflops"]
-print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms" %
-      (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"]))
+print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms, first forward %.0f ms" %
+      (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"], ours["first_forward_ms"]))
 print("PyTorch %s, %d threads" % (torch["torch"], torch["threads"]))
 print("%-22s %18s %18s %7s %9s %7s" % ("workload", "xclip.cpp ms", "PyTorch ms", "ratio", "GFLOP/s", "% peak"))
 for name, times in ours["times_ms"].items():
@@ -40,7 +40,8 @@ for name, times in ours["times_ms"].items():
 v = ours["times_ms"]["vision_only_1v"]
 g = ours["gflop"]["vision_only_1v"] / (statistics.median(v) / 1e3)
 print("vision tower alone (1 video): %.1f ms, %.1f GFLOP/s = %.0f%% of the GEMM peak" % (statistics.median(v), g, 100 * g / peak))
-print("int8 weights (folder from `xclip convert`, load %.0f ms), against PyTorch float32:" % ours8["load_ms"])
+print("int8 weights (folder from `xclip convert`, load %.0f ms, first forward %.0f ms), against PyTorch float32:" %
+      (ours8["load_ms"], ours8["first_forward_ms"]))
 for name, times in ours8["times_ms"].items():
     if name not in torch["times_ms"]:
         continue
