@@ -41,16 +41,6 @@ void expect_identical(const NamedTensors& a, const NamedTensors& b) {
   }
 }
 
-std::string expect_load_error(const std::string& dir) {
-  try {
-    Model::load(dir);
-  } catch (const FormatError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loading " << dir << " should fail with FormatError";
-  return "";
-}
-
 // Rewrites the converted folder's model.safetensors with `edit` applied to its tensor list.
 void edit_tensors(const std::string& dir, const std::function<void(TensorList&)>& edit) {
   TensorList tensors;

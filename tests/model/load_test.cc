@@ -14,16 +14,6 @@
 namespace xclip::test {
 namespace {
 
-std::string expect_load_error(const std::string& dir) {
-  try {
-    Model::load(dir);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loading " << dir << " should fail";
-  return "";
-}
-
 NamedTensors run_tiny(const std::string& dir) {
   Session session(Model::load(dir));
   const TinyInputs in = tiny_inputs();

@@ -1,6 +1,8 @@
 // Helpers for tests on the synthesised tiny checkpoint: copy it, rewrite its tensors, run it.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -36,6 +38,17 @@ inline std::string copy_tiny_folder(const std::string& name) {
     fs::copy_file(entry.path(), dir / entry.path().filename());
   }
   return dir.string();
+}
+
+// The message of the xclip::Error that loading `dir` throws (a test failure if it loads).
+inline std::string expect_load_error(const std::string& dir) {
+  try {
+    Model::load(dir);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "loading " << dir << " should fail";
+  return "";
 }
 
 // Golden inputs of the tiny preset: basic texts and the two processed videos.
