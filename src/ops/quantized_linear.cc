@@ -99,6 +99,8 @@ bool uses_packed_matmul(const QuantizedMatrix& W, std::int64_t M) {
   return W.packed && W.packed->for_rows(M).first != nullptr;
 }
 
+namespace {
+
 // c[M, N] = q[M, K] · Wᵀ in int32: the packed matmul primitive when there is one for M,
 // else oneDNN's GEMM API (which packs the weights again on every call).
 void multiply_s8(const std::int8_t* q, std::int64_t M, std::int64_t K, const QuantizedMatrix& W, std::int32_t* c) {
@@ -119,6 +121,8 @@ void multiply_s8(const std::int8_t* q, std::int64_t M, std::int64_t K, const Qua
       dnnl_gemm_s8s8s32('N', 'T', 'F', M, N, K, 1.0f, q, K, 0, W.values.data<std::int8_t>(), K, 0, 0.0f, c, N, &zero);
   XCLIP_CHECK(status == dnnl_success, Error) << "oneDNN int8 GEMM failed (status " << static_cast<int>(status) << ")";
 }
+
+}  // namespace
 
 QuantizedMatrix QuantizedMatrix::quantize(const float* W, std::int64_t rows, std::int64_t cols) {
   QuantizedMatrix m;
