@@ -4,16 +4,15 @@
 // Writes the exact inputs to a safetensors file for the PyTorch baseline
 // (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, GEMM peak.
 //
-//   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8|auto]
+//   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8|bf16|auto]
 // (auto: as the folder stores its weights, e.g. an `xclip convert` int8 folder)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/bench_util.h"
 #include "io/safetensors.h"
@@ -32,27 +31,31 @@ struct Flops {
   double text(std::int64_t texts, std::int64_t len) const {
     const auto& t = c.text_config;
     const double d = t.hidden_size, l = static_cast<double>(len);
-    return texts * (t.num_hidden_layers * (2 * l * d * 3 * d + 4 * l * l * d + 2 * l * d * d + 4 * l * d * t.intermediate_size) +
+    return texts * (t.num_hidden_layers *
+                        (2 * l * d * 3 * d + 4 * l * l * d + 2 * l * d * d + 4 * l * d * t.intermediate_size) +
                     2 * d * c.projection_dim);
   }
 };
 
 double vision_flops(const xclip::XCLIPConfig& c, bool with_prompt_features) {
   const auto& v = c.vision_config;
-  const double dv = v.hidden_size, dp = c.projection_dim, grid = v.image_size / v.patch_size, p = grid * grid, s = p + 2;
+  const double dv = v.hidden_size, dp = c.projection_dim, grid = v.image_size / v.patch_size, p = grid * grid,
+               s = p + 2;
   double frame = 2 * p * (v.num_channels * v.patch_size * v.patch_size) * dv;
-  frame += v.num_hidden_layers * (2 * s * dv * 3 * dv + 4 * s * s * dv + 2 * s * dv * dv + 4 * s * dv * v.intermediate_size +
-                                  2 * dv * dv + 8 * dv * dv + 4 * v.num_frames * dv);
+  frame += v.num_hidden_layers * (2 * s * dv * 3 * dv + 4 * s * s * dv + 2 * s * dv * dv +
+                                  4 * s * dv * v.intermediate_size + 2 * dv * dv + 8 * dv * dv + 4 * v.num_frames * dv);
   frame += 2 * dv * dp;
   const double t = v.num_frames;
-  const double mit = v.mit_num_hidden_layers * (2 * t * dp * 4 * dp + 4 * t * t * dp + 4 * t * dp * v.mit_intermediate_size);
+  const double mit =
+      v.mit_num_hidden_layers * (2 * t * dp * 4 * dp + 4 * t * t * dp + 4 * t * dp * v.mit_intermediate_size);
   return t * frame + mit + (with_prompt_features ? 2 * p * dv * dp : 0.0);
 }
 
 double head_flops(const xclip::XCLIPConfig& c, std::int64_t texts) {
   const double dp = c.projection_dim, p = (c.vision_config.image_size / c.vision_config.patch_size) *
                                           (c.vision_config.image_size / c.vision_config.patch_size);
-  return c.prompt_layers * (texts * 2 * dp * dp * 2 + 2 * 2 * p * dp * dp + 4.0 * texts * p * dp + texts * 2 * dp * 4 * dp * 2);
+  return c.prompt_layers *
+         (texts * 2 * dp * dp * 2 + 2 * 2 * p * dp * dp + 4.0 * texts * p * dp + texts * 2 * dp * 4 * dp * 2);
 }
 
 template <class F>
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
     const std::string weights = argc > 5 ? argv[5] : "f32";
     if (weights == "int8") load.weights = xclip::WeightType::Int8;
     if (weights == "f32") load.weights = xclip::WeightType::F32;
+    if (weights == "bf16") load.weights = xclip::WeightType::Bf16;
     const int repeats = std::stoi(argv[4]);
     const auto t_load = Clock::now();
     auto model = xclip::Model::load(dir, load);
@@ -103,16 +107,23 @@ int main(int argc, char** argv) {
     std::mt19937 rng(0);
     std::normal_distribution<float> dist(0.0f, 1.0f);
     for (std::int64_t i = 0; i < video8.numel(); ++i) video8.mutable_data<float>()[i] = dist(rng);
-    const xclip::Tensor video1 = xclip::Tensor::from_values<float>(xclip::DType::F32, {1, t, 3, s, s}, video8.data<float>());
-    xclip::io::write_safetensors(argv[2], {{"ids3", ids3}, {"mask3", mask3}, {"ids400", ids400}, {"mask400", mask400},
-                                           {"video1", video1}, {"video8", video8}});
+    const xclip::Tensor video1 =
+        xclip::Tensor::from_values<float>(xclip::DType::F32, {1, t, 3, s, s}, video8.data<float>());
+    xclip::io::write_safetensors(argv[2], {{"ids3", ids3},
+                                           {"mask3", mask3},
+                                           {"ids400", ids400},
+                                           {"mask400", mask400},
+                                           {"video1", video1},
+                                           {"video8", video8}});
 
     xclip::Session session(model);
     nlohmann::ordered_json out;
     out["isa"] = xclip::cpu::kernels().isa;
     out["gemm"] = xclip::ops::gemm_backend();
     out["threads"] = model->num_threads();
-    out["weights"] = model->weights() == xclip::WeightType::Int8 ? "int8" : "f32";
+    const xclip::WeightType resolved = model->weights();
+    out["weights"] =
+        resolved == xclip::WeightType::Int8 ? "int8" : (resolved == xclip::WeightType::Bf16 ? "bf16" : "f32");
     out["load_ms"] = load_ms;
     out["gemm_peak_gflops"] = gemm_peak();
     const double v1 = vision_flops(c, true), v8 = 8 * vision_flops(c, false);

@@ -124,7 +124,7 @@ class Model {
   const XCLIPConfig& config() const;
   const std::string& path() const;
   int num_threads() const;
-  // What the linear layers run in: WeightType::F32 or WeightType::Int8 (Auto resolved).
+  // What the linear layers run in: WeightType::F32, Int8 or Bf16 (Auto resolved).
   WeightType weights() const;
 
   struct Impl;

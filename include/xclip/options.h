@@ -13,6 +13,8 @@ enum class WeightType {
   F32,   // transformers' numbers (int8 weights of a converted folder are dequantized)
   Int8,  // linear layers of both towers, the MIT and the prompt generator in int8 (per-channel
          // weight scales, per-row activation scales): faster, approximate
+  Bf16,  // the same layers in bfloat16 (float32 accumulation) on CPUs with AVX512-BF16;
+         // UnsupportedError at load elsewhere
 };
 
 struct LoadOptions {

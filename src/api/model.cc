@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "io/weight_store.h"
 #include "model/xclip_model.h"
+#include "ops/bf16_linear.h"
 
 namespace xclip {
 
@@ -40,7 +41,10 @@ Model::~Model() = default;
 const XCLIPConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }
 int Model::num_threads() const { return impl_->threads; }
-WeightType Model::weights() const { return impl_->store.quantize_int8() ? WeightType::Int8 : WeightType::F32; }
+WeightType Model::weights() const {
+  if (impl_->store.quantize_int8()) return WeightType::Int8;
+  return impl_->store.bf16() ? WeightType::Bf16 : WeightType::F32;
+}
 
 std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
   struct stat st {};
@@ -52,8 +56,11 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOpti
   impl->threads = xclip::num_threads();
   impl->config = XCLIPConfig::from_file(path + "/config.json");
   impl->store = io::WeightStore::open_folder(path);
+  XCLIP_CHECK(options.weights != WeightType::Bf16 || ops::bf16_supported(), UnsupportedError)
+      << "bf16 weights need a CPU with AVX512-BF16, which this one lacks; use int8 or f32";
   impl->store.set_quantize_int8(options.weights == WeightType::Int8 ||
                                 (options.weights == WeightType::Auto && impl->store.holds_int8()));
+  impl->store.set_bf16(options.weights == WeightType::Bf16);
   impl->xclip = std::make_unique<model::XclipModel>(impl->store, impl->config);
   impl->store.finish();
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

@@ -123,8 +123,9 @@ const float* WeightStore::get(const std::string& name, const std::vector<std::in
     }
     case DType::I8: {
       // An int8 linear weight read as float (float32 math requested on a converted folder).
+      const std::size_t problems_before = problems_.size();
       const auto q = get_int8(name, shape);
-      if (!q || q->second.dtype() != DType::F32) return placeholder();
+      if (!q || problems_.size() != problems_before) return placeholder();  // a bad pair, already reported
       Tensor dequantized = Tensor::empty(DType::F32, shape);
       const std::int8_t* v = q->first.data<std::int8_t>();
       const float* scale = q->second.data<float>();

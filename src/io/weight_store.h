@@ -45,6 +45,9 @@ class WeightStore {
   // Modules built from this store also keep int8 copies of their linear weights.
   void set_quantize_int8(bool on) { quantize_int8_ = on; }
   bool quantize_int8() const { return quantize_int8_; }
+  // Modules built from this store run those linear layers in bfloat16 instead.
+  void set_bf16(bool on) { bf16_ = on; }
+  bool bf16() const { return bf16_; }
   std::size_t converted_bytes() const { return converted_bytes_; }
 
  private:
@@ -56,6 +59,7 @@ class WeightStore {
   mutable std::vector<Tensor> owned_;  // converted or placeholder buffers
   mutable std::size_t converted_bytes_ = 0;
   bool quantize_int8_ = false;
+  bool bf16_ = false;
 };
 
 }  // namespace xclip::io

@@ -49,6 +49,7 @@ LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& pr
     : bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr), in(i), out(o) {
   if (quantizable) {
     if (auto q = int8_weight(store, prefix + ".weight", i, o, &weight)) int8 = packed(std::move(*q));
+    if (store.bf16()) bf16 = ops::prepare_bf16(weight, o, i);
   } else {
     weight = store.get(prefix + ".weight", {o, i});
   }
@@ -89,12 +90,15 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
   for (std::int64_t p = 0; p < parts; ++p)
     std::memcpy(l.owned_weight_.mutable_data<float>() + p * out * in, w[p], sizeof(float) * out * in);
   l.weight = l.owned_weight_.data<float>();
+  if (store.bf16()) l.bf16 = ops::prepare_bf16(l.weight, l.out, in);
   return l;
 }
 
 void LinearWeights::forward(const float* x, std::int64_t rows, std::int64_t ldx, float* y, cpu::Activation act) const {
   if (int8) {
     ops::linear_q8(x, rows, in, ldx, *int8, bias, y, act, false);
+  } else if (bf16) {
+    ops::linear_bf16(x, rows, in, ldx, *bf16, bias, y, act, false);
   } else {
     ops::linear(x, rows, in, ldx, weight, bias, out, y, act);
   }
@@ -103,6 +107,8 @@ void LinearWeights::forward(const float* x, std::int64_t rows, std::int64_t ldx,
 void LinearWeights::forward_accumulate(const float* x, std::int64_t rows, float* y) const {
   if (int8) {
     ops::linear_q8(x, rows, in, in, *int8, bias, y, cpu::Activation::Identity, true);
+  } else if (bf16) {
+    ops::linear_bf16(x, rows, in, in, *bf16, bias, y, cpu::Activation::Identity, true);
   } else {
     ops::linear_accumulate(x, rows, in, weight, bias, out, y);
   }

@@ -8,6 +8,7 @@
 #include "io/weight_store.h"
 #include "model/run_state.h"
 #include "ops/cpu/kernels.h"
+#include "ops/bf16_linear.h"
 #include "ops/quantized_linear.h"
 
 namespace xclip::model {
@@ -47,6 +48,7 @@ struct LinearWeights {
   std::int64_t in = 0;
   std::int64_t out = 0;
   std::shared_ptr<const ops::QuantizedMatrix> int8;  // set for reduced-precision inference
+  std::shared_ptr<const ops::Bf16Weights> bf16;      // or this one (from `weight`)
 
  private:
   Tensor owned_weight_, owned_bias_;

@@ -7,20 +7,21 @@
 //   loss: <= 1e-5 relative
 //   attention weights: max |diff| <= 1e-5
 //   everything else: |diff| <= 1e-4 * max(1, max |reference|)
+#include "support/golden.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "io/safetensors.h"
+#include "ops/bf16_linear.h"
 #include "ops/cpu/kernels.h"
 #include "support/compare.h"
-#include "support/golden.h"
 #include "support/test_paths.h"
 #include "xclip/xclip.h"
 
@@ -83,13 +84,13 @@ Tensor first_videos(const Tensor& pv, std::int64_t count) {
 }
 
 Tolerance tolerance_for(const std::string& name) {
-  static const std::regex strict("^(logits_per_video|logits_per_text|text_embeds|video_embeds|text_features|video_features)$");
+  static const std::regex strict(
+      "^(logits_per_video|logits_per_text|text_embeds|video_embeds|text_features|video_features)$");
   if (std::regex_match(name, strict)) return {2e-5, 0.0, false};
   if (name == "loss") return {0.0, 1e-5, false};
-  const bool attention_weights = name.find("attentions/") != std::string::npos ||
-                                 (name.size() > 8 && name.substr(name.size() - 8) == "/weights");
-  if (attention_weights)
-    return {1e-5, 0.0, false};
+  const bool attention_weights =
+      name.find("attentions/") != std::string::npos || (name.size() > 8 && name.substr(name.size() - 8) == "/weights");
+  if (attention_weights) return {1e-5, 0.0, false};
   return {0.0, 1e-4, true};
 }
 
@@ -156,8 +157,8 @@ void run_case(const CaseRef& ref) {
       ASSERT_TRUE(outputs.contains(name)) << ref.id << ": forward did not produce " << name;
       ours = outputs.at(name);
     }
-    EXPECT_EQ(ours.numel(), expected.numel()) << ref.id << " " << name << ": ours " << ours.describe() << ", reference "
-                                              << expected.describe();
+    EXPECT_EQ(ours.numel(), expected.numel())
+        << ref.id << " " << name << ": ours " << ours.describe() << ", reference " << expected.describe();
     const CompareResult r = compare_f32(name, ours, expected, tolerance_for(name));
     EXPECT_TRUE(r.ok) << ref.id << ": " << r.message;
     ++compared;
@@ -185,19 +186,20 @@ double cosine(const float* a, const float* b, std::int64_t n) {
   return ab / std::sqrt(aa * bb);
 }
 
-class GoldenInt8Test : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(GoldenInt8Test, EmbeddingsWithinCosine0999) {
-  const std::string preset = GetParam();
+// Video and text embeddings of the fwd_2v3t case with `weights`, each row within cosine
+// 0.999 of the float32 goldens.
+void expect_embeddings_within_cosine_0999(const std::string& preset, WeightType weights) {
   const json& c = find_case(preset + "/fwd_2v3t");
   const std::string file = c["file"];
   LoadOptions options;
-  options.weights = WeightType::Int8;
+  options.weights = weights;
   auto model = Model::load(models_dir() + "/" + preset, options);
+  ASSERT_EQ(model->weights(), weights);
   Session session(model);
-  const Tensor pixels = videos_from_pool(load_ref(c["inputs"]["pixel_pool"], file), 2, model->config().vision_config.num_frames);
-  const NamedTensors out =
-      session.forward({load_ref(c["inputs"]["input_ids"], file), load_ref(c["inputs"]["attention_mask"], file), pixels});
+  const Tensor pixels =
+      videos_from_pool(load_ref(c["inputs"]["pixel_pool"], file), 2, model->config().vision_config.num_frames);
+  const NamedTensors out = session.forward(
+      {load_ref(c["inputs"]["input_ids"], file), load_ref(c["inputs"]["attention_mask"], file), pixels});
   for (const char* name : {"video_embeds", "text_embeds"}) {
     const Tensor& ours = out.at(name);
     const Tensor ref = load_ref(c["outputs"][name], file);
@@ -211,7 +213,36 @@ TEST_P(GoldenInt8Test, EmbeddingsWithinCosine0999) {
   }
 }
 
+class GoldenInt8Test : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenInt8Test, EmbeddingsWithinCosine0999) {
+  expect_embeddings_within_cosine_0999(GetParam(), WeightType::Int8);
+}
+
+// bf16 needs AVX512-BF16 (the development and CI machines have it); elsewhere loading with
+// Bf16 must refuse, which is what runs instead.
+class GoldenBf16Test : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenBf16Test, EmbeddingsWithinCosine0999) {
+  if (!ops::bf16_supported()) {
+    LoadOptions options;
+    options.weights = WeightType::Bf16;
+    EXPECT_THROW(Model::load(models_dir() + "/" + GetParam(), options), UnsupportedError);
+    return;
+  }
+  expect_embeddings_within_cosine_0999(GetParam(), WeightType::Bf16);
+}
+
 INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenInt8Test,
+                         ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenBf16Test,
                          ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14"),
                          [](const auto& info) {
                            std::string n = info.param;

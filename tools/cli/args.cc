@@ -58,7 +58,8 @@ WeightType parse_dtype(const Args& args) {
   if (dtype == "auto") return WeightType::Auto;
   if (dtype == "f32") return WeightType::F32;
   if (dtype == "int8") return WeightType::Int8;
-  throw UsageError("--dtype must be auto, f32 or int8, got '" + dtype + "'");
+  if (dtype == "bf16") return WeightType::Bf16;
+  throw UsageError("--dtype must be auto, f32, int8 or bf16, got '" + dtype + "'");
 }
 
 }  // namespace xclip::cli

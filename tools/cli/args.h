@@ -35,7 +35,7 @@ class Args {
   std::vector<std::string> positionals_;
 };
 
-// --dtype auto|f32|int8 (default auto: as the model folder stores its weights).
+// --dtype auto|f32|int8|bf16 (default auto: as the model folder stores its weights).
 WeightType parse_dtype(const Args& args);
 
 }  // namespace xclip::cli

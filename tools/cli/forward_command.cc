@@ -26,8 +26,8 @@ options:
   --features text|video         only get_text_features / get_video_features
                                 (writes text_features or video_features)
   --threads N                   intra-op threads (default: all cores)
-  --dtype auto|f32|int8         int8 linear layers (faster, approximate); default auto:
-                                int8 for a folder written by `xclip convert`, else f32
+  --dtype auto|f32|int8|bf16    int8 or bf16 linear layers (faster, approximate); default
+                                auto: int8 for a folder written by `xclip convert`, else f32
 
 example:
   xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states

@@ -1,0 +1,151 @@
+#include "ops/bf16_linear.h"
+
+#include <cstring>
+#include <dnnl.hpp>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/check.h"
+#include "core/parallel.h"
+
+namespace xclip::ops {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::memory::desc rows_desc(std::int64_t rows, std::int64_t cols, dt type) {
+  return dnnl::memory::desc({rows, cols}, type, dnnl::memory::format_tag::ab);
+}
+
+// The activation as a oneDNN post-op (GeluFast is the tanh approximation written another way).
+void append_activation(dnnl::post_ops& ops, cpu::Activation act) {
+  using A = cpu::Activation;
+  using alg = dnnl::algorithm;
+  switch (act) {
+    case A::Identity:
+      return;
+    case A::QuickGelu:
+      return ops.append_eltwise(1.0f, alg::eltwise_swish, 1.702f, 0.0f);
+    case A::Silu:
+      return ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
+    case A::Gelu:
+      return ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+    case A::GeluTanh:
+    case A::GeluFast:
+      return ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+    case A::Relu:
+      return ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
+  }
+}
+
+// Round to nearest even, as torch's .to(torch.bfloat16) (inputs here are finite).
+inline std::uint16_t to_bf16(float v) {
+  std::uint32_t u;
+  std::memcpy(&u, &v, sizeof(u));
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+}  // namespace
+
+struct Bf16Weights {
+  const float* source = nullptr;  // [N, K] float32
+  std::int64_t K = 0, N = 0;
+
+  struct Prepared {
+    std::shared_ptr<const dnnl::matmul> matmul;
+    const dnnl::memory* weights;
+  };
+
+  // The primitive for M rows with these epilogues, and the converted weights (both made on
+  // first use, under a lock; shapes repeat from call to call).
+  Prepared prepare(std::int64_t M, cpu::Activation act, bool accumulate, bool has_bias) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!weights) convert();
+    const auto key = std::make_tuple(M, static_cast<int>(act), accumulate, has_bias);
+    auto it = primitives.find(key);
+    if (it == primitives.end()) {
+      dnnl::post_ops ops;
+      if (accumulate) ops.append_sum(1.0f);
+      append_activation(ops, act);
+      dnnl::primitive_attr attr;
+      attr.set_post_ops(ops);
+      const auto bias_desc = has_bias ? rows_desc(1, N, dt::f32) : dnnl::memory::desc();
+      const dnnl::matmul::primitive_desc pd(
+          dnnl::matmul::desc(rows_desc(M, K, dt::bf16), weights->get_desc(), bias_desc, rows_desc(M, N, dt::f32)), attr,
+          cpu_engine());
+      it = primitives.emplace(key, std::make_shared<const dnnl::matmul>(pd)).first;
+    }
+    return {it->second, weights.get()};
+  }
+
+ private:
+  void convert() const {
+    const dnnl::memory::desc any({K, N}, dt::bf16, dnnl::memory::format_tag::any);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(rows_desc(1, K, dt::bf16), any, rows_desc(1, N, dt::f32)),
+                                          cpu_engine());
+    auto converted = std::make_unique<dnnl::memory>(pd.weights_desc(), cpu_engine());
+    // [N, K] row-major is [K, N] in "ba" order; the reorder rounds to bf16 on the way.
+    dnnl::memory user({{K, N}, dt::f32, dnnl::memory::format_tag::ba}, cpu_engine(), const_cast<float*>(source));
+    dnnl::stream stream(cpu_engine());
+    dnnl::reorder(user, *converted).execute(stream, user, *converted);
+    stream.wait();
+    weights = std::move(converted);
+  }
+
+  mutable std::mutex mutex;
+  mutable std::unique_ptr<dnnl::memory> weights;
+  mutable std::map<std::tuple<std::int64_t, int, bool, bool>, std::shared_ptr<const dnnl::matmul>> primitives;
+};
+
+bool bf16_supported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+}
+
+std::shared_ptr<const Bf16Weights> prepare_bf16(const float* W, std::int64_t rows, std::int64_t cols) {
+  auto w = std::make_shared<Bf16Weights>();
+  w->source = W;
+  w->K = cols;
+  w->N = rows;
+  return w;
+}
+
+void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const Bf16Weights& W,
+                 const float* bias, float* y, cpu::Activation act, bool accumulate) {
+  XCLIP_DCHECK(K == W.K);
+  if (M == 0) return;
+  // Rounded activations, per calling thread, grown once.
+  thread_local std::vector<std::uint16_t> xb;
+  xb.resize(static_cast<std::size_t>(M * K));
+  std::uint16_t* b = xb.data();
+  parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r)
+      for (std::int64_t k = 0; k < K; ++k) b[r * K + k] = to_bf16(x[r * ldx + k]);
+  });
+  try {
+    const Bf16Weights::Prepared p = W.prepare(M, act, accumulate, bias != nullptr);
+    thread_local dnnl::stream stream(cpu_engine());
+    const dnnl::memory src(rows_desc(M, K, dt::bf16), cpu_engine(), b);
+    const dnnl::memory dst(rows_desc(M, W.N, dt::f32), cpu_engine(), y);
+    std::unordered_map<int, dnnl::memory> args = {
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *p.weights}, {DNNL_ARG_DST, dst}};
+    if (bias)
+      args.emplace(DNNL_ARG_BIAS, dnnl::memory(rows_desc(1, W.N, dt::f32), cpu_engine(), const_cast<float*>(bias)));
+    p.matmul->execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error& e) {
+    XCLIP_FAIL(Error) << "oneDNN bf16 matmul failed: " << e.what();
+  }
+}
+
+}  // namespace xclip::ops
