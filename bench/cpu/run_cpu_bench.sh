@@ -19,11 +19,13 @@ ours=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPE
 INT8_MODEL="$MODEL-int8"
 [ -f "$INT8_MODEL/model.safetensors" ] || "$BUILD/xclip" convert --model "$MODEL" --output "$INT8_MODEL" >&2
 ours8=$("$BUILD/bench/xclip_bench_workloads" "$INT8_MODEL" "$INPUTS" "$THREADS" "$REPEATS" auto)
+# bf16 where the CPU has AVX512-BF16 (the load refuses elsewhere; the table then says so).
+ours16=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS" bf16 2>/dev/null || echo '{}')
 torch=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
         OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/cpu/xclip_torch.py bench "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")
-/usr/bin/python3 - "$ours" "$torch" "$ours8" <<'PY'
+/usr/bin/python3 - "$ours" "$torch" "$ours8" "$ours16" <<'PY'
 import json, statistics, sys
-ours, torch, ours8 = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+ours, torch, ours8, ours16 = (json.loads(a) for a in sys.argv[1:5])
 peak = ours["gemm_peak_gflops"]
 print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms, first forward %.0f ms" %
       (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"], ours["first_forward_ms"]))
@@ -47,4 +49,13 @@ for name, times in ours8["times_ms"].items():
         continue
     mo, mt = statistics.median(times), statistics.median(torch["times_ms"][name])
     print("%-22s %8.1f [%5.0f-%5.0f] %8.1f %17s %6.2fx" % (name, mo, times[0], times[-1], mt, "", mt / mo))
+if "times_ms" not in ours16:
+    print("bf16: not run (this CPU has no AVX512-BF16)")
+else:
+    print("bf16 weights (--dtype bf16, first forward %.0f ms), against PyTorch float32:" % ours16["first_forward_ms"])
+    for name, times in ours16["times_ms"].items():
+        if name not in torch["times_ms"]:
+            continue
+        mo, mt = statistics.median(times), statistics.median(torch["times_ms"][name])
+        print("%-22s %8.1f [%5.0f-%5.0f] %8.1f %17s %6.2fx" % (name, mo, times[0], times[-1], mt, "", mt / mo))
 PY
