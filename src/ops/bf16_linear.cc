@@ -10,21 +10,13 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "ops/onednn.h"
 
 namespace xclip::ops {
 
 namespace {
 
 using dt = dnnl::memory::data_type;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::memory::desc rows_desc(std::int64_t rows, std::int64_t cols, dt type) {
-  return dnnl::memory::desc({rows, cols}, type, dnnl::memory::format_tag::ab);
-}
 
 // The activation as a oneDNN post-op (GeluFast is the tanh approximation written another way).
 void append_activation(dnnl::post_ops& ops, cpu::Activation act) {

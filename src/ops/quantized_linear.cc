@@ -11,19 +11,11 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "ops/onednn.h"
 
 namespace xclip::ops {
 
 namespace {
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-dnnl::memory::desc rows_desc(std::int64_t rows, std::int64_t cols, dnnl::memory::data_type type) {
-  return dnnl::memory::desc({rows, cols}, type, dnnl::memory::format_tag::ab);
-}
 
 // The matmul primitive for x[M, K] s8 · W[K, N] (packed) -> s32, or null when oneDNN would
 // only offer its reference implementation (then the GEMM API is faster).
