@@ -1,15 +1,14 @@
 #include "ops/bf16_linear.h"
 
-#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
-#include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "ops/convert.h"
 #include "ops/onednn.h"
 
 namespace xclip::ops {
@@ -37,14 +36,6 @@ void append_activation(dnnl::post_ops& ops, cpu::Activation act) {
     case A::Relu:
       return ops.append_eltwise(1.0f, alg::eltwise_relu, 0.0f, 0.0f);
   }
-}
-
-// Round to nearest even, as torch's .to(torch.bfloat16) (inputs here are finite).
-inline std::uint16_t to_bf16(float v) {
-  std::uint32_t u;
-  std::memcpy(&u, &v, sizeof(u));
-  u += 0x7FFFu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
 }
 
 }  // namespace
@@ -82,16 +73,8 @@ struct Bf16Weights {
 
  private:
   void convert() const {
-    const dnnl::memory::desc any({K, N}, dt::bf16, dnnl::memory::format_tag::any);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(rows_desc(1, K, dt::bf16), any, rows_desc(1, N, dt::f32)),
-                                          cpu_engine());
-    auto converted = std::make_unique<dnnl::memory>(pd.weights_desc(), cpu_engine());
-    // [N, K] row-major is [K, N] in "ba" order; the reorder rounds to bf16 on the way.
-    dnnl::memory user({{K, N}, dt::f32, dnnl::memory::format_tag::ba}, cpu_engine(), const_cast<float*>(source));
-    dnnl::stream stream(cpu_engine());
-    dnnl::reorder(user, *converted).execute(stream, user, *converted);
-    stream.wait();
-    weights = std::move(converted);
+    weights = reorder_linear_weights(source, N, K, dt::f32,
+                                     weights_layout_probe(K, N, dt::bf16, dt::bf16, dt::f32).weights_desc());
   }
 
   mutable std::mutex mutex;
@@ -121,8 +104,7 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   xb.resize(static_cast<std::size_t>(M * K));
   std::uint16_t* b = xb.data();
   parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r)
-      for (std::int64_t k = 0; k < K; ++k) b[r * K + k] = to_bf16(x[r * ldx + k]);
+    for (std::int64_t r = lo; r < hi; ++r) f32_to_bf16(x + r * ldx, b + r * K, K);
   });
   try {
     const Bf16Weights::Prepared p = W.prepare(M, act, accumulate, bias != nullptr);

@@ -50,4 +50,15 @@ void bf16_to_f32(const std::uint16_t* in, float* out, std::int64_t n) {
   });
 }
 
+void f32_to_bf16(const float* in, std::uint16_t* out, std::int64_t n) {
+  parallel_for(0, n, 1 << 16, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = lo; i < hi; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, &in[i], sizeof(bits));
+      bits += 0x7FFFu + ((bits >> 16) & 1u);
+      out[i] = static_cast<std::uint16_t>(bits >> 16);
+    }
+  });
+}
+
 }  // namespace xclip::ops

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <cstdint>
-
 #include <dnnl.hpp>
+#include <memory>
 
 namespace xclip::ops {
 
@@ -14,5 +14,17 @@ dnnl::engine& cpu_engine();
 inline dnnl::memory::desc rows_desc(std::int64_t rows, std::int64_t cols, dnnl::memory::data_type type) {
   return dnnl::memory::desc({rows, cols}, type, dnnl::memory::format_tag::ab);
 }
+
+// A one-row matmul x[1, K] · W[K, N] with the weights' layout left to oneDNN: its
+// weights_desc() is the blocked layout to convert nn.Linear weights into once (the same
+// for every row count on the CPUs seen), its impl_info_str() the kernel oneDNN picked.
+dnnl::matmul::primitive_desc weights_layout_probe(std::int64_t K, std::int64_t N, dnnl::memory::data_type src,
+                                                  dnnl::memory::data_type weights, dnnl::memory::data_type dst);
+
+// nn.Linear weights W [N, K] row-major of `type` (= [K, N] in "ba" order) reordered into
+// `layout`; the reorder converts the element type on the way (and, for s8 into an s8·s8
+// matmul layout, computes the compensation that product needs).
+std::unique_ptr<dnnl::memory> reorder_linear_weights(const void* W, std::int64_t N, std::int64_t K,
+                                                     dnnl::memory::data_type type, const dnnl::memory::desc& layout);
 
 }  // namespace xclip::ops

@@ -55,19 +55,9 @@ struct PackedInt8Weights {
     using dt = dnnl::memory::data_type;
     tried = true;
     try {
-      // Ask the primitive which layout it wants (the same for every M on the CPUs seen), then
-      // reorder [N, K] row-major (= [K, N] in "ba" order) into it; the reorder also computes
-      // the compensation the s8·s8 product needs.
-      const dnnl::memory::desc any({K, N}, dt::s8, dnnl::memory::format_tag::any);
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(rows_desc(1, K, dt::s8), any, rows_desc(1, N, dt::s32)),
-                                            cpu_engine());
-      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) return;
-      auto packed = std::make_unique<dnnl::memory>(pd.weights_desc(), cpu_engine());
-      dnnl::memory user({{K, N}, dt::s8, dnnl::memory::format_tag::ba}, cpu_engine(), const_cast<void*>(values.raw()));
-      dnnl::stream stream(cpu_engine());
-      dnnl::reorder(user, *packed).execute(stream, user, *packed);
-      stream.wait();
-      weights = std::move(packed);
+      const dnnl::matmul::primitive_desc probe = weights_layout_probe(K, N, dt::s8, dt::s8, dt::s32);
+      if (std::string(probe.impl_info_str()).rfind("ref", 0) == 0) return;
+      weights = reorder_linear_weights(values.raw(), N, K, dt::s8, probe.weights_desc());
     } catch (const dnnl::error&) {
       weights.reset();  // the GEMM API path stays correct
     }

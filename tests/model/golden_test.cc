@@ -233,23 +233,17 @@ TEST_P(GoldenBf16Test, EmbeddingsWithinCosine0999) {
   expect_embeddings_within_cosine_0999(GetParam(), WeightType::Bf16);
 }
 
-INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenInt8Test,
-                         ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+// gtest names cannot hold '-': base-patch32 -> base_patch32.
+std::string preset_test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+}
 
-INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenBf16Test,
-                         ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+const auto kBasePresets = ::testing::Values("base-patch32", "base-patch32-16f", "base-patch16", "large-patch14");
+INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenInt8Test, kBasePresets, preset_test_name);
+INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenBf16Test, kBasePresets, preset_test_name);
 
 // Every kernel variant this CPU supports runs the tiny presets' cases too (the default run
 // above uses the best one). Variants the CPU lacks are listed, not run.

@@ -262,5 +262,15 @@ TEST(ConvertTest, HalfAndBfloat16) {
   EXPECT_EQ(out[2], 0.0f);
 }
 
+TEST(ConvertTest, Float32ToBfloat16RoundsToNearestEven) {
+  // 1 + 2^-8 is halfway between bf16 1.0 and 1 + 2^-7: ties go to the even mantissa (1.0);
+  // 1 + 3·2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: ties go up to the even one.
+  const float in[] = {1.0f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-16f, -3.0f, 0.0f};
+  const std::uint16_t expected[] = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0xc040, 0x0000};
+  std::uint16_t out[6];
+  f32_to_bf16(in, out, 6);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(out[i], expected[i]) << i;
+}
+
 }  // namespace
 }  // namespace xclip::ops
