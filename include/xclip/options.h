@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "xclip/hub.h"
 #include "xclip/tensor.h"
 
 namespace xclip {
@@ -17,10 +18,16 @@ enum class WeightType {
          // UnsupportedError at load elsewhere
 };
 
+// Which part of a checkpoint to build: the whole XCLIPModel, or one tower alone as
+// transformers' XCLIPTextModel / XCLIPVisionModel (the rest of the folder is ignored).
+enum class ModelPart { Full, TextModel, VisionModel };
+
 struct LoadOptions {
   // Intra-op threads; 0 = XCLIP_NUM_THREADS or the number of cores.
   int num_threads = 0;
   WeightType weights = WeightType::Auto;
+  ModelPart part = ModelPart::Full;
+  HubOptions hub;  // used when the path is a hub id
 };
 
 // Called with named intermediate results: module path as in transformers' named_modules()

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "xclip/hub.h"
 #include "xclip/tensor.h"
 #include "xclip/tokenizer.h"
 
@@ -71,6 +72,10 @@ class XCLIPProcessor {
  public:
   XCLIPProcessor(Tokenizer tokenizer, VideoProcessor video_processor);
   static XCLIPProcessor from_folder(const std::string& dir, ResizeBackend backend = ResizeBackend::Torchvision);
+  // A folder or a hub id "org/name[@revision]" (resolve_model).
+  static XCLIPProcessor from_pretrained(const std::string& path_or_id,
+                                        ResizeBackend backend = ResizeBackend::Torchvision,
+                                        const HubOptions& hub = {});
 
   // Texts and/or videos; InvalidArgument when both are empty.
   ProcessorOutput operator()(const std::vector<std::string>& texts, const std::vector<Tensor>& videos,

@@ -94,4 +94,34 @@ std::vector<std::int64_t> offset(const std::vector<std::int64_t>& indices, std::
 
 }  // namespace sampling
 
+enum class SamplingMethod {
+  Uniform,      // sampling::uniform_clips (X-CLIP's evaluation protocol)
+  Consecutive,  // sampling::consecutive (transformers' documented recipe)
+  Random,       // sampling::random
+};
+
+// Which frames of a video make the model's input, as the CLI, the Python package and the
+// workflow (pipeline.h) take them.
+struct SamplingOptions {
+  int num_frames = 0;  // 0 = the model's num_frames (a sampler given 0 alone is an error)
+  SamplingMethod method = SamplingMethod::Uniform;
+  int frame_sample_rate = 1;  // Consecutive only
+  std::uint64_t seed = 0;     // Consecutive and Random; view k uses seed + k
+  int clips = 1;              // views, averaged by the workflow (multi-view testing)
+  double start = -1, end = -1;  // seconds; negative = from the first / to the last frame
+  std::vector<std::int64_t> indices;  // explicit frame numbers: overrides everything above
+};
+
+struct SampledClips {
+  std::vector<std::vector<std::int64_t>> indices;  // one index list per view
+  bool repeated = false;  // the video (or its time range) has fewer frames than asked for
+};
+
+// Frame indices of every view of `reader`'s video. InvalidArgument for options that make no
+// sense (num_frames <= 0, clips <= 0, end before start), FormatError for a frameless video.
+SampledClips sample_clips(VideoReader& reader, const SamplingOptions& options);
+
+// "uniform" / "consecutive" / "random" -> SamplingMethod (InvalidArgument otherwise).
+SamplingMethod parse_sampling_method(const std::string& name);
+
 }  // namespace xclip

@@ -9,6 +9,7 @@
 #include "core/parallel.h"
 #include "io/safetensors.h"
 #include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/xclip_model.h"
 #include "ops/quantized_linear.h"
 
@@ -52,11 +53,13 @@ void convert_model(const std::string& source, const std::string& destination, co
       << destination << ": the destination is the source folder; write the converted model elsewhere";
   set_num_threads(options.num_threads);
 
-  // Building the model validates every tensor against config.json and records which linear
-  // weights run in int8 (exactly those get quantized).
+  // Building the model (the load path, in float32 so that nothing is quantized twice)
+  // validates every tensor against config.json and records which linear weights an int8 load
+  // runs in int8: exactly those get quantized.
   const XCLIPConfig config = XCLIPConfig::from_file(source + "/config.json");
   io::WeightStore store = io::WeightStore::open_folder(source);
-  const model::XclipModel validated(store, config);
+  const model::WeightLoader loader(store, model::LinearPrecision::F32);
+  const model::XclipModel validated(loader, config);
   store.finish();
 
   const bool to_int8 = options.weights == WeightType::Int8;
@@ -66,7 +69,7 @@ void convert_model(const std::string& source, const std::string& destination, co
                           store.tensors().count(name.substr(0, name.size() - 6)) &&
                           store.tensors().at(name.substr(0, name.size() - 6)).dtype() == DType::I8;
     if (is_scale) continue;  // written with (or folded into) its weight
-    if (to_int8 && store.quantizable().count(name)) {
+    if (to_int8 && loader.quantizable().count(name)) {
       if (auto q = store.get_int8(name, t.shape())) {  // already int8: kept bit for bit
         int8s.emplace_back(name, q->first);
         floats.emplace_back(name + "_scale", q->second);

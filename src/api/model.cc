@@ -1,4 +1,4 @@
-// Public Model / Session / NamedTensors on top of model::XclipModel.
+// Public Model / Session on top of model::XclipModel (or one tower of it, loaded alone).
 #include "xclip/model.h"
 
 #include <sys/stat.h>
@@ -7,32 +7,97 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/xclip_model.h"
-#include "ops/bf16_linear.h"
+#include "xclip/hub.h"
 
 namespace xclip {
 
-void NamedTensors::add(std::string name, Tensor value) { items_.emplace_back(std::move(name), std::move(value)); }
+namespace {
 
-bool NamedTensors::contains(const std::string& name) const {
-  for (const auto& item : items_)
-    if (item.first == name) return true;
-  return false;
+const char* part_name(ModelPart part) {
+  switch (part) {
+    case ModelPart::Full:
+      return "XCLIPModel";
+    case ModelPart::TextModel:
+      return "XCLIPTextModel";
+    case ModelPart::VisionModel:
+      return "XCLIPVisionModel";
+  }
+  return "?";
 }
 
-const Tensor& NamedTensors::at(const std::string& name) const {
-  for (const auto& item : items_)
-    if (item.first == name) return item.second;
-  XCLIP_FAIL(InvalidArgument) << "no output named '" << name << "'";
-  __builtin_unreachable();  // the failure above always throws
+// State-dict prefix of a tower loaded alone ("" = everything is expected).
+std::string part_prefix(ModelPart part) {
+  if (part == ModelPart::TextModel) return "text_model.";
+  if (part == ModelPart::VisionModel) return "vision_model.";
+  return "";
 }
+
+WeightType to_weight_type(model::LinearPrecision p) {
+  if (p == model::LinearPrecision::Int8) return WeightType::Int8;
+  return p == model::LinearPrecision::Bf16 ? WeightType::Bf16 : WeightType::F32;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
 
 struct Model::Impl {
   std::string path;
   XCLIPConfig config;
   io::WeightStore store;
+  model::LinearPrecision precision = model::LinearPrecision::F32;
+  ModelPart part = ModelPart::Full;
+  // Exactly one of these, by `part`.
   std::unique_ptr<model::XclipModel> xclip;
+  std::unique_ptr<model::TextTransformer> text;
+  std::unique_ptr<model::VisionTransformer> vision;
   int threads = 1;
+
+  const model::XclipModel& full(const char* what) const {
+    XCLIP_CHECK(xclip != nullptr, InvalidArgument)
+        << what << " needs the whole XCLIPModel, but this model was loaded as " << part_name(part);
+    return *xclip;
+  }
+  const model::TextTransformer& text_model() const {
+    if (xclip) return xclip->text_model();
+    XCLIP_CHECK(text != nullptr, InvalidArgument)
+        << "the text model is not part of this model (loaded as " << part_name(part) << ")";
+    return *text;
+  }
+  const model::VisionTransformer& vision_model() const {
+    if (xclip) return xclip->vision_model();
+    XCLIP_CHECK(vision != nullptr, InvalidArgument)
+        << "the vision model is not part of this model (loaded as " << part_name(part) << ")";
+    return *vision;
+  }
+
+  // Builds the modules `part` asks for from `store` (every weight checked against config).
+  void build(const LoadOptions& options) {
+    precision = model::resolve_precision(options.weights, store);
+    part = options.part;
+    const model::WeightLoader loader(store, precision);
+    build_modules(loader);
+    store.finish(part_prefix(part));
+  }
+
+  void build_modules(const model::WeightLoader& loader) {
+    switch (part) {
+      case ModelPart::Full:
+        xclip = std::make_unique<model::XclipModel>(loader, config);
+        break;
+      case ModelPart::TextModel:
+        text = std::make_unique<model::TextTransformer>(loader, "text_model", config.text_config);
+        break;
+      case ModelPart::VisionModel:
+        vision = std::make_unique<model::VisionTransformer>(loader, "vision_model", config.vision_config);
+        break;
+    }
+  }
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -41,29 +106,45 @@ Model::~Model() = default;
 const XCLIPConfig& Model::config() const { return impl_->config; }
 const std::string& Model::path() const { return impl_->path; }
 int Model::num_threads() const { return impl_->threads; }
-WeightType Model::weights() const {
-  if (impl_->store.quantize_int8()) return WeightType::Int8;
-  return impl_->store.bf16() ? WeightType::Bf16 : WeightType::F32;
-}
+WeightType Model::weights() const { return to_weight_type(impl_->precision); }
+ModelPart Model::part() const { return impl_->part; }
 
-std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
-  struct stat st {};
-  XCLIP_CHECK(::stat(path.c_str(), &st) == 0, IoError) << path << ": model folder not found";
-  XCLIP_CHECK(S_ISDIR(st.st_mode), IoError) << path << ": not a folder (expected a model folder with config.json)";
+std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const LoadOptions& options) {
+  // A folder wins over a hub id of the same spelling, as in transformers' from_pretrained.
+  const std::string path = is_directory(path_or_id) ? path_or_id : resolve_model(path_or_id, options.hub);
+  XCLIP_CHECK(is_directory(path), IoError) << path << ": not a folder (expected a model folder with config.json)";
   set_num_threads(options.num_threads);
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->threads = xclip::num_threads();
   impl->config = XCLIPConfig::from_file(path + "/config.json");
   impl->store = io::WeightStore::open_folder(path);
-  XCLIP_CHECK(options.weights != WeightType::Bf16 || ops::bf16_supported(), UnsupportedError)
-      << "bf16 weights need a CPU with AVX512-BF16, which this one lacks; use int8 or f32";
-  impl->store.set_quantize_int8(options.weights == WeightType::Int8 ||
-                                (options.weights == WeightType::Auto && impl->store.holds_int8()));
-  impl->store.set_bf16(options.weights == WeightType::Bf16);
-  impl->xclip = std::make_unique<model::XclipModel>(impl->store, impl->config);
-  impl->store.finish();
+  impl->build(options);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+std::shared_ptr<const Model> Model::from_weights(const XCLIPConfig& config, std::map<std::string, Tensor> weights,
+                                                 const LoadOptions& options) {
+  set_num_threads(options.num_threads);
+  auto impl = std::make_unique<Impl>();
+  impl->path = "";
+  impl->threads = xclip::num_threads();
+  impl->config = config;
+  impl->store = io::WeightStore::from_tensors(std::move(weights), "weights in memory");
+  impl->build(options);
+  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+std::vector<std::pair<std::string, std::vector<std::int64_t>>> Model::weight_shapes(const XCLIPConfig& config,
+                                                                                   ModelPart part) {
+  // Building over an empty store records every request (missing weights get placeholders).
+  Impl impl;
+  impl.config = config;
+  impl.part = part;
+  impl.store = io::WeightStore::from_tensors({}, "no weights");
+  const model::WeightLoader loader(impl.store, model::LinearPrecision::F32);
+  impl.build_modules(loader);
+  return loader.requested();
 }
 
 struct Session::State {
@@ -76,32 +157,83 @@ Session::Session(std::shared_ptr<const Model> model) : model_(std::move(model)),
 Session::~Session() = default;
 
 NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions& options) {
+  const model::XclipModel& xclip = model_->impl().full("forward");
   state_->arena.reset();
   model::RunState s{state_->arena, options};
-  return model_->impl().xclip->forward(inputs, s);
+  return xclip.forward(inputs, s);
 }
 
 Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attention_mask) {
+  const model::XclipModel& xclip = model_->impl().full("get_text_features");
   state_->arena.reset();
   const ForwardOptions options;
   model::RunState s{state_->arena, options};
-  return model_->impl().xclip->get_text_features(input_ids, attention_mask, s);
+  return xclip.get_text_features(input_ids, attention_mask, s);
 }
 
 NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
                                                  bool interpolate_pos_encoding) {
+  const model::XclipModel& xclip = model_->impl().full("forward_with_text_features");
   state_->arena.reset();
   ForwardOptions options;
   options.interpolate_pos_encoding = interpolate_pos_encoding;
   model::RunState s{state_->arena, options};
-  return model_->impl().xclip->forward_with_text_features(pixel_values, text_features, s);
+  return xclip.forward_with_text_features(pixel_values, text_features, s);
 }
 
 Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
+  const model::XclipModel& xclip = model_->impl().full("get_video_features");
   state_->arena.reset();
   const ForwardOptions options;
   model::RunState s{state_->arena, options};
-  return model_->impl().xclip->get_video_features(pixel_values, interpolate_pos_encoding, s);
+  return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
+}
+
+namespace {
+
+// Hidden states and attentions the encoders recorded as "<tower>_output/<name>", renamed as
+// the standalone tower model names them.
+void add_recorded(const NamedTensors& recorded, const std::string& tower_prefix, NamedTensors& out) {
+  for (const auto& [name, value] : recorded.items())
+    out.add(name.rfind(tower_prefix, 0) == 0 ? name.substr(tower_prefix.size()) : name, value);
+}
+
+}  // namespace
+
+NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attention_mask, const ForwardOptions& options) {
+  const model::TextTransformer& text = model_->impl().text_model();
+  state_->arena.reset();
+  model::RunState s{state_->arena, options};
+  NamedTensors recorded;
+  s.outputs = &recorded;
+  model::TextOutput t = text.forward(input_ids, attention_mask, s, true);
+  NamedTensors out;
+  out.add("last_hidden_state", t.last_hidden_state);
+  out.add("pooler_output", t.pooler_output);
+  add_recorded(recorded, "text_model_output/", out);
+  return out;
+}
+
+NamedTensors Session::vision_model(const Tensor& pixel_values, const ForwardOptions& options) {
+  const model::VisionTransformer& vision = model_->impl().vision_model();
+  const int frames = model_->config().vision_config.num_frames;
+  XCLIP_CHECK(pixel_values.defined() && pixel_values.dtype() == DType::F32 && pixel_values.rank() == 4, InvalidArgument)
+      << "pixel_values: expected F32 [videos*num_frames, channels, height, width], got " << pixel_values.describe();
+  XCLIP_CHECK(pixel_values.dim(0) > 0 && pixel_values.dim(0) % frames == 0, InvalidArgument)
+      << "pixel_values: " << pixel_values.dim(0) << " images is not a whole number of videos of num_frames = " << frames
+      << " (the cross-frame attention mixes the frames of one video)";
+  const Tensor videos = pixel_values.reshaped(
+      {pixel_values.dim(0) / frames, frames, pixel_values.dim(1), pixel_values.dim(2), pixel_values.dim(3)});
+  state_->arena.reset();
+  model::RunState s{state_->arena, options};
+  NamedTensors recorded;
+  s.outputs = &recorded;
+  const model::VisionOutput v = vision.forward(videos, options.interpolate_pos_encoding, s);
+  NamedTensors out;
+  out.add("last_hidden_state", vision.last_hidden_state(v));
+  out.add("pooler_output", v.pooler_output);
+  add_recorded(recorded, "vision_model_output/", out);
+  return out;
 }
 
 }  // namespace xclip

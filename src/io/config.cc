@@ -9,7 +9,7 @@
 #include "core/check.h"
 #include "io/json.h"
 #include "io/mmap_file.h"
-#include "xclip/model.h"
+#include "xclip/config.h"
 
 namespace xclip {
 

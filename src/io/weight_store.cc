@@ -196,9 +196,10 @@ bool WeightStore::holds_int8() const {
   return false;
 }
 
-void WeightStore::finish() const {
+void WeightStore::finish(const std::string& only_prefix) const {
   std::vector<std::string> problems = problems_;
   for (const auto& [name, t] : tensors_) {
+    if (name.rfind(only_prefix, 0) != 0) continue;
     if (used_.count(name) == 0 && !is_ignorable_buffer(name))
       problems.push_back("unexpected tensor " + name + " " + t.describe());
   }

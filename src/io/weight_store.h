@@ -31,35 +31,24 @@ class WeightStore {
   // copied. nullopt when `name` is absent or stored as a float type (ask get() then). A bad
   // int8 pair is recorded as a problem (placeholder returned), like get() does.
   std::optional<std::pair<Tensor, Tensor>> get_int8(const std::string& name, const std::vector<std::int64_t>& shape) const;
-  // Throws FormatError listing missing, mis-shaped and unexpected tensors, if any.
-  void finish() const;
+  // Throws FormatError listing missing, mis-shaped and unexpected tensors, if any. With
+  // `only_prefix` (a part of the model loaded alone, e.g. "text_model."), tensors outside it
+  // are not unexpected: transformers' XCLIPTextModel reads an XCLIPModel folder the same way.
+  void finish(const std::string& only_prefix = "") const;
 
   const std::string& source() const { return source_; }
   const std::map<std::string, Tensor>& tensors() const { return tensors_; }
   // True when any weight is stored as int8 (a folder written by `xclip convert --dtype int8`).
   bool holds_int8() const;
-  // Linear weights the model would run in int8 record themselves here; the converter
-  // quantizes exactly these.
-  void mark_quantizable(const std::string& name) const { quantizable_.insert(name); }
-  const std::set<std::string>& quantizable() const { return quantizable_; }
-  // Modules built from this store also keep int8 copies of their linear weights.
-  void set_quantize_int8(bool on) { quantize_int8_ = on; }
-  bool quantize_int8() const { return quantize_int8_; }
-  // Modules built from this store run those linear layers in bfloat16 instead.
-  void set_bf16(bool on) { bf16_ = on; }
-  bool bf16() const { return bf16_; }
   std::size_t converted_bytes() const { return converted_bytes_; }
 
  private:
   std::string source_;
   std::map<std::string, Tensor> tensors_;
   mutable std::set<std::string> used_;
-  mutable std::set<std::string> quantizable_;
   mutable std::vector<std::string> problems_;
   mutable std::vector<Tensor> owned_;  // converted or placeholder buffers
   mutable std::size_t converted_bytes_ = 0;
-  bool quantize_int8_ = false;
-  bool bf16_ = false;
 };
 
 }  // namespace xclip::io

@@ -7,13 +7,13 @@
 
 namespace xclip::model {
 
-Attention::Attention(const io::WeightStore& store, const std::string& prefix, std::int64_t hidden_size,
+Attention::Attention(const WeightLoader& weights, const std::string& prefix, std::int64_t hidden_size,
                      std::int64_t num_heads)
     : hidden_size_(hidden_size),
       num_heads_(num_heads),
-      qkv_(LinearWeights::stacked(store, {prefix + ".q_proj", prefix + ".k_proj", prefix + ".v_proj"}, hidden_size,
+      qkv_(LinearWeights::stacked(weights, {prefix + ".q_proj", prefix + ".k_proj", prefix + ".v_proj"}, hidden_size,
                                   hidden_size, true)),
-      out_proj_(store, prefix + ".out_proj", hidden_size, hidden_size, true) {}
+      out_proj_(weights, prefix + ".out_proj", hidden_size, hidden_size, true) {}
 
 Tensor Attention::forward_accumulate(const float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask,
                                      float* residual, RunState& s, const std::string& path, bool return_weights) const {

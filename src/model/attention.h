@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/run_state.h"
 #include "model/weights.h"
 #include "ops/attention.h"
@@ -14,7 +14,7 @@ namespace xclip::model {
 
 class Attention {
  public:
-  Attention(const io::WeightStore& store, const std::string& prefix, std::int64_t hidden_size, std::int64_t num_heads);
+  Attention(const WeightLoader& weights, const std::string& prefix, std::int64_t hidden_size, std::int64_t num_heads);
 
   // residual[batch·len, hidden] += out_proj(attention(x)), x [batch, len, hidden] (already
   // layer-normed). Returns the attention weights [batch, heads, len, len] when

@@ -7,13 +7,13 @@
 
 namespace xclip::model {
 
-CrossAttention::CrossAttention(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& c)
+CrossAttention::CrossAttention(const WeightLoader& weights, const std::string& prefix, const XCLIPConfig& c)
     : dim_(c.projection_dim),
       heads_(c.prompt_num_attention_heads),
-      q_proj_(store, prefix + ".q_proj", c.projection_dim, c.projection_dim, false),
-      kv_proj_(LinearWeights::stacked(store, {prefix + ".k_proj", prefix + ".v_proj"}, c.projection_dim,
+      q_proj_(weights, prefix + ".q_proj", c.projection_dim, c.projection_dim, false),
+      kv_proj_(LinearWeights::stacked(weights, {prefix + ".k_proj", prefix + ".v_proj"}, c.projection_dim,
                                       c.projection_dim, false)),
-      proj_(store, prefix + ".proj", c.projection_dim, c.projection_dim, true) {}
+      proj_(weights, prefix + ".proj", c.projection_dim, c.projection_dim, true) {}
 
 void CrossAttention::forward_accumulate(const float* queries, std::int64_t batch, std::int64_t q_len, const float* kv,
                                         std::int64_t kv_len, float* residual, RunState& s,

@@ -8,13 +8,13 @@
 
 #include "model/run_state.h"
 #include "model/weights.h"
-#include "xclip/model.h"
+#include "xclip/config.h"
 
 namespace xclip::model {
 
 class CrossAttention {
  public:
-  CrossAttention(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& config);
+  CrossAttention(const WeightLoader& weights, const std::string& prefix, const XCLIPConfig& config);
 
   // residual[batch·q_len, dim] += proj(attention(q_proj(queries), k_proj(kv), v_proj(kv))).
   // queries [batch, q_len, dim], kv [batch, kv_len, dim]. Tap: <path>/out.

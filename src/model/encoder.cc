@@ -2,10 +2,10 @@
 
 namespace xclip::model {
 
-Encoder::Encoder(const io::WeightStore& store, const std::string& prefix, const EncoderDims& dims, int num_layers)
+Encoder::Encoder(const WeightLoader& weights, const std::string& prefix, const EncoderDims& dims, int num_layers)
     : prefix_(prefix), hidden_size_(dims.hidden_size) {
   layers_.reserve(num_layers);
-  for (int i = 0; i < num_layers; ++i) layers_.emplace_back(store, prefix + ".layers." + std::to_string(i), dims);
+  for (int i = 0; i < num_layers; ++i) layers_.emplace_back(weights, prefix + ".layers." + std::to_string(i), dims);
 }
 
 void Encoder::forward(float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask, RunState& s,

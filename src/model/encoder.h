@@ -12,7 +12,7 @@ namespace xclip::model {
 
 class Encoder {
  public:
-  Encoder(const io::WeightStore& store, const std::string& prefix, const EncoderDims& dims, int num_layers);
+  Encoder(const WeightLoader& weights, const std::string& prefix, const EncoderDims& dims, int num_layers);
 
   // In place on x [batch, len, hidden]. With a non-empty `output_prefix`, hidden states and
   // attentions are recorded as <output_prefix>/hidden_states/i and /attentions/i when asked.

@@ -22,11 +22,11 @@ Tensor additive_mask(const ops::AttentionMask& mask, std::int64_t batch, std::in
 
 }  // namespace
 
-EncoderLayer::EncoderLayer(const io::WeightStore& store, const std::string& prefix, const EncoderDims& dims)
-    : layer_norm1_(store, prefix + ".layer_norm1", dims.hidden_size, dims.layer_norm_eps),
-      self_attn_(store, prefix + ".self_attn", dims.hidden_size, dims.num_attention_heads),
-      layer_norm2_(store, prefix + ".layer_norm2", dims.hidden_size, dims.layer_norm_eps),
-      mlp_(store, prefix + ".mlp", dims.hidden_size, dims.intermediate_size, dims.hidden_act) {}
+EncoderLayer::EncoderLayer(const WeightLoader& weights, const std::string& prefix, const EncoderDims& dims)
+    : layer_norm1_(weights, prefix + ".layer_norm1", dims.hidden_size, dims.layer_norm_eps),
+      self_attn_(weights, prefix + ".self_attn", dims.hidden_size, dims.num_attention_heads),
+      layer_norm2_(weights, prefix + ".layer_norm2", dims.hidden_size, dims.layer_norm_eps),
+      mlp_(weights, prefix + ".mlp", dims.hidden_size, dims.intermediate_size, dims.hidden_act) {}
 
 Tensor EncoderLayer::forward(float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask, RunState& s,
                              const std::string& path, bool return_weights) const {

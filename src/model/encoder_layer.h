@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/attention.h"
 #include "model/mlp.h"
 #include "model/run_state.h"
@@ -23,7 +23,7 @@ struct EncoderDims {
 
 class EncoderLayer {
  public:
-  EncoderLayer(const io::WeightStore& store, const std::string& prefix, const EncoderDims& dims);
+  EncoderLayer(const WeightLoader& weights, const std::string& prefix, const EncoderDims& dims);
 
   // In place on x [batch, len, hidden]. Returns the attention weights if asked (see Attention).
   Tensor forward(float* x, std::int64_t batch, std::int64_t len, const ops::AttentionMask& mask, RunState& s,

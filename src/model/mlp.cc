@@ -4,10 +4,10 @@
 
 namespace xclip::model {
 
-Mlp::Mlp(const io::WeightStore& store, const std::string& prefix, std::int64_t hidden_size,
+Mlp::Mlp(const WeightLoader& weights, const std::string& prefix, std::int64_t hidden_size,
          std::int64_t intermediate_size, const std::string& hidden_act)
-    : fc1_(store, prefix + ".fc1", hidden_size, intermediate_size, true),
-      fc2_(store, prefix + ".fc2", intermediate_size, hidden_size, true),
+    : fc1_(weights, prefix + ".fc1", hidden_size, intermediate_size, true),
+      fc2_(weights, prefix + ".fc2", intermediate_size, hidden_size, true),
       act_(activation_from_name(hidden_act)) {}
 
 void Mlp::forward_accumulate(const float* x, std::int64_t rows, float* residual, RunState& s) const {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/run_state.h"
 #include "model/weights.h"
 
@@ -13,7 +13,7 @@ namespace xclip::model {
 
 class Mlp {
  public:
-  Mlp(const io::WeightStore& store, const std::string& prefix, std::int64_t hidden_size, std::int64_t intermediate_size,
+  Mlp(const WeightLoader& weights, const std::string& prefix, std::int64_t hidden_size, std::int64_t intermediate_size,
       const std::string& hidden_act);
 
   // residual[rows, hidden] += fc2(act(fc1(x))), x [rows, hidden].

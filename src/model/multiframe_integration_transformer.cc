@@ -9,13 +9,13 @@ EncoderDims mit_dims(const XCLIPVisionConfig& c) {
 }
 }  // namespace
 
-MultiframeIntegrationTransformer::MultiframeIntegrationTransformer(const io::WeightStore& store,
+MultiframeIntegrationTransformer::MultiframeIntegrationTransformer(const WeightLoader& weights,
                                                                    const std::string& prefix,
                                                                    const XCLIPVisionConfig& c)
     : frames_(c.num_frames),
       hidden_size_(c.mit_hidden_size),
-      position_embedding_(store.get(prefix + ".position_embedding", {1, c.num_frames, c.mit_hidden_size})),
-      encoder_(store, prefix + ".encoder", mit_dims(c), c.mit_num_hidden_layers) {}
+      position_embedding_(weights.get(prefix + ".position_embedding", {1, c.num_frames, c.mit_hidden_size})),
+      encoder_(weights, prefix + ".encoder", mit_dims(c), c.mit_num_hidden_layers) {}
 
 MitOutput MultiframeIntegrationTransformer::forward(const float* cls, std::int64_t videos, RunState& s) const {
   ArenaScope scope(s.arena);

@@ -17,7 +17,7 @@ struct MitOutput {
 
 class MultiframeIntegrationTransformer {
  public:
-  MultiframeIntegrationTransformer(const io::WeightStore& store, const std::string& prefix,
+  MultiframeIntegrationTransformer(const WeightLoader& weights, const std::string& prefix,
                                    const XCLIPVisionConfig& config);
 
   // cls_features [videos, frames, mit_hidden].

@@ -4,14 +4,14 @@
 
 namespace xclip::model {
 
-PromptGenerator::PromptGenerator(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& c)
+PromptGenerator::PromptGenerator(const WeightLoader& weights, const std::string& prefix, const XCLIPConfig& c)
     : dim_(c.projection_dim),
       // transformers uses the vision tower's epsilon here.
-      layernorm_(store, prefix + ".layernorm", c.projection_dim, c.vision_config.layer_norm_eps),
+      layernorm_(weights, prefix + ".layernorm", c.projection_dim, c.vision_config.layer_norm_eps),
       alpha_(nullptr) {
   decoder_.reserve(c.prompt_layers);
-  for (int i = 0; i < c.prompt_layers; ++i) decoder_.emplace_back(store, prefix + ".decoder." + std::to_string(i), c);
-  alpha_ = store.get(prefix + ".alpha", {c.projection_dim});
+  for (int i = 0; i < c.prompt_layers; ++i) decoder_.emplace_back(weights, prefix + ".decoder." + std::to_string(i), c);
+  alpha_ = weights.get(prefix + ".alpha", {c.projection_dim});
 }
 
 void PromptGenerator::forward(const float* text, std::int64_t batch, std::int64_t texts, const float* visual,

@@ -13,7 +13,7 @@ namespace xclip::model {
 
 class PromptGenerator {
  public:
-  PromptGenerator(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& config);
+  PromptGenerator(const WeightLoader& weights, const std::string& prefix, const XCLIPConfig& config);
 
   // text [batch, texts, dim], visual [batch, patches, dim] -> out [batch, texts, dim].
   void forward(const float* text, std::int64_t batch, std::int64_t texts, const float* visual, std::int64_t patches,

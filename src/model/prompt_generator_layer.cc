@@ -4,15 +4,15 @@
 
 namespace xclip::model {
 
-PromptGeneratorLayer::PromptGeneratorLayer(const io::WeightStore& store, const std::string& prefix,
+PromptGeneratorLayer::PromptGeneratorLayer(const WeightLoader& weights, const std::string& prefix,
                                            const XCLIPConfig& c)
     : dim_(c.projection_dim),
-      cross_attn_(store, prefix + ".cross_attn", c),
+      cross_attn_(weights, prefix + ".cross_attn", c),
       // transformers uses the text tower's epsilon for norm1 / norm3.
-      norm1_(store, prefix + ".norm1", c.projection_dim, c.text_config.layer_norm_eps),
-      norm3_(store, prefix + ".norm3", c.projection_dim, c.text_config.layer_norm_eps),
-      mlp_fc1_(store, prefix + ".mlp.0", c.projection_dim, 4 * c.projection_dim, true),
-      mlp_fc2_(store, prefix + ".mlp.3", 4 * c.projection_dim, c.projection_dim, true),
+      norm1_(weights, prefix + ".norm1", c.projection_dim, c.text_config.layer_norm_eps),
+      norm3_(weights, prefix + ".norm3", c.projection_dim, c.text_config.layer_norm_eps),
+      mlp_fc1_(weights, prefix + ".mlp.0", c.projection_dim, 4 * c.projection_dim, true),
+      mlp_fc2_(weights, prefix + ".mlp.3", 4 * c.projection_dim, c.projection_dim, true),
       act_(activation_from_name(c.prompt_hidden_act)) {}
 
 void PromptGeneratorLayer::forward(float* x, std::int64_t batch, std::int64_t texts, const float* visual,

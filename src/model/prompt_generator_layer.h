@@ -12,7 +12,7 @@ namespace xclip::model {
 
 class PromptGeneratorLayer {
  public:
-  PromptGeneratorLayer(const io::WeightStore& store, const std::string& prefix, const XCLIPConfig& config);
+  PromptGeneratorLayer(const WeightLoader& weights, const std::string& prefix, const XCLIPConfig& config);
 
   // In place on x [batch, texts, dim]; visual [batch, patches, dim] (already normed).
   void forward(float* x, std::int64_t batch, std::int64_t texts, const float* visual, std::int64_t patches, RunState& s,

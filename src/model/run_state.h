@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "core/arena.h"
-#include "xclip/model.h"
+#include "xclip/config.h"
+#include "xclip/outputs.h"
 #include "xclip/options.h"
 
 namespace xclip::model {

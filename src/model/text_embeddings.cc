@@ -4,9 +4,9 @@
 
 namespace xclip::model {
 
-TextEmbeddings::TextEmbeddings(const io::WeightStore& store, const std::string& prefix, const XCLIPTextConfig& c)
-    : token_embedding_(store.get(prefix + ".token_embedding.weight", {c.vocab_size, c.hidden_size})),
-      position_embedding_(store.get(prefix + ".position_embedding.weight", {c.max_position_embeddings, c.hidden_size})),
+TextEmbeddings::TextEmbeddings(const WeightLoader& weights, const std::string& prefix, const XCLIPTextConfig& c)
+    : token_embedding_(weights.get(prefix + ".token_embedding.weight", {c.vocab_size, c.hidden_size})),
+      position_embedding_(weights.get(prefix + ".position_embedding.weight", {c.max_position_embeddings, c.hidden_size})),
       hidden_size_(c.hidden_size) {}
 
 void TextEmbeddings::forward(const std::int64_t* input_ids, std::int64_t texts, std::int64_t length, float* out) const {

@@ -5,15 +5,15 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/run_state.h"
-#include "xclip/model.h"
+#include "xclip/config.h"
 
 namespace xclip::model {
 
 class TextEmbeddings {
  public:
-  TextEmbeddings(const io::WeightStore& store, const std::string& prefix, const XCLIPTextConfig& config);
+  TextEmbeddings(const WeightLoader& weights, const std::string& prefix, const XCLIPTextConfig& config);
 
   // out[texts, length, hidden] from ids [texts, length] (validated by the caller).
   void forward(const std::int64_t* input_ids, std::int64_t texts, std::int64_t length, float* out) const;

@@ -12,11 +12,11 @@ EncoderDims text_dims(const XCLIPTextConfig& c) {
 }
 }  // namespace
 
-TextTransformer::TextTransformer(const io::WeightStore& store, const std::string& prefix, const XCLIPTextConfig& c)
+TextTransformer::TextTransformer(const WeightLoader& weights, const std::string& prefix, const XCLIPTextConfig& c)
     : config_(c),
-      embeddings_(store, prefix + ".embeddings", c),
-      encoder_(store, prefix + ".encoder", text_dims(c), c.num_hidden_layers),
-      final_layer_norm_(store, prefix + ".final_layer_norm", c.hidden_size, c.layer_norm_eps) {}
+      embeddings_(weights, prefix + ".embeddings", c),
+      encoder_(weights, prefix + ".encoder", text_dims(c), c.num_hidden_layers),
+      final_layer_norm_(weights, prefix + ".final_layer_norm", c.hidden_size, c.layer_norm_eps) {}
 
 void TextTransformer::validate(const Tensor& ids, const Tensor& mask) const {
   XCLIP_CHECK(ids.defined() && ids.dtype() == DType::I64 && ids.rank() == 2, InvalidArgument)

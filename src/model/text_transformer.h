@@ -18,7 +18,7 @@ struct TextOutput {
 
 class TextTransformer {
  public:
-  TextTransformer(const io::WeightStore& store, const std::string& prefix, const XCLIPTextConfig& config);
+  TextTransformer(const WeightLoader& weights, const std::string& prefix, const XCLIPTextConfig& config);
 
   // input_ids I64 [texts, length]; attention_mask I64 of the same shape or undefined.
   // Throws InvalidArgument for bad shapes, ids outside the vocabulary, over-long sequences.

@@ -9,15 +9,15 @@
 
 namespace xclip::model {
 
-VisionEmbeddings::VisionEmbeddings(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& c)
+VisionEmbeddings::VisionEmbeddings(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& c)
     : hidden_size_(c.hidden_size),
       num_channels_(c.num_channels),
       patch_size_(c.patch_size),
       num_positions_((c.image_size / c.patch_size) * (c.image_size / c.patch_size) + 1),
-      class_embedding_(store.get(prefix + ".class_embedding", {c.hidden_size})),
-      patch_embedding_(store.get(prefix + ".patch_embedding.weight",
+      class_embedding_(weights.get(prefix + ".class_embedding", {c.hidden_size})),
+      patch_embedding_(weights.get(prefix + ".patch_embedding.weight",
                                  {c.hidden_size, c.num_channels, c.patch_size, c.patch_size})),
-      position_embedding_(store.get(prefix + ".position_embedding.weight", {num_positions_, c.hidden_size})) {}
+      position_embedding_(weights.get(prefix + ".position_embedding.weight", {num_positions_, c.hidden_size})) {}
 
 const float* VisionEmbeddings::positions_for(std::int64_t grid_h, std::int64_t grid_w, bool interpolate,
                                              RunState& s) const {

@@ -7,15 +7,15 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/run_state.h"
-#include "xclip/model.h"
+#include "xclip/config.h"
 
 namespace xclip::model {
 
 class VisionEmbeddings {
  public:
-  VisionEmbeddings(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& config);
+  VisionEmbeddings(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& config);
 
   // pixels [images, channels, height, width] -> out rows [images, stride_tokens, hidden]:
   // token 0 = class, tokens 1..P = patches (row-major grid); rows past P+1 are untouched.

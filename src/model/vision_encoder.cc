@@ -2,10 +2,10 @@
 
 namespace xclip::model {
 
-VisionEncoder::VisionEncoder(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& c)
+VisionEncoder::VisionEncoder(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& c)
     : prefix_(prefix), hidden_size_(c.hidden_size) {
   layers_.reserve(c.num_hidden_layers);
-  for (int i = 0; i < c.num_hidden_layers; ++i) layers_.emplace_back(store, prefix + ".layers." + std::to_string(i), c);
+  for (int i = 0; i < c.num_hidden_layers; ++i) layers_.emplace_back(weights, prefix + ".layers." + std::to_string(i), c);
 }
 
 void VisionEncoder::forward(float* x, std::int64_t videos, std::int64_t frames, std::int64_t tokens, RunState& s) const {

@@ -12,7 +12,7 @@ namespace xclip::model {
 
 class VisionEncoder {
  public:
-  VisionEncoder(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& config);
+  VisionEncoder(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& config);
 
   // In place on x [videos·frames, tokens + 1, hidden] (see VisionEncoderLayer); records
   // vision_model_output/hidden_states/i and /attentions/i when asked.

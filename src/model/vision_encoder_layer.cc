@@ -6,16 +6,16 @@
 
 namespace xclip::model {
 
-VisionEncoderLayer::VisionEncoderLayer(const io::WeightStore& store, const std::string& prefix,
+VisionEncoderLayer::VisionEncoderLayer(const WeightLoader& weights, const std::string& prefix,
                                        const XCLIPVisionConfig& c)
     : hidden_size_(c.hidden_size),
-      message_fc_(store, prefix + ".message_fc", c.hidden_size, c.hidden_size, true),
-      message_ln_(store, prefix + ".message_ln", c.hidden_size, c.layer_norm_eps),
-      message_attn_(store, prefix + ".message_attn", c.hidden_size, c.num_attention_heads),
-      layer_norm1_(store, prefix + ".layer_norm1", c.hidden_size, c.layer_norm_eps),
-      self_attn_(store, prefix + ".self_attn", c.hidden_size, c.num_attention_heads),
-      layer_norm2_(store, prefix + ".layer_norm2", c.hidden_size, c.layer_norm_eps),
-      mlp_(store, prefix + ".mlp", c.hidden_size, c.intermediate_size, c.hidden_act) {}
+      message_fc_(weights, prefix + ".message_fc", c.hidden_size, c.hidden_size, true),
+      message_ln_(weights, prefix + ".message_ln", c.hidden_size, c.layer_norm_eps),
+      message_attn_(weights, prefix + ".message_attn", c.hidden_size, c.num_attention_heads),
+      layer_norm1_(weights, prefix + ".layer_norm1", c.hidden_size, c.layer_norm_eps),
+      self_attn_(weights, prefix + ".self_attn", c.hidden_size, c.num_attention_heads),
+      layer_norm2_(weights, prefix + ".layer_norm2", c.hidden_size, c.layer_norm_eps),
+      mlp_(weights, prefix + ".mlp", c.hidden_size, c.intermediate_size, c.hidden_act) {}
 
 Tensor VisionEncoderLayer::forward(float* x, std::int64_t videos, std::int64_t frames, std::int64_t tokens, RunState& s,
                                    const std::string& path, bool return_weights) const {

@@ -16,7 +16,7 @@ namespace xclip::model {
 
 class VisionEncoderLayer {
  public:
-  VisionEncoderLayer(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& config);
+  VisionEncoderLayer(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& config);
 
   // x: [videos·frames, tokens + 1, hidden]; the last row of each frame is the message slot.
   // Updates the first `tokens` rows of each frame in place. Returns self-attention weights

@@ -7,13 +7,13 @@
 
 namespace xclip::model {
 
-VisionTransformer::VisionTransformer(const io::WeightStore& store, const std::string& prefix,
+VisionTransformer::VisionTransformer(const WeightLoader& weights, const std::string& prefix,
                                      const XCLIPVisionConfig& c)
     : config_(c),
-      embeddings_(store, prefix + ".embeddings", c),
-      pre_layernorm_(store, prefix + ".pre_layernorm", c.hidden_size, c.layer_norm_eps),
-      encoder_(store, prefix + ".encoder", c),
-      post_layernorm_(store, prefix + ".post_layernorm", c.hidden_size, c.layer_norm_eps) {}
+      embeddings_(weights, prefix + ".embeddings", c),
+      pre_layernorm_(weights, prefix + ".pre_layernorm", c.hidden_size, c.layer_norm_eps),
+      encoder_(weights, prefix + ".encoder", c),
+      post_layernorm_(weights, prefix + ".post_layernorm", c.hidden_size, c.layer_norm_eps) {}
 
 void VisionTransformer::validate(const Tensor& pv, bool interpolate) const {
   const XCLIPVisionConfig& c = config_;

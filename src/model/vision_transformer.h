@@ -21,7 +21,7 @@ struct VisionOutput {
 
 class VisionTransformer {
  public:
-  VisionTransformer(const io::WeightStore& store, const std::string& prefix, const XCLIPVisionConfig& config);
+  VisionTransformer(const WeightLoader& weights, const std::string& prefix, const XCLIPVisionConfig& config);
 
   // pixel_values F32 [videos, frames, channels, height, width]. Throws InvalidArgument when
   // the shape does not fit the config. Allocates the returned hidden states from s.arena.

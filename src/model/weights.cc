@@ -9,9 +9,9 @@
 
 namespace xclip::model {
 
-LayerNormWeights::LayerNormWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t d, double e)
-    : weight(store.get(prefix + ".weight", {d})),
-      bias(store.get(prefix + ".bias", {d})),
+LayerNormWeights::LayerNormWeights(const WeightLoader& weights, const std::string& prefix, std::int64_t d, double e)
+    : weight(weights.get(prefix + ".weight", {d})),
+      bias(weights.get(prefix + ".bias", {d})),
       dim(d),
       eps(static_cast<float>(e)) {}
 
@@ -26,36 +26,36 @@ std::shared_ptr<const ops::QuantizedMatrix> packed(ops::QuantizedMatrix m) {
   return std::make_shared<const ops::QuantizedMatrix>(std::move(m));
 }
 
-// Runs in int8 when the store asks for it: the converted folder's int8 pair as it is, or
+// Runs in int8 when the loader asks for it: the converted folder's int8 pair as it is, or
 // the float weight quantized now (not yet packed: stacked() concatenates first).
-std::optional<ops::QuantizedMatrix> int8_weight(const io::WeightStore& store, const std::string& name, std::int64_t in,
+std::optional<ops::QuantizedMatrix> int8_weight(const WeightLoader& weights, const std::string& name, std::int64_t in,
                                                 std::int64_t out, const float** weight) {
-  store.mark_quantizable(name);
-  if (store.quantize_int8()) {
-    if (auto q = store.get_int8(name, {out, in})) {
+  weights.mark_quantizable(name);
+  if (weights.int8()) {
+    if (auto q = weights.get_int8(name, {out, in})) {
       *weight = nullptr;
       return ops::QuantizedMatrix{q->first, q->second, out, in, nullptr};
     }
   }
-  *weight = store.get(name, {out, in});
-  if (!store.quantize_int8()) return std::nullopt;
+  *weight = weights.get(name, {out, in});
+  if (!weights.int8()) return std::nullopt;
   return ops::QuantizedMatrix::quantize(*weight, out, in);
 }
 
 }  // namespace
 
-LinearWeights::LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t i, std::int64_t o,
+LinearWeights::LinearWeights(const WeightLoader& weights, const std::string& prefix, std::int64_t i, std::int64_t o,
                              bool has_bias, bool quantizable)
-    : bias(has_bias ? store.get(prefix + ".bias", {o}) : nullptr), in(i), out(o) {
+    : bias(has_bias ? weights.get(prefix + ".bias", {o}) : nullptr), in(i), out(o) {
   if (quantizable) {
-    if (auto q = int8_weight(store, prefix + ".weight", i, o, &weight)) int8 = packed(std::move(*q));
-    if (store.bf16()) bf16 = ops::prepare_bf16(weight, o, i);
+    if (auto q = int8_weight(weights, prefix + ".weight", i, o, &weight)) int8 = packed(std::move(*q));
+    if (weights.bf16()) bf16 = ops::prepare_bf16(weight, o, i);
   } else {
-    weight = store.get(prefix + ".weight", {o, i});
+    weight = weights.get(prefix + ".weight", {o, i});
   }
 }
 
-LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::vector<std::string>& prefixes,
+LinearWeights LinearWeights::stacked(const WeightLoader& weights, const std::vector<std::string>& prefixes,
                                      std::int64_t in, std::int64_t out, bool has_bias) {
   const std::int64_t parts = static_cast<std::int64_t>(prefixes.size());
   LinearWeights l;
@@ -66,13 +66,13 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
   std::vector<const float*> w(prefixes.size());
   for (std::int64_t p = 0; p < parts; ++p) {
     const std::string& prefix = prefixes[static_cast<std::size_t>(p)];
-    q[p] = int8_weight(store, prefix + ".weight", in, out, &w[p]);
+    q[p] = int8_weight(weights, prefix + ".weight", in, out, &w[p]);
     if (has_bias)
-      std::memcpy(l.owned_bias_.mutable_data<float>() + p * out, store.get(prefix + ".bias", {out}),
+      std::memcpy(l.owned_bias_.mutable_data<float>() + p * out, weights.get(prefix + ".bias", {out}),
                   sizeof(float) * out);
   }
   l.bias = has_bias ? l.owned_bias_.data<float>() : nullptr;
-  if (store.quantize_int8()) {
+  if (weights.int8()) {
     ops::QuantizedMatrix stackedq;
     stackedq.rows = l.out;
     stackedq.cols = in;
@@ -90,7 +90,7 @@ LinearWeights LinearWeights::stacked(const io::WeightStore& store, const std::ve
   for (std::int64_t p = 0; p < parts; ++p)
     std::memcpy(l.owned_weight_.mutable_data<float>() + p * out * in, w[p], sizeof(float) * out * in);
   l.weight = l.owned_weight_.data<float>();
-  if (store.bf16()) l.bf16 = ops::prepare_bf16(l.weight, l.out, in);
+  if (weights.bf16()) l.bf16 = ops::prepare_bf16(l.weight, l.out, in);
   return l;
 }
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "model/run_state.h"
 #include "ops/cpu/kernels.h"
 #include "ops/bf16_linear.h"
@@ -15,7 +15,7 @@ namespace xclip::model {
 
 struct LayerNormWeights {
   LayerNormWeights() = default;
-  LayerNormWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t dim, double eps);
+  LayerNormWeights(const WeightLoader& weights, const std::string& prefix, std::int64_t dim, double eps);
   // y[rows, dim] = LN(x) (y may alias x)
   void apply(const float* x, std::int64_t rows, float* y) const;
 
@@ -27,14 +27,14 @@ struct LayerNormWeights {
 
 struct LinearWeights {
   LinearWeights() = default;
-  // Quantized to int8 too when the store asks for it (WeightStore::quantize_int8) and
+  // Quantized to int8 too when the loader runs linear layers in int8 and
   // `quantizable` (the small projections heads stay float32).
-  LinearWeights(const io::WeightStore& store, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias,
+  LinearWeights(const WeightLoader& weights, const std::string& prefix, std::int64_t in, std::int64_t out, bool has_bias,
                 bool quantizable = true);
   // Several linears over the same input as one (q/k/v): output rows of `prefixes` in order,
   // each [out, in] (with a bias [out] if `has_bias`). Int8 weights of a converted folder are
   // stacked as they are.
-  static LinearWeights stacked(const io::WeightStore& store, const std::vector<std::string>& prefixes, std::int64_t in,
+  static LinearWeights stacked(const WeightLoader& weights, const std::vector<std::string>& prefixes, std::int64_t in,
                                std::int64_t out, bool has_bias);
 
   // y[rows, out] = act(x · weightᵀ + bias), x rows `ldx` floats apart (int8 path when quantized).

@@ -9,18 +9,18 @@
 
 namespace xclip::model {
 
-XclipModel::XclipModel(const io::WeightStore& store, const XCLIPConfig& c)
+XclipModel::XclipModel(const WeightLoader& weights, const XCLIPConfig& c)
     : config_(c),
-      text_model_(store, "text_model", c.text_config),
-      vision_model_(store, "vision_model", c.vision_config),
-      visual_projection_(store, "visual_projection", c.vision_config.hidden_size, c.projection_dim, false, false),
-      text_projection_(store, "text_projection", c.text_config.hidden_size, c.projection_dim, false, false),
-      logit_scale_(store.get("logit_scale", {})),
-      prompts_visual_layernorm_(store, "prompts_visual_layernorm", c.vision_config.hidden_size,
+      text_model_(weights, "text_model", c.text_config),
+      vision_model_(weights, "vision_model", c.vision_config),
+      visual_projection_(weights, "visual_projection", c.vision_config.hidden_size, c.projection_dim, false, false),
+      text_projection_(weights, "text_projection", c.text_config.hidden_size, c.projection_dim, false, false),
+      logit_scale_(weights.get("logit_scale", {})),
+      prompts_visual_layernorm_(weights, "prompts_visual_layernorm", c.vision_config.hidden_size,
                                 c.vision_config.layer_norm_eps),
-      prompts_visual_projection_(store.get("prompts_visual_projection", {c.vision_config.hidden_size, c.projection_dim})),
-      mit_(store, "mit", c.vision_config),
-      prompts_generator_(store, "prompts_generator", c) {}
+      prompts_visual_projection_(weights.get("prompts_visual_projection", {c.vision_config.hidden_size, c.projection_dim})),
+      mit_(weights, "mit", c.vision_config),
+      prompts_generator_(weights, "prompts_generator", c) {}
 
 MitOutput XclipModel::video_embedding(const VisionOutput& vision, RunState& s) const {
   ArenaScope scope(s.arena);

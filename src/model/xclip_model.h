@@ -13,7 +13,7 @@ namespace xclip::model {
 
 class XclipModel {
  public:
-  XclipModel(const io::WeightStore& store, const XCLIPConfig& config);
+  XclipModel(const WeightLoader& weights, const XCLIPConfig& config);
 
   NamedTensors forward(const ForwardInputs& inputs, RunState& s) const;
   Tensor get_text_features(const Tensor& input_ids, const Tensor& attention_mask, RunState& s) const;
@@ -21,6 +21,9 @@ class XclipModel {
   // forward() for precomputed text features (get_text_features): logits_per_video,
   // logits_per_text, text_embeds, video_embeds. Lets a label set be encoded once.
   NamedTensors forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features, RunState& s) const;
+
+  const TextTransformer& text_model() const { return text_model_; }
+  const VisionTransformer& vision_model() const { return vision_model_; }
 
  private:
   // visual_projection of the pooled frames, then the MIT.

@@ -2,8 +2,10 @@
 // rescale, normalise, channels first; and XCLIPProcessor on top of it and the tokenizer.
 #include <sys/stat.h>
 
+
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -248,6 +250,13 @@ XCLIPProcessor::XCLIPProcessor(Tokenizer tokenizer, VideoProcessor video_process
 
 XCLIPProcessor XCLIPProcessor::from_folder(const std::string& dir, ResizeBackend backend) {
   return XCLIPProcessor(Tokenizer::from_folder(dir), VideoProcessor::from_folder(dir, backend));
+}
+
+XCLIPProcessor XCLIPProcessor::from_pretrained(const std::string& path_or_id, ResizeBackend backend,
+                                               const HubOptions& hub) {
+  std::error_code ec;
+  const bool folder = std::filesystem::is_directory(path_or_id, ec);
+  return from_folder(folder ? path_or_id : resolve_model(path_or_id, hub), backend);
 }
 
 ProcessorOutput XCLIPProcessor::operator()(const std::vector<std::string>& texts, const std::vector<Tensor>& videos,

@@ -32,7 +32,7 @@ std::string make_clip(const std::string& name, const std::string& source) {
 std::string reference_forward(const std::string& video, const std::string& tag, const std::string& extra = "") {
   const std::string s = scratch_dir() + "/e2e_" + tag;
   const std::string model = tiny_model_dir();
-  EXPECT_EQ(run_cli("frames " + video + " --num-frames 4 --outputs " + s + "_frames.st").exit_code, 0);
+  EXPECT_EQ(run_cli("frames " + video + " --frames 4 --outputs " + s + "_frames.st").exit_code, 0);
   EXPECT_EQ(run_cli("preprocess --model " + model + " --frames " + s + "_frames.st --outputs " + s + "_pixels.st").exit_code, 0);
   const RunResult tok = run_cli("tokenize --model " + model + " --padding longest 'playing sports' 'eating spaghetti' 'go shopping'");
   EXPECT_EQ(tok.exit_code, 0) << tok.output;

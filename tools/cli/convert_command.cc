@@ -22,6 +22,7 @@ options:
   --dtype int8|f32   int8: linear layers as per-channel int8 + float32 scales (default)
                      f32: every weight float32 (e.g. from pytorch_model.bin or bf16)
   --threads N        threads for quantizing (default: all cores)
+  --quiet            no download progress
 
 example:
   xclip convert --model microsoft/xclip-base-patch32 --output models/xclip-base-patch32-int8
@@ -31,7 +32,7 @@ example:
 }  // namespace
 
 int run_convert(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"help"}, {"model", "output", "dtype", "threads"});
+  const Args args(argc, argv, 2, {"quiet", "help"}, {"model", "output", "dtype", "threads"});
   if (args.flag("help")) {
     std::cout << kConvertHelp;
     return 0;
@@ -48,7 +49,9 @@ int run_convert(int argc, char** argv) {
   } else {
     throw UsageError("--dtype must be int8 or f32, got '" + dtype + "'");
   }
-  const std::string source = resolve_model(args.required("model"));
+  HubOptions hub;
+  hub.progress = !args.flag("quiet");
+  const std::string source = resolve_model(args.required("model"), hub);
   const auto start = std::chrono::steady_clock::now();
   convert_model(source, output, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

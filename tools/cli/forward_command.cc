@@ -4,14 +4,13 @@
 
 #include "args.h"
 #include "commands.h"
-#include "io/safetensors.h"
 #include "xclip/xclip.h"
 
 namespace xclip::cli {
 
 namespace {
 
-const char* kForwardHelp = R"(usage: xclip forward --model DIR --inputs IN.safetensors --outputs OUT.safetensors [options]
+const char* kForwardHelp = R"(usage: xclip forward --model DIR|HUB_ID --inputs IN.safetensors --outputs OUT.safetensors [options]
 
 Runs XCLIPModel on input_ids (I64 [texts, length]), attention_mask (I64, optional) and
 pixel_values (F32 [videos, frames, 3, H, W]) read from IN, and writes every output F32
@@ -26,6 +25,7 @@ options:
   --features text|video         only get_text_features / get_video_features
                                 (writes text_features or video_features)
   --threads N                   intra-op threads (default: all cores)
+  --quiet                       no download progress
   --dtype auto|f32|int8|bf16    int8 or bf16 linear layers (faster, approximate); default
                                 auto: int8 for a folder written by `xclip convert`, else f32
 
@@ -33,14 +33,14 @@ example:
   xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states
 )";
 
-Tensor optional_input(const io::SafetensorsFile& file, const std::string& name) {
-  return file.contains(name) ? file.get(name) : Tensor();
+Tensor optional_input(const SafetensorsContents& file, const std::string& name) {
+  return file.contains(name) ? file.at(name) : Tensor();
 }
 
 }  // namespace
 
 int run_forward(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "help"},
+  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "quiet", "help"},
                   {"model", "inputs", "outputs", "features", "threads", "dtype"});
   if (args.flag("help")) {
     std::cout << kForwardHelp;
@@ -57,22 +57,23 @@ int run_forward(int argc, char** argv) {
   LoadOptions load_options;
   load_options.num_threads = args.get_int("threads", 0);
   load_options.weights = parse_dtype(args);
-  const io::SafetensorsFile inputs = io::SafetensorsFile::open(inputs_path);
+  load_options.hub.progress = !args.flag("quiet");
+  const SafetensorsContents inputs = load_safetensors(inputs_path);
   auto model = Model::load(model_dir, load_options);
   Session session(model);
 
   std::vector<std::pair<std::string, Tensor>> outputs;
   if (features == "text") {
-    outputs.emplace_back("text_features", session.get_text_features(inputs.get("input_ids"),
+    outputs.emplace_back("text_features", session.get_text_features(inputs.at("input_ids"),
                                                                     optional_input(inputs, "attention_mask")));
   } else if (features == "video") {
     outputs.emplace_back("video_features",
-                         session.get_video_features(inputs.get("pixel_values"), args.flag("interpolate-pos-encoding")));
+                         session.get_video_features(inputs.at("pixel_values"), args.flag("interpolate-pos-encoding")));
   } else {
     ForwardInputs in;
-    in.input_ids = inputs.get("input_ids");
+    in.input_ids = inputs.at("input_ids");
     in.attention_mask = optional_input(inputs, "attention_mask");
-    in.pixel_values = inputs.get("pixel_values");
+    in.pixel_values = inputs.at("pixel_values");
     ForwardOptions options;
     options.output_hidden_states = args.flag("hidden-states");
     options.output_attentions = args.flag("attentions");
@@ -80,7 +81,7 @@ int run_forward(int argc, char** argv) {
     options.interpolate_pos_encoding = args.flag("interpolate-pos-encoding");
     outputs = session.forward(in, options).items();
   }
-  io::write_safetensors(outputs_path, outputs, {{"producer", "xclip.cpp " XCLIP_VERSION_STRING}});
+  save_safetensors(outputs_path, outputs, {{"producer", "xclip.cpp " XCLIP_VERSION_STRING}});
   return 0;
 }
 

@@ -6,9 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "io/json.h"
-#include "io/mmap_file.h"
-#include "io/safetensors.h"
+#include "output_formats.h"
 #include "xclip/xclip.h"
 
 namespace xclip::cli {
@@ -46,7 +44,7 @@ example:
 )";
 
 std::vector<std::string> read_texts_json(const std::string& path) {
-  const nlohmann::json j = io::parse_json(io::read_text_file(path), path);
+  const nlohmann::json j = parse_json_file(path);
   if (!j.is_array()) throw FormatError(path + ": expected a JSON list of strings");
   std::vector<std::string> texts;
   for (const auto& t : j) {
@@ -104,9 +102,9 @@ int run_preprocess(int argc, char** argv) {
   const std::string backend_name = args.get("backend", "torchvision");
   if (backend_name != "torchvision" && backend_name != "pil") throw UsageError("--backend must be torchvision or pil");
   const ResizeBackend backend = backend_name == "pil" ? ResizeBackend::Pil : ResizeBackend::Torchvision;
-  const io::SafetensorsFile frames = io::SafetensorsFile::open(frames_path);
+  const SafetensorsContents frames = load_safetensors(frames_path);
   const VideoProcessor processor = VideoProcessor::from_folder(model, backend);
-  io::write_safetensors(out, {{"pixel_values", processor.preprocess({frames.get("frames")})}});
+  save_safetensors(out, {{"pixel_values", processor.preprocess({frames.at("frames")})}});
   return 0;
 }
 

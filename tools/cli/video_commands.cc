@@ -6,7 +6,6 @@
 
 #include "args.h"
 #include "commands.h"
-#include "io/safetensors.h"
 #include "video_sampling.h"
 #include "xclip/xclip.h"
 
@@ -30,7 +29,7 @@ Decodes sampled frames and writes frames (U8 [T, H, W, 3] RGB; [clips, T, H, W, 
 --clips > 1), indices (I64) and pts (F64 seconds from the first frame).
 
 options:
-  --num-frames T            frames per clip (default 8)
+  --frames T                frames per clip (default 8)
   --sampling uniform|consecutive|random
                             uniform (default): the middle frame of T equal segments (X-CLIP's protocol);
                             consecutive: transformers' sample_frame_indices(T, rate, frames);
@@ -42,7 +41,7 @@ options:
   --indices i,j,...         explicit frame indices instead of a sampler
 
 example:
-  xclip frames clip.mp4 --num-frames 8 --outputs frames.safetensors
+  xclip frames clip.mp4 --frames 8 --outputs frames.safetensors
 )";
 
 nlohmann::json info_json(const VideoInfo& i) {
@@ -79,14 +78,14 @@ int run_probe(int argc, char** argv) {
 
 int run_frames(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help"},
-                  {"outputs", "num-frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
+                  {"outputs", "frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
   if (args.flag("help")) {
     std::cout << kFramesHelp;
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
   const std::string out = args.required("outputs");
-  const SamplingOptions sampling = parse_sampling_options(args);
+  const SamplingOptions sampling = parse_sampling_options(args, 8);
   VideoReader reader = VideoReader::open(args.positionals()[0]);
   const SampledClips clips = sample_clips(reader, sampling);
   if (clips.repeated) {
@@ -104,7 +103,7 @@ int run_frames(int argc, char** argv) {
     shape[1] /= k;
     index_shape = {k, index_shape[0] / k};
   }
-  io::write_safetensors(out, {{"frames", decoded.frames.reshaped(shape)},
+  save_safetensors(out, {{"frames", decoded.frames.reshaped(shape)},
                               {"indices", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.indices.data())},
                               {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())}});
   return 0;

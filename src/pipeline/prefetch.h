@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -10,59 +11,47 @@
 #include <thread>
 #include <vector>
 
-#include "video_sampling.h"
-#include "xclip/xclip.h"
+#include "xclip/processor.h"
+#include "xclip/video.h"
 
-namespace xclip::cli {
+namespace xclip::pipeline {
 
 struct PreparedVideo {
   std::size_t position = 0;  // index in the input list
   std::string path;
   std::vector<Tensor> clips;  // each F32 [1, T, 3, H, W]
+  std::vector<std::vector<std::int64_t>> indices;  // frame numbers of each clip
   std::string error;          // non-empty when the video could not be read
   bool repeated = false;      // fewer frames than asked for: frames repeat
 };
 
-class VideoPipeline {
+class VideoPrefetcher {
  public:
-  VideoPipeline(std::vector<std::string> paths, SamplingOptions sampling, const VideoProcessor& processor,
-                std::size_t capacity = 4);
-  ~VideoPipeline();
-  VideoPipeline(const VideoPipeline&) = delete;
-  VideoPipeline& operator=(const VideoPipeline&) = delete;
+  // `processor` must outlive the prefetcher. `capacity` videos wait at most.
+  VideoPrefetcher(std::vector<std::string> paths, SamplingOptions sampling, const VideoProcessor& processor,
+                  std::size_t capacity = 4, int decode_threads = 0);
+  ~VideoPrefetcher();
+  VideoPrefetcher(const VideoPrefetcher&) = delete;
+  VideoPrefetcher& operator=(const VideoPrefetcher&) = delete;
 
   // The next video in input order; nullopt when all were delivered.
   std::optional<PreparedVideo> next();
 
  private:
   void produce();
+  PreparedVideo prepare(std::size_t position) const;
 
   std::vector<std::string> paths_;
   SamplingOptions sampling_;
   const VideoProcessor& processor_;
   std::size_t capacity_;
+  int decode_threads_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<PreparedVideo> queue_;
   bool done_ = false;
   bool stop_ = false;
-  std::size_t delivered_ = 0;
   std::thread worker_;
 };
 
-// "[12/32] 3.1 videos/s, ETA 6 s" on stderr when it is a terminal.
-class Progress {
- public:
-  Progress(std::size_t total, bool enabled);
-  void step();
-  void finish();
-  // Ends the progress line so that a message can be printed (no-op when not shown).
-  void interrupt();
-
- private:
-  std::size_t total_, done_ = 0;
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-};
-
-}  // namespace xclip::cli
+}  // namespace xclip::pipeline
