@@ -11,7 +11,12 @@ packages=(
   ffmpeg                 # tests make their videos with the ffmpeg CLI
   libcurl4-openssl-dev   # hub downloads
   libgtest-dev libgmock-dev
-  python3 python3-numpy  # synthesises the test checkpoints (tests only, never at run time)
+  python3 python3-numpy  # synthesises the test checkpoints; numpy is the Python package's array type
+  python3-dev pybind11-dev python3-pybind11  # the Python extension module
+  python3-venv python3-pip python3-setuptools python3-wheel  # pip install --no-build-isolation .
+  python3-pytest         # the Python tests
+  python3-av python3-torch  # the documentation's examples (PyAV decoding, torch tensors) as tests
+  python3-distributed    # the Dask recipe's test (LocalCluster)
   python3-pil            # the Pillow baseline of the processor benchmark
   time                   # peak memory in the classify benchmark
 )

@@ -151,12 +151,22 @@ struct Session::State {
   Arena arena;
 };
 
+namespace {
+
+// OpenMP's thread count is per calling thread: a session used from another thread than
+// the one that loaded the model (Python threads, a server's workers) would otherwise run
+// with the process default instead of the model's num_threads.
+void use_threads_of(const Model& model) { set_num_threads(model.num_threads()); }
+
+}  // namespace
+
 Session::Session(std::shared_ptr<const Model> model) : model_(std::move(model)), state_(std::make_unique<State>()) {
   XCLIP_CHECK(model_ != nullptr, InvalidArgument) << "Session needs a loaded model";
 }
 Session::~Session() = default;
 
 NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions& options) {
+  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("forward");
   state_->arena.reset();
   model::RunState s{state_->arena, options};
@@ -164,6 +174,7 @@ NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions&
 }
 
 Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attention_mask) {
+  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("get_text_features");
   state_->arena.reset();
   const ForwardOptions options;
@@ -173,6 +184,7 @@ Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attenti
 
 NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
                                                  bool interpolate_pos_encoding) {
+  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("forward_with_text_features");
   state_->arena.reset();
   ForwardOptions options;
@@ -182,6 +194,7 @@ NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, con
 }
 
 Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
+  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("get_video_features");
   state_->arena.reset();
   const ForwardOptions options;
@@ -201,6 +214,7 @@ void add_recorded(const NamedTensors& recorded, const std::string& tower_prefix,
 }  // namespace
 
 NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attention_mask, const ForwardOptions& options) {
+  use_threads_of(*model_);
   const model::TextTransformer& text = model_->impl().text_model();
   state_->arena.reset();
   model::RunState s{state_->arena, options};
@@ -215,6 +229,7 @@ NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attentio
 }
 
 NamedTensors Session::vision_model(const Tensor& pixel_values, const ForwardOptions& options) {
+  use_threads_of(*model_);
   const model::VisionTransformer& vision = model_->impl().vision_model();
   const int frames = model_->config().vision_config.num_frames;
   XCLIP_CHECK(pixel_values.defined() && pixel_values.dtype() == DType::F32 && pixel_values.rank() == 4, InvalidArgument)

@@ -114,6 +114,14 @@ TEST(ClassifyCliTest, FormatsTopAndFailures) {
   EXPECT_EQ(run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype fp16").exit_code, 2);
   const RunResult int8 = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype int8 --format json");
   EXPECT_EQ(int8.exit_code, 0) << int8.output;
+  const RunResult zero = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --frames 0");
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_NE(zero.output.find("--frames must be positive"), std::string::npos) << zero.output;
+  EXPECT_EQ(run_cli("frames " + a + " --frames 0 --outputs x.st").exit_code, 2);
+  EXPECT_EQ(run_cli("frames " + a + " --num-frames 4 --outputs x.st").exit_code, 2) << "one spelling: --frames";
+  const std::string texts = scratch_dir() + "/quiet_texts.npy";
+  const RunResult quiet = run_cli("embed-text --quiet --model " + tiny_model_dir() + " a b --output " + texts);
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.output;
   for (const char* cmd : {"classify", "embed", "embed-text", "probe", "frames", "tokenize", "preprocess", "forward"})
     EXPECT_EQ(run_cli(std::string(cmd) + " --help").exit_code, 0) << cmd;
 }

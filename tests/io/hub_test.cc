@@ -142,6 +142,22 @@ TEST(HubTest, NotFoundUnauthorizedOffline) {
   }
 }
 
+TEST(HubTest, ModelProcessorAndWorkflowTakeHubIds) {
+  FakeHub hub("library_ids");
+  const HubOptions o = options_for(hub, "hubcache_library");
+  LoadOptions load;
+  load.hub = o;
+  const auto model = Model::load("acme/xclip-tiny", load);
+  EXPECT_EQ(model->path(), resolve_model("acme/xclip-tiny", o));
+  const XCLIPProcessor processor = XCLIPProcessor::from_pretrained("acme/xclip-tiny", ResizeBackend::Torchvision, o);
+  EXPECT_GT(processor.tokenizer().vocab_size(), 0);
+  WorkflowOptions w;
+  w.hub = o;
+  Workflow workflow("acme/xclip-tiny", w);
+  EXPECT_EQ(workflow.embed_texts({"a dog"}).dim(0), 1);
+  EXPECT_THROW(Model::load("acme/missing-model", load), IoError);
+}
+
 TEST(HubTest, ReusesASnapshotHuggingfaceHubDownloaded) {
   // The layout Python leaves (no marker of ours): used as it is, with no request.
   const fs::path cache = fs::path(scratch_dir()) / "hubcache_python";
