@@ -2,12 +2,13 @@
 """Python overhead of the xclip package, measured in one run:
 
 1. get_video_features on a batch of VIDEOS videos, from Python (xclip.XCLIPModel) and from
-   C++ (xclip_bench_video_features, the same call on the same pixels), in alternating rounds;
-   prints the medians and Python / C++.
+   C++ (xclip_bench_video_features, a resident process making the same call on the same
+   pixels), alternating call by call so that each pair sees the same load of this shared
+   machine; prints the medians and the median of the per-pair ratios Python / C++.
 2. Two Python threads sharing one model (one intra-op thread each) against one thread doing
    the same calls: the GIL is released during compute, so two threads should finish sooner.
 
-usage: PYTHONPATH=BUILD/python bench/python/run_python_bench.py BUILD MODEL_DIR [VIDEOS] [REPEATS] [ROUNDS]
+usage: PYTHONPATH=BUILD/python bench/python/run_python_bench.py BUILD MODEL_DIR [VIDEOS] [PAIRS]
 """
 
 import statistics
@@ -28,20 +29,29 @@ def pixels(model, videos):
     return (((i * 7919) % 2001).astype(np.float32) / 1000.0 - 1.0).reshape(shape)
 
 
-def cpp_times(build, model_dir, videos, repeats, threads):
-    out = subprocess.run([f"{build}/bench/xclip_bench_video_features", model_dir, str(videos), str(repeats),
-                          str(threads)], check=True, capture_output=True, text=True).stdout
-    return [float(line) for line in out.split()]
+class CppBench:
+    """The C++ benchmark process: one timed get_video_features per request."""
+
+    def __init__(self, build, model_dir, videos, threads):
+        self.process = subprocess.Popen([f"{build}/bench/xclip_bench_video_features", model_dir, str(videos),
+                                         str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the C++ benchmark did not start")
+
+    def call_ms(self):
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
-def python_times(model, batch, repeats):
-    model.get_video_features(pixel_values=batch)  # warm-up, as the C++ side does
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model.get_video_features(pixel_values=batch)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
+def python_ms(model, batch):
+    t0 = time.perf_counter()
+    model.get_video_features(pixel_values=batch)
+    return (time.perf_counter() - t0) * 1e3
 
 
 def threaded_seconds(model, batch, calls, threads):
@@ -62,19 +72,22 @@ def threaded_seconds(model, batch, calls, threads):
 def main():
     build, model_dir = sys.argv[1], sys.argv[2]
     videos = int(sys.argv[3]) if len(sys.argv) > 3 else 8
-    repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 2
+    pairs = int(sys.argv[4]) if len(sys.argv) > 4 else 10
     model = xclip.XCLIPModel.from_pretrained(model_dir, num_threads=2)
     batch = pixels(model, videos)
     print(f"xclip {xclip.__version__}, model {model_dir}, get_video_features on {batch.shape}, 2 threads")
+    cpp_bench = CppBench(build, model_dir, videos, 2)
+    python_ms(model, batch)  # warm-up, as the C++ side did
     cpp, py = [], []
-    for r in range(rounds):
-        cpp += cpp_times(build, model_dir, videos, repeats, 2)
-        py += python_times(model, batch, repeats)
-        print(f"round {r + 1}: C++ {statistics.median(cpp):.1f} ms, Python {statistics.median(py):.1f} ms")
-    c, p = statistics.median(cpp), statistics.median(py)
-    print(f"get_video_features x{videos}: C++ median {c:.1f} ms [{min(cpp):.1f}-{max(cpp):.1f}], "
-          f"Python median {p:.1f} ms [{min(py):.1f}-{max(py):.1f}], Python / C++ = {p / c:.3f}")
+    for i in range(pairs):
+        cpp.append(cpp_bench.call_ms())
+        py.append(python_ms(model, batch))
+        print(f"pair {i + 1}: C++ {cpp[-1]:.1f} ms, Python {py[-1]:.1f} ms", flush=True)
+    cpp_bench.close()
+    ratios = [p / c for p, c in zip(py, cpp)]
+    print(f"get_video_features x{videos}: C++ median {statistics.median(cpp):.1f} ms, Python median "
+          f"{statistics.median(py):.1f} ms; Python / C++ per pair: median {statistics.median(ratios):.3f} "
+          f"[{min(ratios):.3f}-{max(ratios):.3f}]")
 
     single = xclip.XCLIPModel.from_pretrained(model_dir, num_threads=1)
     one_video = pixels(single, 1)
