@@ -78,6 +78,8 @@ class Model {
   // What the linear layers run in: WeightType::F32, Int8 or Bf16 (Auto resolved).
   WeightType weights() const;
   ModelPart part() const;
+  // LoadOptions::interpolate_frames: other frame counts than config().vision_config.num_frames.
+  bool interpolate_frames() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

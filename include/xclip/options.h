@@ -27,6 +27,8 @@ struct LoadOptions {
   int num_threads = 0;
   WeightType weights = WeightType::Auto;
   ModelPart part = ModelPart::Full;
+  // ForwardOptions::interpolate_frames for every call of this model's sessions.
+  bool interpolate_frames = false;
   HubOptions hub;  // used when the path is a hub id
 };
 
@@ -40,6 +42,10 @@ struct ForwardOptions {
   bool return_loss = false;
   // Resize the vision position embeddings bicubically to the input's patch grid.
   bool interpolate_pos_encoding = false;
+  // Accept another frame count than the config's num_frames: the MIT's position embeddings
+  // are resized linearly along time (as torch's interpolate, mode "linear",
+  // align_corners=False). At num_frames the result is bit-identical to running without it.
+  bool interpolate_frames = false;
   TapFn tap;  // optional, for debugging and golden tests
 };
 

@@ -27,6 +27,8 @@ struct WorkflowOptions {
   // Videos. sampling.num_frames 0 = the model's num_frames; another count is refused
   // (the multi-frame integration transformer has one position embedding per frame).
   SamplingOptions sampling;
+  // Load the model with LoadOptions::interpolate_frames: any frame count is accepted.
+  bool interpolate_frames = false;
   int batch_size = 4;         // videos per forward pass
   std::size_t prefetch = 4;   // decoded videos kept ready ahead of inference
   int decode_threads = 0;     // FFmpeg decoder threads; 0 = automatic

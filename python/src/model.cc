@@ -14,8 +14,10 @@ using ModelPtr = std::shared_ptr<Model>;
 
 ModelPtr mutable_ptr(std::shared_ptr<const Model> m) { return std::const_pointer_cast<Model>(std::move(m)); }
 
-LoadOptions load_options(WeightType dtype, ModelPart part, int num_threads, const std::string& revision) {
+LoadOptions load_options(WeightType dtype, ModelPart part, int num_threads, const std::string& revision,
+                         bool interpolate_frames) {
   LoadOptions o;
+  o.interpolate_frames = interpolate_frames;
   o.weights = dtype;
   o.part = part;
   o.num_threads = num_threads;
@@ -76,12 +78,13 @@ void bind_model(py::module_& m) {
   py::class_<Model, ModelPtr>(m, "Model", "A loaded X-CLIP model; immutable, share it between threads.")
       .def_static(
           "load",
-          [](const std::string& path, WeightType dtype, ModelPart part, int threads, const std::string& revision) {
-            const LoadOptions o = load_options(dtype, part, threads, revision);
+          [](const std::string& path, WeightType dtype, ModelPart part, int threads, const std::string& revision,
+             bool interpolate_frames) {
+            const LoadOptions o = load_options(dtype, part, threads, revision, interpolate_frames);
             return mutable_ptr(without_gil([&] { return Model::load(path, o); }));
           },
           py::arg("path_or_id"), py::arg("dtype") = WeightType::Auto, py::arg("part") = ModelPart::Full,
-          py::arg("num_threads") = 0, py::arg("revision") = "",
+          py::arg("num_threads") = 0, py::arg("revision") = "", py::arg("interpolate_frames") = false,
           "Loads a model folder or a hub id (org/name[@revision]) through the Hugging Face cache.")
       .def_static(
           "from_weights",
@@ -92,7 +95,7 @@ void bind_model(py::module_& m) {
               const std::string key = py::str(name);
               tensors.emplace(key, from_numpy(value, key));
             }
-            const LoadOptions o = load_options(dtype, part, threads, "");
+            const LoadOptions o = load_options(dtype, part, threads, "", false);
             return mutable_ptr(without_gil([&] { return Model::from_weights(config, std::move(tensors), o); }));
           },
           py::arg("config_json"), py::arg("weights"), py::arg("dtype") = WeightType::Auto,
@@ -110,6 +113,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("part", &Model::part)
       .def_property_readonly("dtype", [](const Model& model) { return dtype_name(model.weights()); })
       .def_property_readonly("num_frames", [](const Model& model) { return model.config().vision_config.num_frames; })
+      .def_property_readonly("interpolate_frames", &Model::interpolate_frames)
       .def_property_readonly("projection_dim", [](const Model& model) { return model.config().projection_dim; });
 
   py::class_<Session>(m, "Session", "Scratch memory for one thread running a Model.")

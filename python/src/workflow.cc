@@ -43,6 +43,7 @@ void bind_workflow(py::module_& m) {
       .def_readwrite("num_threads", &WorkflowOptions::num_threads)
       .def_readwrite("backend", &WorkflowOptions::backend)
       .def_readwrite("sampling", &WorkflowOptions::sampling)
+      .def_readwrite("interpolate_frames", &WorkflowOptions::interpolate_frames)
       .def_readwrite("batch_size", &WorkflowOptions::batch_size)
       .def_readwrite("prefetch", &WorkflowOptions::prefetch)
       .def_readwrite("decode_threads", &WorkflowOptions::decode_threads)

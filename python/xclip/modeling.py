@@ -49,13 +49,16 @@ class _PreTrainedModel:
         return config.to_dict()
 
     @classmethod
-    def from_pretrained(cls, path_or_id, *, dtype=None, torch_dtype=None, revision=None, num_threads=0, **_ignored):
+    def from_pretrained(cls, path_or_id, *, dtype=None, torch_dtype=None, revision=None, num_threads=0,
+                        interpolate_frames=False, **_ignored):
         """A model folder or a hub id; dtype "float32" (default for a float folder),
-        "bfloat16" or "int8" (default for a folder written by `xclip convert`)."""
+        "bfloat16" or "int8" (default for a folder written by `xclip convert`).
+        interpolate_frames=True accepts videos of another frame count than the config's
+        num_frames (the MIT position embeddings are resized linearly along time)."""
         folder = _xclip.resolve_model(str(path_or_id), revision or "")
         config = cls.config_class.from_pretrained(folder)
         model = _xclip.Model.load(folder, _weight_type(dtype if dtype is not None else torch_dtype), cls._part,
-                                  num_threads)
+                                  num_threads, revision or "", bool(interpolate_frames))
         return cls(config, _model=model)
 
     @property

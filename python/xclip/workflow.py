@@ -17,7 +17,7 @@ Embeddings = collections.namedtuple("Embeddings", ["embeddings", "paths", "error
 
 
 def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips=1, start=None, end=None,
-             indices=None, batch_size=4, prefetch=4, dtype=None, num_threads=0, backend="torchvision",
+             indices=None, interpolate_frames=False, batch_size=4, prefetch=4, dtype=None, num_threads=0, backend="torchvision",
              template="{}", normalize=False, revision=None):
     o = _xclip.WorkflowOptions()
     s = _xclip.SamplingOptions()
@@ -30,6 +30,7 @@ def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips
     s.end = -1.0 if end is None else float(end)
     s.indices = [int(i) for i in (indices or [])]
     o.sampling = s
+    o.interpolate_frames = bool(interpolate_frames)
     o.batch_size = int(batch_size)
     o.prefetch = int(prefetch)
     o.dtype = _weight_type(dtype)
@@ -48,7 +49,8 @@ class Workflow:
     """A loaded model with its processor and options, for many calls (one per thread).
 
     Options: frames, sampling ("uniform" | "consecutive" | "random"), frame_sample_rate,
-    seed, clips (views averaged), start / end (seconds), indices, batch_size, prefetch,
+    seed, clips (views averaged), start / end (seconds), indices, interpolate_frames
+    (another frame count than the model's), batch_size, prefetch,
     dtype ("float32" | "bfloat16" | "int8" | None = as stored), num_threads, backend
     ("torchvision" | "pil"), template ("a video of {}."), normalize (L2), revision.
     """

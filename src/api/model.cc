@@ -52,6 +52,7 @@ struct Model::Impl {
   io::WeightStore store;
   model::LinearPrecision precision = model::LinearPrecision::F32;
   ModelPart part = ModelPart::Full;
+  bool interpolate_frames = false;
   // Exactly one of these, by `part`.
   std::unique_ptr<model::XclipModel> xclip;
   std::unique_ptr<model::TextTransformer> text;
@@ -80,6 +81,7 @@ struct Model::Impl {
   void build(const LoadOptions& options) {
     precision = model::resolve_precision(options.weights, store);
     part = options.part;
+    interpolate_frames = options.interpolate_frames;
     const model::WeightLoader loader(store, precision);
     build_modules(loader);
     store.finish(part_prefix(part));
@@ -108,6 +110,7 @@ const std::string& Model::path() const { return impl_->path; }
 int Model::num_threads() const { return impl_->threads; }
 WeightType Model::weights() const { return to_weight_type(impl_->precision); }
 ModelPart Model::part() const { return impl_->part; }
+bool Model::interpolate_frames() const { return impl_->interpolate_frames; }
 
 std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const LoadOptions& options) {
   // A folder wins over a hub id of the same spelling, as in transformers' from_pretrained.
@@ -158,6 +161,12 @@ namespace {
 // with the process default instead of the model's num_threads.
 void use_threads_of(const Model& model) { set_num_threads(model.num_threads()); }
 
+// The call's options with the model's load-time interpolate_frames.
+ForwardOptions with_model_defaults(const Model& model, ForwardOptions options) {
+  options.interpolate_frames = options.interpolate_frames || model.interpolate_frames();
+  return options;
+}
+
 }  // namespace
 
 Session::Session(std::shared_ptr<const Model> model) : model_(std::move(model)), state_(std::make_unique<State>()) {
@@ -169,7 +178,8 @@ NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions&
   use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("forward");
   state_->arena.reset();
-  model::RunState s{state_->arena, options};
+  const ForwardOptions o = with_model_defaults(*model_, options);
+  model::RunState s{state_->arena, o};
   return xclip.forward(inputs, s);
 }
 
@@ -189,6 +199,7 @@ NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, con
   state_->arena.reset();
   ForwardOptions options;
   options.interpolate_pos_encoding = interpolate_pos_encoding;
+  options = with_model_defaults(*model_, options);
   model::RunState s{state_->arena, options};
   return xclip.forward_with_text_features(pixel_values, text_features, s);
 }
@@ -197,7 +208,7 @@ Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_
   use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("get_video_features");
   state_->arena.reset();
-  const ForwardOptions options;
+  const ForwardOptions options = with_model_defaults(*model_, {});
   model::RunState s{state_->arena, options};
   return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
 }

@@ -1,5 +1,7 @@
 #include "model/multiframe_integration_transformer.h"
 
+#include "ops/interpolate.h"
+
 namespace xclip::model {
 
 namespace {
@@ -17,12 +19,19 @@ MultiframeIntegrationTransformer::MultiframeIntegrationTransformer(const WeightL
       position_embedding_(weights.get(prefix + ".position_embedding", {1, c.num_frames, c.mit_hidden_size})),
       encoder_(weights, prefix + ".encoder", mit_dims(c), c.mit_num_hidden_layers) {}
 
-MitOutput MultiframeIntegrationTransformer::forward(const float* cls, std::int64_t videos, RunState& s) const {
+MitOutput MultiframeIntegrationTransformer::forward(const float* cls, std::int64_t videos, std::int64_t frames,
+                                                   RunState& s) const {
   ArenaScope scope(s.arena);
-  const std::int64_t t = frames_, d = hidden_size_, n = videos * t * d;
+  const std::int64_t t = frames, d = hidden_size_, n = videos * t * d;
   s.tap("mit", "in0", cls, {videos, t, d});
+  const float* position = position_embedding_;
+  if (t != frames_) {
+    float* resized = s.arena.alloc_floats(t * d);
+    ops::interpolate_linear_rows(position_embedding_, frames_, d, t, resized);
+    position = resized;
+  }
   float* x = s.arena.alloc_floats(n);
-  for (std::int64_t i = 0; i < n; ++i) x[i] = cls[i] + position_embedding_[i % (t * d)];
+  for (std::int64_t i = 0; i < n; ++i) x[i] = cls[i] + position[i % (t * d)];
   encoder_.forward(x, videos, t, ops::AttentionMask{}, s, "");
 
   MitOutput out;

@@ -20,8 +20,9 @@ class MultiframeIntegrationTransformer {
   MultiframeIntegrationTransformer(const WeightLoader& weights, const std::string& prefix,
                                    const XCLIPVisionConfig& config);
 
-  // cls_features [videos, frames, mit_hidden].
-  MitOutput forward(const float* cls_features, std::int64_t videos, RunState& s) const;
+  // cls_features [videos, frames, mit_hidden]. `frames` other than the config's num_frames
+  // need s.options.interpolate_frames (checked by the vision tower first).
+  MitOutput forward(const float* cls_features, std::int64_t videos, std::int64_t frames, RunState& s) const;
 
  private:
   std::int64_t frames_, hidden_size_;

@@ -15,14 +15,15 @@ VisionTransformer::VisionTransformer(const WeightLoader& weights, const std::str
       encoder_(weights, prefix + ".encoder", c),
       post_layernorm_(weights, prefix + ".post_layernorm", c.hidden_size, c.layer_norm_eps) {}
 
-void VisionTransformer::validate(const Tensor& pv, bool interpolate) const {
+void VisionTransformer::validate(const Tensor& pv, bool interpolate, bool interpolate_frames) const {
   const XCLIPVisionConfig& c = config_;
   XCLIP_CHECK(pv.defined() && pv.dtype() == DType::F32 && pv.rank() == 5, InvalidArgument)
       << "pixel_values: expected F32 [videos, frames, channels, height, width], got " << pv.describe();
   XCLIP_CHECK(pv.dim(0) > 0, InvalidArgument) << "pixel_values: no videos in " << pv.describe();
-  XCLIP_CHECK(pv.dim(1) == c.num_frames, InvalidArgument)
-      << "pixel_values: each video must have num_frames = " << c.num_frames << " frames (the cross-frame attention "
-      << "and the MIT position embeddings are sized for it), got " << pv.dim(1) << " in " << pv.describe();
+  XCLIP_CHECK(pv.dim(1) == c.num_frames || (interpolate_frames && pv.dim(1) > 0), InvalidArgument)
+      << "pixel_values: each video must have num_frames = " << c.num_frames << " frames (the MIT has one position "
+      << "embedding per frame), got " << pv.dim(1) << " in " << pv.describe()
+      << "; the interpolate_frames option (CLI --interpolate-frames) resizes the embeddings to other counts";
   XCLIP_CHECK(pv.dim(2) == c.num_channels, InvalidArgument)
       << "pixel_values: expected " << c.num_channels << " channels, got " << pv.dim(2) << " in " << pv.describe();
   const std::int64_t h = pv.dim(3), w = pv.dim(4);
@@ -37,7 +38,7 @@ void VisionTransformer::validate(const Tensor& pv, bool interpolate) const {
 }
 
 VisionOutput VisionTransformer::forward(const Tensor& pv, bool interpolate, RunState& s) const {
-  validate(pv, interpolate);
+  validate(pv, interpolate, s.options.interpolate_frames);
   VisionOutput out;
   out.videos = pv.dim(0);
   out.frames = pv.dim(1);

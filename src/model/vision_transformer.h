@@ -31,7 +31,7 @@ class VisionTransformer {
   Tensor last_hidden_state(const VisionOutput& out) const;
 
  private:
-  void validate(const Tensor& pixel_values, bool interpolate_pos_encoding) const;
+  void validate(const Tensor& pixel_values, bool interpolate_pos_encoding, bool interpolate_frames) const;
 
   XCLIPVisionConfig config_;
   VisionEmbeddings embeddings_;

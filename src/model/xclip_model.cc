@@ -29,7 +29,7 @@ MitOutput XclipModel::video_embedding(const VisionOutput& vision, RunState& s) c
   ops::linear(vision.pooler_output.data<float>(), images, visual_projection_.in, visual_projection_.in,
               visual_projection_.weight, nullptr, dp, cls);
   s.tap("visual_projection", "out", cls, {images, dp});
-  return mit_.forward(cls, vision.videos, s);
+  return mit_.forward(cls, vision.videos, vision.frames, s);
 }
 
 float* XclipModel::prompt_image_features(const VisionOutput& vision, RunState& s) const {

@@ -59,3 +59,22 @@ void bicubic_resize(const float* in, std::int64_t channels, std::int64_t in_h, s
 }
 
 }  // namespace xclip::ops
+
+namespace xclip::ops {
+
+void interpolate_linear_rows(const float* in, std::int64_t in_rows, std::int64_t cols, std::int64_t out_rows,
+                             float* out) {
+  const double scale = static_cast<double>(in_rows) / static_cast<double>(out_rows);
+  for (std::int64_t i = 0; i < out_rows; ++i) {
+    const double source = std::max(0.0, (static_cast<double>(i) + 0.5) * scale - 0.5);
+    const std::int64_t i0 = std::min(static_cast<std::int64_t>(source), in_rows - 1);
+    const std::int64_t i1 = std::min(i0 + 1, in_rows - 1);
+    const float lambda = static_cast<float>(source - static_cast<double>(i0));
+    const float* a = in + i0 * cols;
+    const float* b = in + i1 * cols;
+    float* row = out + i * cols;
+    for (std::int64_t c = 0; c < cols; ++c) row[c] = (1.0f - lambda) * a[c] + lambda * b[c];
+  }
+}
+
+}  // namespace xclip::ops

@@ -75,9 +75,10 @@ struct Workflow::Impl {
     const int expected = model->config().vision_config.num_frames;
     SamplingOptions& s = options.sampling;
     if (s.num_frames == 0) s.num_frames = expected;
-    XCLIP_CHECK(s.num_frames == expected || !s.indices.empty(), InvalidArgument)
+    XCLIP_CHECK(s.num_frames == expected || !s.indices.empty() || model->interpolate_frames(), InvalidArgument)
         << "this model takes " << expected << " frames per video (its multi-frame integration transformer has "
-        << expected << " position embeddings); " << s.num_frames << " frames were asked for";
+        << expected << " position embeddings); " << s.num_frames << " frames were asked for: interpolate_frames "
+        << "(CLI --interpolate-frames) resizes the embeddings to other counts";
     XCLIP_CHECK(options.batch_size > 0, InvalidArgument) << "batch size must be positive, got " << options.batch_size;
   }
 
@@ -150,6 +151,7 @@ Workflow::Workflow(const std::string& model, WorkflowOptions options) {
   load.num_threads = options.num_threads;
   load.weights = options.dtype;
   load.hub = options.hub;
+  load.interpolate_frames = options.interpolate_frames;
   std::shared_ptr<const Model> m = Model::load(model, load);
   XCLIPProcessor processor = XCLIPProcessor::from_folder(m->path(), options.backend);
   impl_ = std::make_unique<Impl>(std::move(m), std::move(processor), std::move(options));

@@ -114,6 +114,11 @@ TEST(ClassifyCliTest, FormatsTopAndFailures) {
   EXPECT_EQ(run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype fp16").exit_code, 2);
   const RunResult int8 = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --dtype int8 --format json");
   EXPECT_EQ(int8.exit_code, 0) << int8.output;
+  const RunResult other = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --frames 6");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.output.find("--interpolate-frames"), std::string::npos) << other.output;
+  const RunResult six = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --frames 6 --interpolate-frames");
+  EXPECT_EQ(six.exit_code, 0) << six.output;
   const RunResult zero = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --frames 0");
   EXPECT_EQ(zero.exit_code, 2);
   EXPECT_NE(zero.output.find("--frames must be positive"), std::string::npos) << zero.output;

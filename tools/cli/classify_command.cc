@@ -27,6 +27,9 @@ options:
   --top K               only the K most probable labels (default: all)
   --format text|json|csv        output format (default text)
   --frames N            frames per video (default: the model's num_frames)
+  --interpolate-frames  allow another --frames than the model's: its MIT position embeddings
+                        are resized linearly along time (the released checkpoints were
+                        trained at 8, 16 or 32 frames; other counts are an approximation)
   --sampling uniform|consecutive|random, --frame-sample-rate R, --seed S, --clips K (views averaged)
   --start S --end S     only frames shown between these times (seconds)
   --batch N             videos per forward pass (default 4)
@@ -51,7 +54,7 @@ Video embeddings (get_video_features) for each video, written by the extension o
   .jsonl        {"video": PATH, "embedding": [...]} per line
 
 options:
-  --model ID|DIR, --normalize (L2), --frames N, --sampling ..., --clips K (views averaged),
+  --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --clips K (views averaged),
   --batch N, --threads N, --backend torchvision|pil, --dtype auto|f32|int8|bf16, --quiet
 
 example:
@@ -79,6 +82,7 @@ WorkflowOptions workflow_options(const Args& args) {
   if (backend != "torchvision" && backend != "pil") throw UsageError("--backend must be torchvision or pil");
   o.backend = backend == "pil" ? ResizeBackend::Pil : ResizeBackend::Torchvision;
   o.sampling = parse_sampling_options(args, 0);
+  o.interpolate_frames = args.flag("interpolate-frames");
   o.batch_size = std::max(1, args.get_int("batch", 4));
   o.text_template = args.get("template", "{}");
   o.normalize = args.flag("normalize");
@@ -119,7 +123,7 @@ struct Reporter {
 }  // namespace
 
 int run_classify(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help"},
+  const Args args(argc, argv, 2, {"quiet", "interpolate-frames", "help"},
                   {"model", "labels", "labels-file", "template", "top", "format", "frames", "sampling",
                    "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {
@@ -166,7 +170,7 @@ int run_classify(int argc, char** argv) {
 }
 
 int run_embed(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "normalize", "help"},
+  const Args args(argc, argv, 2, {"quiet", "normalize", "interpolate-frames", "help"},
                   {"model", "output", "frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end",
                    "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {

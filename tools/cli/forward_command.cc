@@ -22,6 +22,8 @@ options:
   --attentions                  also write */attentions/<i>
   --loss                        also write the contrastive loss (needs texts == videos)
   --interpolate-pos-encoding    accept frames of another size than the model's image_size
+  --interpolate-frames          accept another frame count than num_frames (MIT position
+                                embeddings resized linearly along time)
   --features text|video         only get_text_features / get_video_features
                                 (writes text_features or video_features)
   --threads N                   intra-op threads (default: all cores)
@@ -40,7 +42,7 @@ Tensor optional_input(const SafetensorsContents& file, const std::string& name) 
 }  // namespace
 
 int run_forward(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "quiet", "help"},
+  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "interpolate-frames", "quiet", "help"},
                   {"model", "inputs", "outputs", "features", "threads", "dtype"});
   if (args.flag("help")) {
     std::cout << kForwardHelp;
@@ -58,6 +60,7 @@ int run_forward(int argc, char** argv) {
   load_options.num_threads = args.get_int("threads", 0);
   load_options.weights = parse_dtype(args);
   load_options.hub.progress = !args.flag("quiet");
+  load_options.interpolate_frames = args.flag("interpolate-frames");
   const SafetensorsContents inputs = load_safetensors(inputs_path);
   auto model = Model::load(model_dir, load_options);
   Session session(model);
