@@ -3,11 +3,29 @@
 // pytorch_model.bin, F16/BF16 or an int8 folder).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "xclip/options.h"
 
 namespace xclip {
+
+// What convert_model measured before writing an int8 folder: the float32 source and the
+// int8 result on probe inputs (synthetic videos, a fixed list of 400 prompts).
+struct ConversionCheck {
+  double min_video_cosine = 0.0;  // over the probe videos' get_video_features
+  double min_text_cosine = 0.0;   // over the prompts' get_text_features
+  // Fraction of videos whose best prompt under int8 is float32's best, or one float32 scores
+  // within 0.25 standard deviations (over the prompts) of it: a tie, not a changed answer.
+  double top1_agreement = 0.0;
+  int videos = 0, prompts = 0;
+  double threshold = 0.0;       // the min_cosine it was held to
+  double top1_threshold = 0.0;  // the min_top1 it was held to
+  bool passed = false;          // both cosines >= threshold and top1_agreement >= top1_threshold
+
+  std::string to_json() const;
+  static ConversionCheck from_json(const std::string& text, const std::string& source);
+};
 
 struct ConvertOptions {
   // Int8: the linear layers that LoadOptions::weights = Int8 runs in int8 are stored as I8
@@ -15,6 +33,15 @@ struct ConvertOptions {
   // values an Int8 load of the source computes); everything else F32. F32: all float32.
   WeightType weights = WeightType::Int8;
   int num_threads = 0;  // for quantizing; 0 = XCLIP_NUM_THREADS or the number of cores
+  // Int8 only: the int8 model's embeddings must stay within this cosine of float32's on the
+  // probe inputs, else nothing is written (InvalidArgument with the numbers)...
+  double min_cosine = 0.999;
+  // ...and the zero-shot answer (the best of 400 prompts) must stay the same for this
+  // fraction of the probe videos...
+  double min_top1 = 0.99;
+  // ...unless `force`: the folder is written with the failed check recorded, and
+  // WeightType::Auto then runs it in float32.
+  bool force = false;
 };
 
 // Reads the model folder `source` (as Model::load does, checking every tensor) and writes
@@ -22,6 +49,11 @@ struct ConvertOptions {
 // tokenizer and preprocessor files). `destination` is created if needed and must not be
 // `source`. Model::load(destination) then runs int8 by default for an int8 folder. Such a
 // folder is this project's format: transformers cannot read int8 weights.
-void convert_model(const std::string& source, const std::string& destination, const ConvertOptions& options = {});
+// Returns the int8 self-check (passed and empty for F32).
+ConversionCheck convert_model(const std::string& source, const std::string& destination,
+                              const ConvertOptions& options = {});
+
+// The check recorded in `folder`/model.safetensors (metadata "xclip_check"), if any.
+std::optional<ConversionCheck> read_conversion_check(const std::string& folder);
 
 }  // namespace xclip

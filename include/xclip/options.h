@@ -10,7 +10,8 @@
 namespace xclip {
 
 enum class WeightType {
-  Auto,  // as the folder stores them: int8 for a folder written by convert_model(), else F32
+  Auto,  // as the folder stores them: int8 for a folder written by convert_model() whose int8
+         // self-check passed (ConversionCheck), else F32
   F32,   // transformers' numbers (int8 weights of a converted folder are dequantized)
   Int8,  // linear layers of both towers, the MIT and the prompt generator in int8 (per-channel
          // weight scales, per-row activation scales): faster, approximate

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/conversion_check.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "io/safetensors.h"
@@ -41,7 +42,18 @@ void copy_side_files(const fs::path& source, const fs::path& destination) {
 
 }  // namespace
 
-void convert_model(const std::string& source, const std::string& destination, const ConvertOptions& options) {
+std::optional<ConversionCheck> read_conversion_check(const std::string& folder) {
+  const std::string path = folder + "/model.safetensors";
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::nullopt;
+  const io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  auto it = file.metadata().find("xclip_check");
+  if (it == file.metadata().end()) return std::nullopt;
+  return ConversionCheck::from_json(it->second, path + " (metadata xclip_check)");
+}
+
+ConversionCheck convert_model(const std::string& source, const std::string& destination,
+                              const ConvertOptions& options) {
   XCLIP_CHECK(options.weights == WeightType::Int8 || options.weights == WeightType::F32, InvalidArgument)
       << "convert_model: weights must be Int8 or F32";
   std::error_code ec;
@@ -87,9 +99,25 @@ void convert_model(const std::string& source, const std::string& destination, co
   }
   store.finish();
   for (auto& entry : int8s) floats.push_back(std::move(entry));
+
+  std::map<std::string, std::string> metadata = {{"format", "pt"}, {"xclip_weights", to_int8 ? "int8" : "f32"}};
+  ConversionCheck check;
+  check.passed = true;
+  if (to_int8) {
+    std::map<std::string, Tensor> converted(floats.begin(), floats.end());
+    check = api::check_int8_conversion(source, config, std::move(converted), options.min_cosine, options.min_top1);
+    XCLIP_CHECK(check.passed || options.force, InvalidArgument)
+        << source << ": int8 would change this model's answers: on the probe inputs the int8 embeddings reach "
+        << "cosine " << check.min_video_cosine << " (videos) and " << check.min_text_cosine
+        << " (texts) of float32's (threshold " << options.min_cosine << "); the best of " << check.prompts
+        << " prompts stays the same for " << check.top1_agreement * 100 << " % of " << check.videos
+        << " probe videos (threshold " << options.min_top1 * 100 << " %). Nothing was written. Keep float32 (--dtype f32), or write the "
+        << "folder anyway (--force: xclip then runs it in float32 unless --dtype int8 is asked for)";
+    metadata["xclip_check"] = check.to_json();
+  }
   copy_side_files(source, destination);
-  io::write_safetensors((fs::path(destination) / "model.safetensors").string(), floats,
-                        {{"format", "pt"}, {"xclip_weights", to_int8 ? "int8" : "f32"}});
+  io::write_safetensors((fs::path(destination) / "model.safetensors").string(), floats, metadata);
+  return check;
 }
 
 }  // namespace xclip

@@ -9,6 +9,7 @@
 #include "io/weight_store.h"
 #include "model/weight_loader.h"
 #include "model/xclip_model.h"
+#include "xclip/convert.h"
 #include "xclip/hub.h"
 
 namespace xclip {
@@ -78,8 +79,9 @@ struct Model::Impl {
   }
 
   // Builds the modules `part` asks for from `store` (every weight checked against config).
-  void build(const LoadOptions& options) {
-    precision = model::resolve_precision(options.weights, store);
+  // `int8_trusted`: WeightType::Auto may run the store's int8 weights in int8.
+  void build(const LoadOptions& options, bool int8_trusted) {
+    precision = model::resolve_precision(options.weights, store, int8_trusted);
     part = options.part;
     interpolate_frames = options.interpolate_frames;
     const model::WeightLoader loader(store, precision);
@@ -122,7 +124,13 @@ std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const Lo
   impl->threads = xclip::num_threads();
   impl->config = XCLIPConfig::from_file(path + "/config.json");
   impl->store = io::WeightStore::open_folder(path);
-  impl->build(options);
+  // Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
+  bool int8_trusted = false;
+  if (options.weights == WeightType::Auto && impl->store.holds_int8()) {
+    const std::optional<ConversionCheck> check = read_conversion_check(path);
+    int8_trusted = check && check->passed;
+  }
+  impl->build(options, int8_trusted);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
@@ -134,7 +142,7 @@ std::shared_ptr<const Model> Model::from_weights(const XCLIPConfig& config, std:
   impl->threads = xclip::num_threads();
   impl->config = config;
   impl->store = io::WeightStore::from_tensors(std::move(weights), "weights in memory");
-  impl->build(options);
+  impl->build(options, true);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

@@ -5,7 +5,7 @@
 
 namespace xclip::model {
 
-LinearPrecision resolve_precision(WeightType requested, const io::WeightStore& store) {
+LinearPrecision resolve_precision(WeightType requested, const io::WeightStore& store, bool int8_trusted) {
   switch (requested) {
     case WeightType::F32:
       return LinearPrecision::F32;
@@ -18,7 +18,7 @@ LinearPrecision resolve_precision(WeightType requested, const io::WeightStore& s
     case WeightType::Auto:
       break;
   }
-  return store.holds_int8() ? LinearPrecision::Int8 : LinearPrecision::F32;
+  return store.holds_int8() && int8_trusted ? LinearPrecision::Int8 : LinearPrecision::F32;
 }
 
 }  // namespace xclip::model

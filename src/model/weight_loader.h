@@ -53,8 +53,8 @@ class WeightLoader {
   mutable std::vector<std::pair<std::string, std::vector<std::int64_t>>> requested_;
 };
 
-// What a load with `requested` runs in: Auto is Int8 for a folder written by
-// `convert_model` (it holds int8 weights), else F32. Bf16 needs AVX512-BF16.
-LinearPrecision resolve_precision(WeightType requested, const io::WeightStore& store);
+// What a load with `requested` runs in: Auto is Int8 for weights holding int8 tensors when
+// `int8_trusted` (a folder whose conversion check passed), else F32. Bf16 needs AVX512-BF16.
+LinearPrecision resolve_precision(WeightType requested, const io::WeightStore& store, bool int8_trusted);
 
 }  // namespace xclip::model

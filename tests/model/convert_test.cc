@@ -6,6 +6,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <tuple>
 
 #include "cli/cli_runner.h"
 #include "support/model_fixture.h"
@@ -169,6 +171,94 @@ TEST(ConvertCliTest, ConvertsAndReportsUsageErrors) {
   EXPECT_NE(same.output.find("the destination is the source folder"), std::string::npos) << same.output;
   EXPECT_EQ(run_cli("convert --help").exit_code, 0);
   EXPECT_EQ(run_cli("forward --model x --inputs a --outputs b --dtype int4").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// A copy of `preset` with outlier channels (tests/support/make_outlier_checkpoint.py).
+std::string outlier_folder(const std::string& preset, const std::string& pattern) {
+  const std::string dir = scratch_folder("outliers_" + preset + "_" + pattern);
+  const std::string cmd = "/usr/bin/python3 " + std::string(XCLIP_TEST_SOURCE_DIR) +
+                          "/support/make_outlier_checkpoint.py " + models_dir() + "/" + preset + " " + pattern + " " +
+                          dir;
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("fixture script failed: " + cmd);
+  return dir;
+}
+
+TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
+  const std::string out = scratch_folder("checked");
+  const ConversionCheck check = convert_model(tiny_model_dir(), out);
+  EXPECT_TRUE(check.passed);
+  EXPECT_EQ(check.videos, 8);
+  EXPECT_EQ(check.prompts, 400);
+  EXPECT_GE(check.min_video_cosine, 0.999);
+  EXPECT_GE(check.min_text_cosine, 0.999);
+  EXPECT_EQ(check.top1_agreement, 1.0);
+  const std::optional<ConversionCheck> recorded = read_conversion_check(out);
+  ASSERT_TRUE(recorded.has_value());
+  EXPECT_EQ(recorded->to_json(), check.to_json());
+  EXPECT_FALSE(read_conversion_check(tiny_model_dir()).has_value());
+  EXPECT_EQ(Model::load(out)->weights(), WeightType::Int8);
+
+  // An int8 folder without a recorded check (an older convert) runs in float32 by default.
+  edit_tensors(out, [](TensorList&) {});
+  EXPECT_FALSE(read_conversion_check(out).has_value());
+  EXPECT_EQ(Model::load(out)->weights(), WeightType::F32);
+  LoadOptions int8;
+  int8.weights = WeightType::Int8;
+  EXPECT_EQ(Model::load(out, int8)->weights(), WeightType::Int8);
+}
+
+class OutlierConvertTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(OutlierConvertTest, RefusesWhatInt8WouldChangeAndForceRecordsTheFailure) {
+  const auto& [preset, pattern] = GetParam();
+  const std::string source = outlier_folder(preset, pattern);
+  const std::string out = scratch_folder("outliers_int8_" + preset + "_" + pattern);
+  try {
+    convert_model(source, out);
+    FAIL() << preset << " " << pattern << ": int8 conversion of an outlier checkpoint was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("int8 would change this model's answers"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out + "/model.safetensors")) << "a refused conversion writes nothing";
+
+  ConvertOptions force;
+  force.force = true;
+  const ConversionCheck check = convert_model(source, out, force);
+  EXPECT_FALSE(check.passed);
+  ASSERT_TRUE(read_conversion_check(out).has_value());
+  EXPECT_FALSE(read_conversion_check(out)->passed);
+  EXPECT_EQ(Model::load(out)->weights(), WeightType::F32) << "auto must not run a failed int8 folder in int8";
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiny, OutlierConvertTest,
+                         ::testing::Combine(::testing::Values("tiny"),
+                                            ::testing::Values("ln-gain", "text-only", "massive")));
+INSTANTIATE_TEST_SUITE_P(BasePatch32, OutlierConvertTest,
+                         ::testing::Combine(::testing::Values("base-patch32"),
+                                            ::testing::Values("ln-gain", "text-only", "massive")));
+
+TEST(ConvertCheckCliTest, InfoPrintsTheCheckAndConvertReportsIt) {
+  const std::string out = scratch_folder("cli_checked");
+  const RunResult converted = run_cli("convert --model " + tiny_model_dir() + " --output " + out);
+  EXPECT_EQ(converted.exit_code, 0) << converted.output;
+  EXPECT_NE(converted.output.find("int8 self-check on 8 videos x 400 prompts"), std::string::npos) << converted.output;
+  const RunResult info = run_cli("info --model " + out);
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_NE(info.output.find("\"runs_in\": \"int8\""), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("\"passed\": true"), std::string::npos) << info.output;
+  const RunResult plain = run_cli("info --model " + tiny_model_dir());
+  EXPECT_NE(plain.output.find("\"int8_check\": null"), std::string::npos) << plain.output;
+  EXPECT_EQ(run_cli("convert --model " + tiny_model_dir() + " --output " + out + " --min-cosine 2").exit_code, 2);
+  const RunResult refused = run_cli("convert --model " + outlier_folder("tiny", "ln-gain") + " --output " +
+                                    scratch_folder("cli_refused"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("Nothing was written"), std::string::npos) << refused.output;
 }
 
 }  // namespace

@@ -12,5 +12,6 @@ int run_classify(int argc, char** argv);
 int run_embed(int argc, char** argv);
 int run_embed_text(int argc, char** argv);
 int run_convert(int argc, char** argv);
+int run_info(int argc, char** argv);
 
 }  // namespace xclip::cli

@@ -20,6 +20,7 @@ commands:
   probe       video metadata (JSON)
   frames      decode sampled frames of a video
   convert     rewrite a model folder with int8 (or float32) weights, for fast loading
+  info        what a model folder holds and runs in (JSON), with its int8 self-check
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "probe") return xclip::cli::run_probe(argc, argv);
     if (command == "frames") return xclip::cli::run_frames(argc, argv);
     if (command == "convert") return xclip::cli::run_convert(argc, argv);
+    if (command == "info") return xclip::cli::run_info(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {

@@ -1,0 +1,65 @@
+// xclip info: what a model folder holds and how xclip will run it.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "commands.h"
+#include "xclip/xclip.h"
+
+namespace xclip::cli {
+
+namespace {
+
+const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|f32|int8|bf16] [--quiet]
+
+Loads the model and prints JSON: folder, the configuration's main sizes, what the linear
+layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`
+recorded (null for a folder it did not write).
+
+example:
+  xclip info --model models/xclip-base-patch32-int8
+)";
+
+const char* weight_name(WeightType t) {
+  switch (t) {
+    case WeightType::F32: return "f32";
+    case WeightType::Int8: return "int8";
+    case WeightType::Bf16: return "bf16";
+    case WeightType::Auto: return "auto";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_info(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"quiet", "help"}, {"model", "dtype"});
+  if (args.flag("help")) {
+    std::cout << kInfoHelp;
+    return 0;
+  }
+  if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  LoadOptions options;
+  options.weights = parse_dtype(args);
+  options.hub.progress = !args.flag("quiet");
+  const auto model = Model::load(args.required("model"), options);
+  const XCLIPConfig& c = model->config();
+  nlohmann::ordered_json out;
+  out["path"] = model->path();
+  out["runs_in"] = weight_name(model->weights());
+  out["config"] = {{"projection_dim", c.projection_dim},
+                   {"text", {{"hidden_size", c.text_config.hidden_size}, {"layers", c.text_config.num_hidden_layers}}},
+                   {"vision",
+                    {{"hidden_size", c.vision_config.hidden_size},
+                     {"layers", c.vision_config.num_hidden_layers},
+                     {"patch_size", c.vision_config.patch_size},
+                     {"image_size", c.vision_config.image_size},
+                     {"num_frames", c.vision_config.num_frames}}}};
+  const std::optional<ConversionCheck> check = read_conversion_check(model->path());
+  out["int8_check"] = check ? nlohmann::ordered_json::parse(check->to_json()) : nlohmann::ordered_json();
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace xclip::cli
