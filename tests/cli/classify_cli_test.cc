@@ -10,6 +10,7 @@
 
 #include "cli/cli_runner.h"
 #include "support/model_fixture.h"
+#include "support/test_videos.h"
 
 namespace xclip::test {
 namespace {
@@ -17,15 +18,7 @@ namespace {
 const std::string kLabels = "playing sports,eating spaghetti,go shopping";
 
 std::string make_clip(const std::string& name, const std::string& source) {
-  const std::string dir = scratch_dir() + "/cli_videos";
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/" + name;
-  if (!std::filesystem::exists(path)) {
-    const std::string cmd = "ffmpeg -nostdin -loglevel error -y -f lavfi -i " + source +
-                            " -c:v libx264 -g 10 -pix_fmt yuv420p " + path + " >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("ffmpeg failed: " + cmd);
-  }
-  return path;
+  return xclip::test::make_clip("cli_videos", name, source);
 }
 
 // The long way round: frames -> preprocess -> tokenize -> forward; returns the output file.
