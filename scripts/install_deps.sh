@@ -19,6 +19,7 @@ packages=(
   python3-distributed    # the Dask recipe's test (LocalCluster)
   python3-pil            # the Pillow baseline of the processor benchmark
   time                   # peak memory in the classify benchmark
+  clang libclang-rt-14-dev  # libFuzzer + AddressSanitizer targets (scripts/run_fuzz.sh, run in CI)
 )
 
 SUDO=""

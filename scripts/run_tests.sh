@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Release and runs the whole test suite (unit, golden, slow).
+# Installs dependencies, builds Release, runs the fuzz targets for a bounded time
+# (XCLIP_FUZZ_SECONDS per target, default 60), then the whole test suite (unit, golden,
+# slow, python) so that CTest's summary closes the output.
 # The synthetic checkpoints are written into build/models once per build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,4 +9,5 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DXCLIP_WERROR=ON
 cmake --build "$BUILD_DIR" -j"$(nproc)"
+./scripts/run_fuzz.sh "${XCLIP_FUZZ_SECONDS:-60}"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer + AddressSanitizer targets (clang; preset `fuzz`) and runs each for
+# SECONDS (default 60) from a seed corpus made here: small videos of several codecs and
+# containers for xclip_video_fuzz, a safetensors file, a torch checkpoint, a config.json and
+# texts for xclip_parsers_fuzz. Any crash, sanitizer report, leak or input slower than 20 s
+# fails the run (libFuzzer exits non-zero and keeps the input under build-fuzz/crashes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+cmake --preset fuzz >/dev/null
+cmake --build build-fuzz -j"$(nproc)"
+
+corpus=build-fuzz/corpus
+mkdir -p "$corpus/video" "$corpus/parsers" build-fuzz/crashes
+make_seed() {  # name, ffmpeg output options
+  local out="$corpus/video/$1"; shift
+  [ -f "$out" ] || ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 "$@" "$out"
+}
+make_seed h264.mp4 -c:v libx264 -g 4 -bf 2 -pix_fmt yuv420p
+make_seed vp9.webm -c:v libvpx-vp9 -b:v 100k
+make_seed mpeg4.avi -c:v mpeg4
+make_seed mjpeg.mkv -c:v mjpeg
+make_seed h264.ts -c:v libx264 -pix_fmt yuv420p
+cp ../shared/golden/tiny_pytorch_model.bin "$corpus/parsers/tiny_pytorch_model.bin"
+/usr/bin/python3 - "$corpus/parsers" <<'PY'
+import json, struct, sys
+folder = sys.argv[1]
+header = json.dumps({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]},
+                     "__metadata__": {"format": "pt"}}).encode()
+open(f"{folder}/small.safetensors", "wb").write(struct.pack("<Q", len(header)) + header + bytes(16))
+json.dump({"model_type": "xclip", "projection_dim": 16, "text_config": {"hidden_size": 32},
+           "vision_config": {"num_frames": 4, "patch_size": 16}}, open(f"{folder}/config.json", "w"))
+open(f"{folder}/text.txt", "w", encoding="utf-8").write("a video of a person playing sports, ünïcödé 🎉")
+PY
+
+run() {  # target, corpus folder
+  echo "== $1: ${seconds} s"
+  "./build-fuzz/$1" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix=build-fuzz/crashes/ "$2"
+}
+run xclip_video_fuzz "$corpus/video"
+run xclip_parsers_fuzz "$corpus/parsers"
+echo "fuzzing: no crash, sanitizer report or hang in ${seconds} s per target"
