@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # CPU speed against PyTorch, same inputs and thread count, one invocation:
 #   bench/cpu/run_cpu_bench.sh [BUILD_DIR] [MODEL_DIR] [THREADS] [REPEATS]
-# Needs Debian's python3-torch (not a project dependency: `apt-get install python3-torch`).
+# Installs what it needs (Debian's python3-torch and OpenBLAS, the BLAS it must run on) and
+# refuses to run the baseline on any other BLAS (it prints the library and kernel family).
 # The PyTorch baseline runs with the set-up that makes it fastest here: glibc malloc
 # thresholds, passive OpenMP waiting, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (for that
 # command only), torch.set_num_threads(THREADS), torch.inference_mode().
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+for package in python3-torch libopenblas0-pthread; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      python3-torch libopenblas0-pthread >&2
+    break
+  fi
+done
 BUILD="${1:-build}"
 MODEL="${2:-$BUILD/models/base-patch32}"
 THREADS="${3:-$(nproc)}"
@@ -29,7 +38,8 @@ ours, torch, ours8, ours16 = (json.loads(a) for a in sys.argv[1:5])
 peak = ours["gemm_peak_gflops"]
 print("xclip.cpp: %s kernels, %s GEMM, %d threads; GEMM peak measured now: %.0f GFLOP/s; load %.0f ms, first forward %.0f ms" %
       (ours["isa"], ours["gemm"], ours["threads"], peak, ours["load_ms"], ours["first_forward_ms"]))
-print("PyTorch %s, %d threads" % (torch["torch"], torch["threads"]))
+print("PyTorch %s, %d threads, BLAS %s (%s kernels: %s)" %
+      (torch["torch"], torch["threads"], torch["blas"]["library"], torch["blas"]["kernels"], torch["blas"]["config"]))
 print("%-22s %18s %18s %7s %9s %7s" % ("workload", "xclip.cpp ms", "PyTorch ms", "ratio", "GFLOP/s", "% peak"))
 for name, times in ours["times_ms"].items():
     if name not in torch["times_ms"]:

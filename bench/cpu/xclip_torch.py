@@ -8,8 +8,10 @@ get_video_features), with plain torch ops under torch.inference_mode().
   xclip_torch.py check GOLDEN_DIR MODELS_DIR        compare with ../shared/golden (exit 1 on mismatch)
   xclip_torch.py bench MODEL_DIR INPUTS THREADS REPEATS   time the 4 workloads, print JSON
 """
+import ctypes
 import json
 import math
+import os
 import struct
 import sys
 import time
@@ -169,8 +171,28 @@ def check(golden_dir, models_dir):
     return 0 if worst <= 2e-5 else 1
 
 
+def blas_in_use():
+    """The BLAS library this process's torch runs its float32 products on, and its kernel
+    family: Debian's torch calls libblas.so.3, which the alternatives system points at
+    OpenBLAS or at the reference BLAS (some 50x slower: any ratio against it is meaningless)."""
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # make sure the library is loaded
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1]})
+    real = [os.path.realpath(p) for p in paths]
+    openblas = [p for p in real if "openblas" in p]
+    if not openblas:
+        raise SystemExit(f"PyTorch runs on {real or 'no BLAS library found'}, not OpenBLAS: the baseline would be "
+                         "meaningless. apt-get install libopenblas0-pthread (it becomes libblas.so.3).")
+    lib = ctypes.CDLL(openblas[0])
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return {"library": openblas[0], "config": lib.openblas_get_config().decode(),
+            "kernels": lib.openblas_get_corename().decode()}
+
+
 def bench(folder, inputs, threads, repeats):
     torch.set_num_threads(threads)
+    blas = blas_in_use()
     m = XClip(folder)
     x = {k: torch.from_numpy(v) for k, v in read_safetensors(inputs).items()}
     work = {
@@ -189,7 +211,7 @@ def bench(folder, inputs, threads, repeats):
                 fn()
                 times.append((time.perf_counter() - t0) * 1e3)
             out[name] = sorted(times)
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "times_ms": out}))
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "blas": blas, "times_ms": out}))
 
 
 if __name__ == "__main__":

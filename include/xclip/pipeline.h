@@ -32,6 +32,9 @@ struct WorkflowOptions {
   int batch_size = 4;         // videos per forward pass
   std::size_t prefetch = 4;   // decoded videos kept ready ahead of inference
   int decode_threads = 0;     // FFmpeg decoder threads; 0 = automatic
+  // SeekMode::Keyframe: each sampled frame is replaced by the keyframe at or before it
+  // (inexact, for indexing long videos fast); VideoResult::frame_indices says which.
+  SeekMode seek = SeekMode::Exact;
 
   // Texts: the prompt made of each label or text; "{}" is replaced (absent: appended).
   std::string text_template = "{}";

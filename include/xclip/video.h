@@ -30,14 +30,23 @@ enum class FrameCountMode {
   Header,  // trust the container header (fast, can be wrong)
 };
 
+enum class SeekMode {
+  Exact,     // every requested frame is decoded (from the keyframe before it)
+  Keyframe,  // each requested frame is replaced by the keyframe at or before it: inexact,
+             // one decoded picture per target; DecodedFrames says which frames were used
+};
+
 struct VideoOpenOptions {
   FrameCountMode frame_count = FrameCountMode::Exact;
   int threads = 0;  // decoder threads; 0 = automatic
+  SeekMode seek = SeekMode::Exact;
 };
 
 struct DecodedFrames {
   Tensor frames;                     // U8 [T, H, W, 3] RGB, displayed orientation
-  std::vector<std::int64_t> indices;  // frame index of each row (presentation order)
+  // Frame index of each row (presentation order): the requested ones, or with
+  // SeekMode::Keyframe the keyframes that replaced them.
+  std::vector<std::int64_t> indices;
   std::vector<double> pts_seconds;    // presentation time of each row
 };
 

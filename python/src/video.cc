@@ -3,6 +3,7 @@
 
 #include "bindings.h"
 #include "tensors.h"
+#include "xclip/error.h"
 #include "xclip/video.h"
 
 namespace xclip::python {
@@ -43,15 +44,22 @@ void bind_video(py::module_& m) {
                std::to_string(i.height) + ", frames=" + std::to_string(i.frame_count) + ")";
       });
 
+  py::enum_<SeekMode>(m, "SeekMode").value("Exact", SeekMode::Exact).value("Keyframe", SeekMode::Keyframe);
+
   py::class_<VideoReader, ReaderHolder>(m, "VideoReader", "Frames of any video FFmpeg reads, by index or time.")
-      .def(py::init([](const std::string& path, bool exact_count, int threads) {
+      .def(py::init([](const std::string& path, bool exact_count, int threads, const std::string& seek) {
              VideoOpenOptions o;
              o.frame_count = exact_count ? FrameCountMode::Exact : FrameCountMode::Header;
              o.threads = threads;
+             if (seek != "exact" && seek != "keyframe")
+               throw InvalidArgument("seek must be 'exact' or 'keyframe', got '" + seek + "'");
+             o.seek = seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
              py::gil_scoped_release release;
              return ReaderHolder(new VideoReader(VideoReader::open(path, o)));
            }),
-           py::arg("path"), py::arg("exact_count") = true, py::arg("threads") = 0)
+           py::arg("path"), py::arg("exact_count") = true, py::arg("threads") = 0, py::arg("seek") = "exact",
+           "seek='keyframe' replaces each requested frame by the keyframe at or before it (inexact, fast); "
+           "frames_at returns the indices used")
       .def_property_readonly("info", &VideoReader::info)
       .def(
           "frames_at",

@@ -47,6 +47,7 @@ void bind_workflow(py::module_& m) {
       .def_readwrite("batch_size", &WorkflowOptions::batch_size)
       .def_readwrite("prefetch", &WorkflowOptions::prefetch)
       .def_readwrite("decode_threads", &WorkflowOptions::decode_threads)
+      .def_readwrite("seek", &WorkflowOptions::seek)
       .def_readwrite("text_template", &WorkflowOptions::text_template)
       .def_readwrite("normalize", &WorkflowOptions::normalize)
       .def_property(

@@ -155,6 +155,19 @@ def test_video_reader_and_samplers(videos):
         xclip.VideoReader(videos["corrupt"])
 
 
+def test_keyframe_seek_reports_the_frames_it_used(videos):
+    # make_video encodes with -g 10: keyframes at 0, 10, 20, ...
+    reader = xclip.VideoReader(videos["testsrc"], seek="keyframe")
+    frames, indices, pts = reader.frames_at([5, 27, 49])
+    assert indices == [0, 20, 40]
+    exact = xclip.VideoReader(videos["testsrc"]).frames_at(indices)[0]
+    np.testing.assert_array_equal(frames, exact)
+    [result] = xclip.Workflow(model_dir(TINY), seek="keyframe").classify([videos["testsrc"]], LABELS)
+    assert result.ok and all(i % 10 == 0 for i in result.frame_indices[0])
+    with pytest.raises(xclip.InvalidArgument, match="seek"):
+        xclip.VideoReader(videos["testsrc"], seek="nearest")
+
+
 def test_video_reader_closes_with_pyav_imported(videos):
     # PyAV routes FFmpeg's log lines through the GIL: closing a decoder while holding the
     # GIL deadlocked. A fresh interpreter imports av first, as the documentation does.

@@ -17,7 +17,7 @@ Embeddings = collections.namedtuple("Embeddings", ["embeddings", "paths", "error
 
 
 def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips=1, start=None, end=None,
-             indices=None, interpolate_frames=False, batch_size=4, prefetch=4, dtype=None, num_threads=0, backend="torchvision",
+             indices=None, interpolate_frames=False, seek="exact", batch_size=4, prefetch=4, dtype=None, num_threads=0, backend="torchvision",
              template="{}", normalize=False, revision=None):
     o = _xclip.WorkflowOptions()
     s = _xclip.SamplingOptions()
@@ -31,6 +31,10 @@ def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips
     s.indices = [int(i) for i in (indices or [])]
     o.sampling = s
     o.interpolate_frames = bool(interpolate_frames)
+    seeks = {"exact": _xclip.SeekMode.Exact, "keyframe": _xclip.SeekMode.Keyframe}
+    if seek not in seeks:
+        raise _xclip.InvalidArgument(f"seek must be 'exact' or 'keyframe', got {seek!r}")
+    o.seek = seeks[seek]
     o.batch_size = int(batch_size)
     o.prefetch = int(prefetch)
     o.dtype = _weight_type(dtype)
@@ -50,7 +54,8 @@ class Workflow:
 
     Options: frames, sampling ("uniform" | "consecutive" | "random"), frame_sample_rate,
     seed, clips (views averaged), start / end (seconds), indices, interpolate_frames
-    (another frame count than the model's), batch_size, prefetch,
+    (another frame count than the model's), seek ("exact" | "keyframe": each sampled frame
+    replaced by the keyframe at or before it, fast and inexact), batch_size, prefetch,
     dtype ("float32" | "bfloat16" | "int8" | None = as stored), num_threads, backend
     ("torchvision" | "pil"), template ("a video of {}."), normalize (L2), revision.
     """

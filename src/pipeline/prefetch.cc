@@ -5,12 +5,12 @@
 namespace xclip::pipeline {
 
 VideoPrefetcher::VideoPrefetcher(std::vector<std::string> paths, SamplingOptions sampling,
-                                 const VideoProcessor& processor, std::size_t capacity, int decode_threads)
+                                 const VideoProcessor& processor, std::size_t capacity, VideoOpenOptions open_options)
     : paths_(std::move(paths)),
       sampling_(std::move(sampling)),
       processor_(processor),
       capacity_(std::max<std::size_t>(capacity, 1)),
-      decode_threads_(decode_threads) {
+      open_options_(open_options) {
   worker_ = std::thread([this] { produce(); });
 }
 
@@ -28,16 +28,14 @@ PreparedVideo VideoPrefetcher::prepare(std::size_t position) const {
   v.position = position;
   v.path = paths_[position];
   try {
-    VideoOpenOptions open;
-    open.threads = decode_threads_;
-    VideoReader reader = VideoReader::open(v.path, open);
-    SampledClips sampled = sample_clips(reader, sampling_);
+    VideoReader reader = VideoReader::open(v.path, open_options_);
+    const SampledClips sampled = sample_clips(reader, sampling_);
     v.repeated = sampled.repeated;
     for (const auto& indices : sampled.indices) {
-      const DecodedFrames frames = reader.frames_at(indices);
+      DecodedFrames frames = reader.frames_at(indices);
       v.clips.push_back(processor_.preprocess({frames.frames}));
+      v.indices.push_back(std::move(frames.indices));  // the keyframes used, in keyframe mode
     }
-    v.indices = std::move(sampled.indices);
   } catch (const std::exception& e) {  // reported with the video's result; the run goes on
     v.error = e.what();
     v.clips.clear();

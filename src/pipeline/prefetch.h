@@ -20,7 +20,7 @@ struct PreparedVideo {
   std::size_t position = 0;  // index in the input list
   std::string path;
   std::vector<Tensor> clips;  // each F32 [1, T, 3, H, W]
-  std::vector<std::vector<std::int64_t>> indices;  // frame numbers of each clip
+  std::vector<std::vector<std::int64_t>> indices;  // frame numbers of each clip (as decoded)
   std::string error;          // non-empty when the video could not be read
   bool repeated = false;      // fewer frames than asked for: frames repeat
 };
@@ -29,7 +29,7 @@ class VideoPrefetcher {
  public:
   // `processor` must outlive the prefetcher. `capacity` videos wait at most.
   VideoPrefetcher(std::vector<std::string> paths, SamplingOptions sampling, const VideoProcessor& processor,
-                  std::size_t capacity = 4, int decode_threads = 0);
+                  std::size_t capacity, VideoOpenOptions open_options);
   ~VideoPrefetcher();
   VideoPrefetcher(const VideoPrefetcher&) = delete;
   VideoPrefetcher& operator=(const VideoPrefetcher&) = delete;
@@ -45,7 +45,7 @@ class VideoPrefetcher {
   SamplingOptions sampling_;
   const VideoProcessor& processor_;
   std::size_t capacity_;
-  int decode_threads_;
+  VideoOpenOptions open_options_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<PreparedVideo> queue_;

@@ -116,8 +116,11 @@ struct Workflow::Impl {
       if (on_result) on_result(r);
       if (on_progress) on_progress(progress);
     };
+    VideoOpenOptions open;
+    open.threads = options.decode_threads;
+    open.seek = options.seek;
     pipeline::VideoPrefetcher prefetcher(paths, options.sampling, processor.video_processor(), options.prefetch,
-                                         options.decode_threads);
+                                         open);
     std::vector<PreparedVideo> pending;
     auto flush = [&]() {
       if (pending.empty()) return;

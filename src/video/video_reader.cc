@@ -141,6 +141,13 @@ struct VideoReader::Impl {
     return std::lower_bound(frame_pts.begin(), frame_pts.end(), pts) - frame_pts.begin();
   }
 
+  // Presentation index of the keyframe at or before frame `index`.
+  std::int64_t keyframe_index_at_or_before(std::int64_t index) const {
+    const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(index)];
+    auto kf = std::upper_bound(keyframe_pts.begin(), keyframe_pts.end(), target_pts);
+    return index_of(kf == keyframe_pts.begin() ? keyframe_pts.front() : *(kf - 1));
+  }
+
   // Next decoded frame into `frame`; false at the end of the stream. Packets displayed
   // before `needed_pts` skip non-reference pictures: nothing depends on them.
   bool next_frame(AVFrame* frame, std::int64_t needed_pts) {
@@ -329,14 +336,17 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
     XCLIP_CHECK(i >= 0 && i < count, InvalidArgument)
         << m.info.path << ": frame index " << i << " is outside the video's " << count << " frames";
   }
+  DecodedFrames out;
+  out.indices = indices;
+  if (m.options.seek == SeekMode::Keyframe) {
+    for (std::int64_t& i : out.indices) i = m.keyframe_index_at_or_before(i);
+  }
   // Targets in ascending order; every request of one index shares one decoded frame.
   std::map<std::int64_t, std::vector<std::size_t>> wanted;
-  for (std::size_t k = 0; k < indices.size(); ++k) wanted[indices[k]].push_back(k);
+  for (std::size_t k = 0; k < out.indices.size(); ++k) wanted[out.indices[k]].push_back(k);
 
-  DecodedFrames out;
   const std::int64_t h = m.info.height, w = m.info.width;
   out.frames = Tensor::empty(DType::U8, {static_cast<std::int64_t>(indices.size()), h, w, 3});
-  out.indices = indices;
   out.pts_seconds.assign(indices.size(), 0.0);
   const std::size_t frame_bytes = static_cast<std::size_t>(h * w * 3);
   FramePtr frame(av_frame_alloc());
@@ -345,9 +355,8 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
     const std::int64_t target_pts = m.frame_pts[static_cast<std::size_t>(target)];
     // The keyframe at or before the target; seek when it lies beyond the decoder position
     // (decoding on would cost at least the frames up to it) or when the target is behind us.
-    auto kf = std::upper_bound(m.keyframe_pts.begin(), m.keyframe_pts.end(), target_pts);
-    const std::int64_t key_pts = kf == m.keyframe_pts.begin() ? m.keyframe_pts.front() : *(kf - 1);
-    const std::int64_t key_index = m.index_of(key_pts);
+    const std::int64_t key_index = m.keyframe_index_at_or_before(target);
+    const std::int64_t key_pts = m.frame_pts[static_cast<std::size_t>(key_index)];
     if (m.last_index < 0 || m.last_index >= target || key_index > m.last_index + 1 || m.at_eof) m.seek_to(key_pts);
 
     bool found = false;

@@ -112,6 +112,11 @@ TEST(ClassifyCliTest, FormatsTopAndFailures) {
   EXPECT_NE(other.output.find("--interpolate-frames"), std::string::npos) << other.output;
   const RunResult six = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a,b --frames 6 --interpolate-frames");
   EXPECT_EQ(six.exit_code, 0) << six.output;
+  EXPECT_EQ(run_cli("frames " + a + " --seek nearest --outputs x.st").exit_code, 2);
+  const std::string keyframes = scratch_dir() + "/keyframe_frames.st";
+  EXPECT_EQ(run_cli("frames " + a + " --frames 4 --seek keyframe --outputs " + keyframes).exit_code, 0);
+  const Tensor used = io::SafetensorsFile::open(keyframes).get("indices");
+  for (std::int64_t i = 0; i < used.numel(); ++i) EXPECT_EQ(used.data<std::int64_t>()[i] % 10, 0) << "keyframe every 10";
   const RunResult zero = run_cli("classify " + a + " --model " + tiny_model_dir() + " --labels a --frames 0");
   EXPECT_EQ(zero.exit_code, 2);
   EXPECT_NE(zero.output.find("--frames must be positive"), std::string::npos) << zero.output;

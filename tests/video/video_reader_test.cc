@@ -4,6 +4,8 @@
 // indices. Bad inputs must give clear errors or documented partial results, never crashes.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <sys/wait.h>
 
 #include <array>
@@ -171,6 +173,30 @@ TEST(VideoReaderTest, TimesAndSeekingStatistics) {
   EXPECT_THROW(r.frames_at({-1}), InvalidArgument);
   EXPECT_THROW(r.frames_at({}), InvalidArgument);
   EXPECT_THROW(r.frames_at_times({-1.0}), InvalidArgument);
+}
+
+TEST(VideoReaderTest, KeyframeSeekUsesTheKeyframeBeforeEachTarget) {
+  // Keyframes every 50 frames (x264 may add scene-cut keyframes: compare with exact decoding
+  // of whatever keyframes keyframe mode reports, and check they lie at or before the targets).
+  const std::string path = make_video("long_gop.mp4", source("160x120", 25, 8) + " -c:v libx264 -g 50 -bf 2 -pix_fmt yuv420p");
+  VideoOpenOptions keyframe;
+  keyframe.seek = SeekMode::Keyframe;
+  VideoReader fast = VideoReader::open(path, keyframe);
+  const std::vector<std::int64_t> targets = {30, 120, 60, 199, 5};
+  const DecodedFrames got = fast.frames_at(targets);
+  ASSERT_EQ(got.indices.size(), targets.size());
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    EXPECT_LE(got.indices[k], targets[k]);
+    EXPECT_GT(got.indices[k], targets[k] - 50) << "the keyframe before " << targets[k];
+  }
+  EXPECT_EQ(got.indices[0], 0);
+  EXPECT_EQ(got.indices[1], 100);
+  EXPECT_LE(fast.last_stats().decoded_frames, 4 * 8) << "a few pictures per keyframe, not whole GOPs";
+  VideoReader exact = VideoReader::open(path);
+  const DecodedFrames reference = exact.frames_at(got.indices);
+  ASSERT_EQ(reference.frames.nbytes(), got.frames.nbytes());
+  EXPECT_EQ(std::memcmp(reference.frames.raw(), got.frames.raw(), got.frames.nbytes()), 0);
+  EXPECT_EQ(reference.pts_seconds, got.pts_seconds);
 }
 
 std::string expect_open_error(const std::string& path) {

@@ -32,6 +32,8 @@ options:
                         trained at 8, 16 or 32 frames; other counts are an approximation)
   --sampling uniform|consecutive|random, --frame-sample-rate R, --seed S, --clips K (views averaged)
   --start S --end S     only frames shown between these times (seconds)
+  --seek exact|keyframe keyframe: each sampled frame replaced by the keyframe at or before it
+                        (inexact, one decoded picture per frame: fast on long videos)
   --batch N             videos per forward pass (default 4)
   --threads N           CPU threads          --backend torchvision|pil   resize arithmetic
   --dtype auto|f32|int8|bf16
@@ -54,7 +56,8 @@ Video embeddings (get_video_features) for each video, written by the extension o
   .jsonl        {"video": PATH, "embedding": [...]} per line
 
 options:
-  --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --clips K (views averaged),
+  --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --seek exact|keyframe,
+  --clips K (views averaged),
   --batch N, --threads N, --backend torchvision|pil, --dtype auto|f32|int8|bf16, --quiet
 
 example:
@@ -83,6 +86,7 @@ WorkflowOptions workflow_options(const Args& args) {
   o.backend = backend == "pil" ? ResizeBackend::Pil : ResizeBackend::Torchvision;
   o.sampling = parse_sampling_options(args, 0);
   o.interpolate_frames = args.flag("interpolate-frames");
+  o.seek = parse_seek_mode(args);
   o.batch_size = std::max(1, args.get_int("batch", 4));
   o.text_template = args.get("template", "{}");
   o.normalize = args.flag("normalize");
@@ -124,7 +128,7 @@ struct Reporter {
 
 int run_classify(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "interpolate-frames", "help"},
-                  {"model", "labels", "labels-file", "template", "top", "format", "frames", "sampling",
+                  {"model", "labels", "labels-file", "template", "top", "format", "frames", "sampling", "seek",
                    "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {
     std::cout << kClassifyHelp;
@@ -171,7 +175,7 @@ int run_classify(int argc, char** argv) {
 
 int run_embed(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "normalize", "interpolate-frames", "help"},
-                  {"model", "output", "frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end",
+                  {"model", "output", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end",
                    "batch", "threads", "backend", "dtype"});
   if (args.flag("help")) {
     std::cout << kEmbedHelp;

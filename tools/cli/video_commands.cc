@@ -39,6 +39,8 @@ options:
   --clips K                 K views per video (uniform: shifted within each segment)
   --start S --end S         sample only frames shown between these times (seconds)
   --indices i,j,...         explicit frame indices instead of a sampler
+  --seek exact|keyframe     keyframe: each frame replaced by the keyframe at or before it (inexact,
+                            fast; `indices` and `pts` say which frames were used)
 
 example:
   xclip frames clip.mp4 --frames 8 --outputs frames.safetensors
@@ -78,7 +80,7 @@ int run_probe(int argc, char** argv) {
 
 int run_frames(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help"},
-                  {"outputs", "frames", "sampling", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
+                  {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
   if (args.flag("help")) {
     std::cout << kFramesHelp;
     return 0;
@@ -86,7 +88,9 @@ int run_frames(int argc, char** argv) {
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
   const std::string out = args.required("outputs");
   const SamplingOptions sampling = parse_sampling_options(args, 8);
-  VideoReader reader = VideoReader::open(args.positionals()[0]);
+  VideoOpenOptions open;
+  open.seek = parse_seek_mode(args);
+  VideoReader reader = VideoReader::open(args.positionals()[0], open);
   const SampledClips clips = sample_clips(reader, sampling);
   if (clips.repeated) {
     std::cerr << "note: " << reader.info().path << " has " << reader.info().frame_count << " frames, fewer than "

@@ -49,4 +49,11 @@ SamplingOptions parse_sampling_options(const Args& args, int default_frames) {
   return o;
 }
 
+SeekMode parse_seek_mode(const Args& args) {
+  const std::string mode = args.get("seek", "exact");
+  if (mode == "exact") return SeekMode::Exact;
+  if (mode == "keyframe") return SeekMode::Keyframe;
+  throw UsageError("--seek must be exact or keyframe, got '" + mode + "'");
+}
+
 }  // namespace xclip::cli

@@ -10,4 +10,7 @@ namespace xclip::cli {
 // `default_frames` 0 leaves the count to the model.
 SamplingOptions parse_sampling_options(const Args& args, int default_frames);
 
+// --seek exact|keyframe (default exact).
+SeekMode parse_seek_mode(const Args& args);
+
 }  // namespace xclip::cli
