@@ -32,6 +32,8 @@ class _Config:
 
     model_type = ""
     _defaults = {}
+    # The key under which an XCLIPModel's config.json holds this config (tower configs).
+    _key_in_xclip_config = None
 
     def __init__(self, **kwargs):
         for name, value in self._defaults.items():
@@ -60,6 +62,8 @@ class _Config:
 
     @classmethod
     def _from_full_dict(cls, config_dict, **kwargs):
+        if cls._key_in_xclip_config and config_dict.get("model_type") == "xclip":
+            config_dict = config_dict.get(cls._key_in_xclip_config) or {}
         return cls.from_dict(config_dict, **kwargs)
 
     def save_pretrained(self, folder):
@@ -80,13 +84,7 @@ class XCLIPTextConfig(_Config):
         vocab_size=49408, hidden_size=512, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=8,
         max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5, attention_dropout=0.0,
         initializer_range=0.02, initializer_factor=1.0, pad_token_id=1, bos_token_id=0, eos_token_id=2)
-
-    @classmethod
-    def _from_full_dict(cls, config_dict, **kwargs):
-        # An XCLIPModel folder holds the text config inside its own.
-        if config_dict.get("model_type") == "xclip":
-            config_dict = config_dict.get("text_config") or {}
-        return cls.from_dict(config_dict, **kwargs)
+    _key_in_xclip_config = "text_config"
 
 
 class XCLIPVisionConfig(_Config):
@@ -96,12 +94,7 @@ class XCLIPVisionConfig(_Config):
         mit_intermediate_size=2048, mit_num_hidden_layers=1, mit_num_attention_heads=8, num_channels=3,
         image_size=224, patch_size=32, num_frames=8, hidden_act="quick_gelu", layer_norm_eps=1e-5,
         attention_dropout=0.0, initializer_range=0.02, initializer_factor=1.0, drop_path_rate=0.0)
-
-    @classmethod
-    def _from_full_dict(cls, config_dict, **kwargs):
-        if config_dict.get("model_type") == "xclip":
-            config_dict = config_dict.get("vision_config") or {}
-        return cls.from_dict(config_dict, **kwargs)
+    _key_in_xclip_config = "vision_config"
 
 
 class XCLIPConfig(_Config):
