@@ -59,6 +59,7 @@ struct VideoReader::Impl {
   int stream_index = -1;
 
   // Presentation-order timestamps (stream time base) of every frame, and keyframe ones.
+  // Frames may share a timestamp (variable timing muxed at a coarse time base).
   bool indexed = false;
   std::vector<std::int64_t> frame_pts;
   std::vector<std::int64_t> keyframe_pts;
@@ -99,8 +100,8 @@ struct VideoReader::Impl {
       }
       av_packet_unref(packet.get());
     }
+    // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
-    frame_pts.erase(std::unique(frame_pts.begin(), frame_pts.end()), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
     if (keyframe_pts.empty() && !frame_pts.empty()) keyframe_pts.push_back(frame_pts.front());
     first_pts = frame_pts.empty() ? 0 : frame_pts.front();
@@ -366,7 +367,11 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
       if (!m.next_frame(frame.get(), target_pts)) break;
       std::int64_t pts = frame->best_effort_timestamp;
       if (pts == AV_NOPTS_VALUE) pts = frame->pts;
-      const std::int64_t index = pts == AV_NOPTS_VALUE ? m.last_index + 1 : m.index_of(pts);
+      std::int64_t index = pts == AV_NOPTS_VALUE ? m.last_index + 1 : m.index_of(pts);
+      // A frame sharing its timestamp with the one just decoded is the next of that run.
+      if (pts != AV_NOPTS_VALUE && index <= m.last_index && m.last_index + 1 < count &&
+          m.frame_pts[static_cast<std::size_t>(m.last_index + 1)] == pts)
+        index = m.last_index + 1;
       m.last_index = index;
       if (index < target) continue;
       // The target itself, or (if its picture is missing) the first frame shown after it.

@@ -114,6 +114,10 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"vp9.webm", kSrc + " -c:v libvpx-vp9 -g 10 -deadline realtime -cpu-used 8 -b:v 200k", 50, 160, 120},
         Case{"av1.mkv", kSrc + " -c:v libaom-av1 -cpu-used 8 -crf 50 -g 10", 50, 160, 120},
         Case{"mjpeg.avi", kSrc + " -c:v mjpeg -q:v 5", 50, 160, 120},
+        // Every 10th frame repeats the previous timestamp (ffprobe -count_frames: 60).
+        Case{"duplicated_timestamps.mkv", source("160x120", 30, 2) +
+                 " -vf setpts='if(eq(mod(N\\,10)\\,5)\\,(N-1)/30\\,N/30)/TB' -fps_mode passthrough -c:v libx264 -bf 3 -pix_fmt yuv420p",
+             60, 160, 120},
         Case{"vfr.mkv", source("160x120", 30, 2) +
                             " -vf setpts='if(lt(N\\,20)\\,N/30\\,20/30+(N-20)/10)/TB' -fps_mode vfr -c:v libx264 -g 10",
              60, 160, 120}),
