@@ -46,7 +46,9 @@ class _PreTrainedModel:
 
     @staticmethod
     def _full_config_dict(config):
-        return config.to_dict()
+        """The XCLIPConfig dict the engine builds from: a tower's config goes in its slot."""
+        key = type(config)._key_in_xclip_config
+        return XCLIPConfig(**{key: config.to_dict()}).to_dict() if key else config.to_dict()
 
     @classmethod
     def from_pretrained(cls, path_or_id, *, dtype=None, torch_dtype=None, revision=None, num_threads=0,
@@ -112,6 +114,11 @@ def _flag(value, default=False):
     return default if value is None else bool(value)
 
 
+def _returned(result, return_dict):
+    """The output object, or its tuple with return_dict=False (as transformers)."""
+    return result if _flag(return_dict, True) else result.to_tuple()
+
+
 class XCLIPModel(_PreTrainedModel):
     """transformers.XCLIPModel: forward, get_text_features, get_video_features."""
 
@@ -134,7 +141,7 @@ class XCLIPModel(_PreTrainedModel):
             text_model_output=_tower_output(outputs, "text_model_output/", torch_out),
             vision_model_output=_tower_output(outputs, "vision_model_output/", torch_out),
             mit_output=_tower_output(outputs, "mit_output/", torch_out))
-        return result if _flag(return_dict, True) else result.to_tuple()
+        return _returned(result, return_dict)
 
     def get_text_features(self, input_ids=None, attention_mask=None, position_ids=None, **_ignored):
         _no_position_ids(position_ids)
@@ -152,10 +159,6 @@ class XCLIPTextModel(_PreTrainedModel):
     config_class = XCLIPTextConfig
     _part = _xclip.ModelPart.TextModel
 
-    @staticmethod
-    def _full_config_dict(config):
-        return XCLIPConfig(text_config=config.to_dict()).to_dict()
-
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
         _no_position_ids(position_ids)
@@ -163,7 +166,7 @@ class XCLIPTextModel(_PreTrainedModel):
         outputs = self._session().text_model(as_numpy(input_ids), as_numpy(attention_mask),
                                              _flag(output_hidden_states), _flag(output_attentions))
         result = _tower_output(outputs, "", torch_out)
-        return result if _flag(return_dict, True) else result.to_tuple()
+        return _returned(result, return_dict)
 
 
 class XCLIPVisionModel(_PreTrainedModel):
@@ -172,17 +175,13 @@ class XCLIPVisionModel(_PreTrainedModel):
     config_class = XCLIPVisionConfig
     _part = _xclip.ModelPart.VisionModel
 
-    @staticmethod
-    def _full_config_dict(config):
-        return XCLIPConfig(vision_config=config.to_dict()).to_dict()
-
     def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None, return_dict=None,
                 interpolate_pos_encoding=False):
         torch_out = any_torch(pixel_values)
         outputs = self._session().vision_model(as_numpy(pixel_values), _flag(output_hidden_states),
                                                _flag(output_attentions), bool(interpolate_pos_encoding))
         result = _tower_output(outputs, "", torch_out)
-        return result if _flag(return_dict, True) else result.to_tuple()
+        return _returned(result, return_dict)
 
 
 class AutoModel:

@@ -164,13 +164,13 @@ struct Session::State {
 
 namespace {
 
-// OpenMP's thread count is per calling thread: a session used from another thread than
-// the one that loaded the model (Python threads, a server's workers) would otherwise run
-// with the process default instead of the model's num_threads.
-void use_threads_of(const Model& model) { set_num_threads(model.num_threads()); }
-
-// The call's options with the model's load-time interpolate_frames.
-ForwardOptions with_model_defaults(const Model& model, ForwardOptions options) {
+// What every Session call does first: the model's thread count (OpenMP's is per calling
+// thread, so a session used from another thread than the one that loaded the model --
+// Python threads, a server's workers -- would otherwise run with the process default), a
+// fresh arena, and the call's options with the model's load-time interpolate_frames.
+ForwardOptions start_call(const Model& model, Arena& arena, ForwardOptions options) {
+  set_num_threads(model.num_threads());
+  arena.reset();
   options.interpolate_frames = options.interpolate_frames || model.interpolate_frames();
   return options;
 }
@@ -183,40 +183,32 @@ Session::Session(std::shared_ptr<const Model> model) : model_(std::move(model)),
 Session::~Session() = default;
 
 NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions& options) {
-  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("forward");
-  state_->arena.reset();
-  const ForwardOptions o = with_model_defaults(*model_, options);
+  const ForwardOptions o = start_call(*model_, state_->arena, options);
   model::RunState s{state_->arena, o};
   return xclip.forward(inputs, s);
 }
 
 Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attention_mask) {
-  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("get_text_features");
-  state_->arena.reset();
-  const ForwardOptions options;
+  const ForwardOptions options = start_call(*model_, state_->arena, {});
   model::RunState s{state_->arena, options};
   return xclip.get_text_features(input_ids, attention_mask, s);
 }
 
 NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
                                                  bool interpolate_pos_encoding) {
-  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("forward_with_text_features");
-  state_->arena.reset();
-  ForwardOptions options;
-  options.interpolate_pos_encoding = interpolate_pos_encoding;
-  options = with_model_defaults(*model_, options);
+  ForwardOptions requested;
+  requested.interpolate_pos_encoding = interpolate_pos_encoding;
+  const ForwardOptions options = start_call(*model_, state_->arena, requested);
   model::RunState s{state_->arena, options};
   return xclip.forward_with_text_features(pixel_values, text_features, s);
 }
 
 Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
-  use_threads_of(*model_);
   const model::XclipModel& xclip = model_->impl().full("get_video_features");
-  state_->arena.reset();
-  const ForwardOptions options = with_model_defaults(*model_, {});
+  const ForwardOptions options = start_call(*model_, state_->arena, {});
   model::RunState s{state_->arena, options};
   return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
 }
@@ -233,10 +225,9 @@ void add_recorded(const NamedTensors& recorded, const std::string& tower_prefix,
 }  // namespace
 
 NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attention_mask, const ForwardOptions& options) {
-  use_threads_of(*model_);
   const model::TextTransformer& text = model_->impl().text_model();
-  state_->arena.reset();
-  model::RunState s{state_->arena, options};
+  const ForwardOptions o = start_call(*model_, state_->arena, options);
+  model::RunState s{state_->arena, o};
   NamedTensors recorded;
   s.outputs = &recorded;
   model::TextOutput t = text.forward(input_ids, attention_mask, s, true);
@@ -248,7 +239,6 @@ NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attentio
 }
 
 NamedTensors Session::vision_model(const Tensor& pixel_values, const ForwardOptions& options) {
-  use_threads_of(*model_);
   const model::VisionTransformer& vision = model_->impl().vision_model();
   const int frames = model_->config().vision_config.num_frames;
   XCLIP_CHECK(pixel_values.defined() && pixel_values.dtype() == DType::F32 && pixel_values.rank() == 4, InvalidArgument)
@@ -258,11 +248,11 @@ NamedTensors Session::vision_model(const Tensor& pixel_values, const ForwardOpti
       << " (the cross-frame attention mixes the frames of one video)";
   const Tensor videos = pixel_values.reshaped(
       {pixel_values.dim(0) / frames, frames, pixel_values.dim(1), pixel_values.dim(2), pixel_values.dim(3)});
-  state_->arena.reset();
-  model::RunState s{state_->arena, options};
+  const ForwardOptions o = start_call(*model_, state_->arena, options);
+  model::RunState s{state_->arena, o};
   NamedTensors recorded;
   s.outputs = &recorded;
-  const model::VisionOutput v = vision.forward(videos, options.interpolate_pos_encoding, s);
+  const model::VisionOutput v = vision.forward(videos, o.interpolate_pos_encoding, s);
   NamedTensors out;
   out.add("last_hidden_state", vision.last_hidden_state(v));
   out.add("pooler_output", v.pooler_output);
