@@ -36,6 +36,12 @@ class Session {
                                           bool interpolate_pos_encoding = false);
   // XCLIPModel.get_video_features: F32 [videos, projection_dim].
   Tensor get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding = false);
+  // get_video_features plus what the prompt generator derives from the video: store it, and
+  // logits_from_video_features scores texts against it later without the frames.
+  VideoSearchFeatures get_video_search_features(const Tensor& pixel_values, bool interpolate_pos_encoding = false);
+  // logits_per_video F32 [videos, texts] of forward() on those videos and get_text_features
+  // output, computed from get_video_search_features output.
+  Tensor logits_from_video_features(const VideoSearchFeatures& video, const Tensor& text_features);
 
   // XCLIPTextModel.forward: last_hidden_state [texts, length, hidden], pooler_output
   // [texts, hidden], hidden_states/<k> and attentions/<k> when asked.

@@ -29,4 +29,14 @@ struct ForwardInputs {
   Tensor pixel_values;    // F32 [videos, frames, channels, height, width]
 };
 
+// What X-CLIP's score needs from a video, kept so that texts can be scored against it
+// later without the frames (a search index stores one per window):
+// Session::get_video_search_features makes it, Session::logits_from_video_features uses it.
+struct VideoSearchFeatures {
+  Tensor video_embeds;  // F32 [videos, projection_dim]: get_video_features
+  // The keys and values every prompt-generator layer derives from the video's patch
+  // features: F32 [prompt_layers, videos, patches, 2·projection_dim] ([k | v] per patch).
+  Tensor prompt_keys_values;
+};
+
 }  // namespace xclip

@@ -213,6 +213,20 @@ Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_
   return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
 }
 
+VideoSearchFeatures Session::get_video_search_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
+  const model::XclipModel& xclip = model_->impl().full("get_video_search_features");
+  const ForwardOptions options = start_call(*model_, state_->arena, {});
+  model::RunState s{state_->arena, options};
+  return xclip.video_search_features(pixel_values, interpolate_pos_encoding, s);
+}
+
+Tensor Session::logits_from_video_features(const VideoSearchFeatures& video, const Tensor& text_features) {
+  const model::XclipModel& xclip = model_->impl().full("logits_from_video_features");
+  const ForwardOptions options = start_call(*model_, state_->arena, {});
+  model::RunState s{state_->arena, options};
+  return xclip.logits_from_video_features(video, text_features, s);
+}
+
 namespace {
 
 // Hidden states and attentions the encoders recorded as "<tower>_output/<name>", renamed as

@@ -21,6 +21,14 @@ class CrossAttention {
   void forward_accumulate(const float* queries, std::int64_t batch, std::int64_t q_len, const float* kv,
                           std::int64_t kv_len, float* residual, RunState& s, const std::string& path) const;
 
+  // The two halves of forward_accumulate, so that the keys and values of a video can be
+  // computed once and stored (a search index scores many texts against them later).
+  // keys_values: [rows, 2·dim] = [k_proj(kv) | v_proj(kv)] per row of kv [rows, dim].
+  void keys_values(const float* kv, std::int64_t rows, float* out) const;
+  // forward_accumulate from keys_values() output [batch, kv_len, 2·dim].
+  void attend_accumulate(const float* queries, std::int64_t batch, std::int64_t q_len, const float* keys_values,
+                         std::int64_t kv_len, float* residual, RunState& s, const std::string& path) const;
+
  private:
   std::int64_t dim_, heads_;
   LinearWeights q_proj_, kv_proj_, proj_;

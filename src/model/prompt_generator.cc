@@ -17,15 +17,31 @@ PromptGenerator::PromptGenerator(const WeightLoader& weights, const std::string&
 void PromptGenerator::forward(const float* text, std::int64_t batch, std::int64_t texts, const float* visual,
                               std::int64_t patches, float* out, RunState& s) const {
   ArenaScope scope(s.arena);
-  const std::int64_t d = dim_;
-  s.tap("prompts_generator", "in0", text, {batch, texts, d});
+  s.tap("prompts_generator", "in0", text, {batch, texts, dim_});
+  float* kv = s.arena.alloc_floats(layers() * batch * patches * 2 * dim_);
+  visual_keys_values(visual, batch, patches, kv, s);
+  forward_with_keys_values(text, batch, texts, kv, patches, out, s);
+}
+
+void PromptGenerator::visual_keys_values(const float* visual, std::int64_t batch, std::int64_t patches, float* out,
+                                         RunState& s) const {
+  ArenaScope scope(s.arena);
+  const std::int64_t d = dim_, rows = batch * patches;
   s.tap("prompts_generator", "in1", visual, {batch, patches, d});
-  float* normed_visual = s.arena.alloc_floats(batch * patches * d);
-  layernorm_.apply(visual, batch * patches, normed_visual);
+  float* normed_visual = s.arena.alloc_floats(rows * d);
+  layernorm_.apply(visual, rows, normed_visual);
   s.tap("prompts_generator.layernorm", "out", normed_visual, {batch, patches, d});
+  for (std::size_t i = 0; i < decoder_.size(); ++i) decoder_[i].keys_values(normed_visual, rows, out + i * rows * 2 * d);
+}
+
+void PromptGenerator::forward_with_keys_values(const float* text, std::int64_t batch, std::int64_t texts,
+                                               const float* keys_values, std::int64_t patches, float* out,
+                                               RunState& s) const {
+  const std::int64_t d = dim_, layer_stride = batch * patches * 2 * d;
   std::memcpy(out, text, sizeof(float) * batch * texts * d);
   for (std::size_t i = 0; i < decoder_.size(); ++i)
-    decoder_[i].forward(out, batch, texts, normed_visual, patches, s, "prompts_generator.decoder." + std::to_string(i));
+    decoder_[i].forward_with_keys_values(out, batch, texts, keys_values + i * layer_stride, patches, s,
+                                         "prompts_generator.decoder." + std::to_string(i));
   for (std::int64_t r = 0; r < batch * texts; ++r)
     for (std::int64_t i = 0; i < d; ++i) out[r * d + i] *= alpha_[i];
   s.tap("prompts_generator", "out", out, {batch, texts, d});

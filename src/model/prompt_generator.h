@@ -19,6 +19,15 @@ class PromptGenerator {
   void forward(const float* text, std::int64_t batch, std::int64_t texts, const float* visual, std::int64_t patches,
                float* out, RunState& s) const;
 
+  // forward() in two halves. visual_keys_values: the keys and values every decoder layer
+  // derives from visual [batch, patches, dim], out [layers, batch, patches, 2·dim]; they
+  // depend on the video alone, so a search index stores them per window.
+  void visual_keys_values(const float* visual, std::int64_t batch, std::int64_t patches, float* out, RunState& s) const;
+  // The text side against visual_keys_values() output.
+  void forward_with_keys_values(const float* text, std::int64_t batch, std::int64_t texts, const float* keys_values,
+                                std::int64_t patches, float* out, RunState& s) const;
+  std::int64_t layers() const { return static_cast<std::int64_t>(decoder_.size()); }
+
  private:
   std::int64_t dim_;
   LayerNormWeights layernorm_;

@@ -18,10 +18,19 @@ PromptGeneratorLayer::PromptGeneratorLayer(const WeightLoader& weights, const st
 void PromptGeneratorLayer::forward(float* x, std::int64_t batch, std::int64_t texts, const float* visual,
                                    std::int64_t patches, RunState& s, const std::string& path) const {
   ArenaScope scope(s.arena);
+  float* kv = s.arena.alloc_floats(batch * patches * 2 * dim_);
+  keys_values(visual, batch * patches, kv);
+  forward_with_keys_values(x, batch, texts, kv, patches, s, path);
+}
+
+void PromptGeneratorLayer::forward_with_keys_values(float* x, std::int64_t batch, std::int64_t texts,
+                                                    const float* keys_values, std::int64_t patches, RunState& s,
+                                                    const std::string& path) const {
+  ArenaScope scope(s.arena);
   const std::int64_t rows = batch * texts, d = dim_;
   float* normed = s.arena.alloc_floats(rows * d);
   norm1_.apply(x, rows, normed);
-  cross_attn_.forward_accumulate(normed, batch, texts, visual, patches, x, s, path + ".cross_attn");
+  cross_attn_.attend_accumulate(normed, batch, texts, keys_values, patches, x, s, path + ".cross_attn");
   norm3_.apply(x, rows, normed);
   float* hidden = s.arena.alloc_floats(rows * mlp_fc1_.out);
   mlp_fc1_.forward(normed, rows, d, hidden, act_);

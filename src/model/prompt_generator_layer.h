@@ -18,6 +18,12 @@ class PromptGeneratorLayer {
   void forward(float* x, std::int64_t batch, std::int64_t texts, const float* visual, std::int64_t patches, RunState& s,
                const std::string& path) const;
 
+  // forward() in two halves: the keys and values of the (normed) visual features
+  // [batch·patches, 2·dim], computed once per video, and the text side against them.
+  void keys_values(const float* visual, std::int64_t rows, float* out) const { cross_attn_.keys_values(visual, rows, out); }
+  void forward_with_keys_values(float* x, std::int64_t batch, std::int64_t texts, const float* keys_values,
+                                std::int64_t patches, RunState& s, const std::string& path) const;
+
  private:
   std::int64_t dim_;
   CrossAttention cross_attn_;

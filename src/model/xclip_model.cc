@@ -97,37 +97,54 @@ void l2_normalize_rows(float* x, std::int64_t rows, std::int64_t d) {
 
 }  // namespace
 
-void XclipModel::head(const MitOutput& mit, const float* image_features, std::int64_t patches,
-                      const Tensor& text_features, RunState& s, NamedTensors& out) const {
+Tensor XclipModel::video_conditioned_text(const Tensor& text_features, std::int64_t videos, const float* keys_values,
+                                          std::int64_t patches, RunState& s) const {
   ArenaScope scope(s.arena);
-  const std::int64_t dp = config_.projection_dim;
-  const std::int64_t videos = mit.pooler_output.dim(0), texts = text_features.dim(0);
+  const std::int64_t dp = config_.projection_dim, texts = text_features.dim(0);
   // Video-specific prompts: every video sees every text.
   Tensor text_embeds = Tensor::empty(DType::F32, {videos, texts, dp});
   float* te = text_embeds.mutable_data<float>();
   float* expanded = s.arena.alloc_floats(videos * texts * dp);
   for (std::int64_t v = 0; v < videos; ++v)
     std::memcpy(expanded + v * texts * dp, text_features.data<float>(), sizeof(float) * texts * dp);
-  prompts_generator_.forward(expanded, videos, texts, image_features, patches, te, s);
+  s.tap("prompts_generator", "in0", expanded, {videos, texts, dp});
+  prompts_generator_.forward_with_keys_values(expanded, videos, texts, keys_values, patches, te, s);
   for (std::int64_t i = 0; i < videos * texts * dp; ++i) te[i] += expanded[i];
-
-  Tensor video_embeds = mit.pooler_output.clone();
-  l2_normalize_rows(video_embeds.mutable_data<float>(), videos, dp);
   l2_normalize_rows(te, videos * texts, dp);
+  return text_embeds;
+}
 
+Tensor XclipModel::scaled_similarity(const Tensor& video_embeds, const Tensor& text_embeds) const {
+  const std::int64_t dp = config_.projection_dim, videos = video_embeds.dim(0), texts = text_embeds.dim(1);
   const float scale = std::exp(*logit_scale_);
   Tensor logits_per_video = Tensor::empty(DType::F32, {videos, texts});
-  Tensor logits_per_text = Tensor::empty(DType::F32, {texts, videos});
   for (std::int64_t v = 0; v < videos; ++v) {
     for (std::int64_t t = 0; t < texts; ++t) {
       const float* a = video_embeds.data<float>() + v * dp;
-      const float* b = te + (v * texts + t) * dp;
+      const float* b = text_embeds.data<float>() + (v * texts + t) * dp;
       float dot = 0.0f;
       for (std::int64_t i = 0; i < dp; ++i) dot += a[i] * (scale * b[i]);
       logits_per_video.mutable_data<float>()[v * texts + t] = dot;
-      logits_per_text.mutable_data<float>()[t * videos + v] = dot;
     }
   }
+  return logits_per_video;
+}
+
+void XclipModel::head(const MitOutput& mit, const float* image_features, std::int64_t patches,
+                      const Tensor& text_features, RunState& s, NamedTensors& out) const {
+  ArenaScope scope(s.arena);
+  const std::int64_t videos = mit.pooler_output.dim(0), texts = text_features.dim(0);
+  float* keys_values = s.arena.alloc_floats(prompts_generator_.layers() * videos * patches * 2 * config_.projection_dim);
+  prompts_generator_.visual_keys_values(image_features, videos, patches, keys_values, s);
+  Tensor text_embeds = video_conditioned_text(text_features, videos, keys_values, patches, s);
+
+  Tensor video_embeds = mit.pooler_output.clone();
+  l2_normalize_rows(video_embeds.mutable_data<float>(), videos, config_.projection_dim);
+  Tensor logits_per_video = scaled_similarity(video_embeds, text_embeds);
+  Tensor logits_per_text = Tensor::empty(DType::F32, {texts, videos});
+  for (std::int64_t v = 0; v < videos; ++v)
+    for (std::int64_t t = 0; t < texts; ++t)
+      logits_per_text.mutable_data<float>()[t * videos + v] = logits_per_video.data<float>()[v * texts + t];
 
   out.add("logits_per_video", logits_per_video);
   out.add("logits_per_text", logits_per_text);
@@ -135,13 +152,53 @@ void XclipModel::head(const MitOutput& mit, const float* image_features, std::in
   out.add("video_embeds", video_embeds);
 }
 
-NamedTensors XclipModel::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
-                                                    RunState& s) const {
+VideoSearchFeatures XclipModel::video_search_features(const Tensor& pixel_values, bool interpolate_pos_encoding,
+                                                      RunState& s) const {
+  ArenaScope scope(s.arena);
+  const VisionOutput vision = vision_model_.forward(pixel_values, interpolate_pos_encoding, s);
+  VideoSearchFeatures out;
+  out.video_embeds = video_embedding(vision, s).pooler_output;
+  const float* image_features = prompt_image_features(vision, s);
+  const std::int64_t patches = vision.tokens - 1;
+  out.prompt_keys_values = Tensor::empty(
+      DType::F32, {prompts_generator_.layers(), vision.videos, patches, 2 * config_.projection_dim});
+  prompts_generator_.visual_keys_values(image_features, vision.videos, patches,
+                                        out.prompt_keys_values.mutable_data<float>(), s);
+  return out;
+}
+
+Tensor XclipModel::logits_from_video_features(const VideoSearchFeatures& video, const Tensor& text_features,
+                                              RunState& s) const {
+  const std::int64_t dp = config_.projection_dim;
+  check_text_features(text_features);
+  const Tensor& e = video.video_embeds;
+  const Tensor& kv = video.prompt_keys_values;
+  XCLIP_CHECK(e.defined() && e.dtype() == DType::F32 && e.rank() == 2 && e.dim(1) == dp && e.dim(0) > 0,
+              InvalidArgument)
+      << "video_embeds: expected F32 [videos, " << dp << "], got " << e.describe();
+  XCLIP_CHECK(kv.defined() && kv.dtype() == DType::F32 && kv.rank() == 4 && kv.dim(0) == prompts_generator_.layers() &&
+                  kv.dim(1) == e.dim(0) && kv.dim(2) > 0 && kv.dim(3) == 2 * dp,
+              InvalidArgument)
+      << "prompt_keys_values: expected F32 [" << prompts_generator_.layers() << ", " << e.dim(0) << ", patches, "
+      << 2 * dp << "], got " << kv.describe();
+  ArenaScope scope(s.arena);
+  const Tensor text_embeds = video_conditioned_text(text_features, e.dim(0), kv.data<float>(), kv.dim(2), s);
+  Tensor video_embeds = e.clone();
+  l2_normalize_rows(video_embeds.mutable_data<float>(), e.dim(0), dp);
+  return scaled_similarity(video_embeds, text_embeds);
+}
+
+void XclipModel::check_text_features(const Tensor& text_features) const {
   const std::int64_t dp = config_.projection_dim;
   XCLIP_CHECK(text_features.defined() && text_features.dtype() == DType::F32 && text_features.rank() == 2 &&
                   text_features.dim(1) == dp && text_features.dim(0) > 0,
               InvalidArgument)
       << "text_features: expected F32 [texts, " << dp << "] (get_text_features), got " << text_features.describe();
+}
+
+NamedTensors XclipModel::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
+                                                    RunState& s) const {
+  check_text_features(text_features);
   ArenaScope scope(s.arena);
   const VisionOutput vision = vision_model_.forward(pixel_values, s.options.interpolate_pos_encoding, s);
   MitOutput mit = video_embedding(vision, s);

@@ -245,6 +245,36 @@ const auto kBasePresets = ::testing::Values("base-patch32", "base-patch32-16f", 
 INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenInt8Test, kBasePresets, preset_test_name);
 INSTANTIATE_TEST_SUITE_P(BasePresets, GoldenBf16Test, kBasePresets, preset_test_name);
 
+// A search index scores texts against stored per-window features (get_video_search_features)
+// instead of the frames: that score must be forward()'s logits_per_video, which transformers
+// computed for the fwd_2v3t case.
+class GoldenSearchScoreTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenSearchScoreTest, StoredVideoFeaturesGiveTransformersLogits) {
+  const std::string preset = GetParam();
+  const json& c = find_case(preset + "/fwd_2v3t");
+  const std::string file = c["file"];
+  auto model = Model::load(models_dir() + "/" + preset);
+  Session session(model);
+  const json& inputs = c["inputs"];
+  const Tensor pixels = inputs.contains("pixel_pool")
+                            ? videos_from_pool(load_ref(inputs["pixel_pool"], file), 2,
+                                               model->config().vision_config.num_frames)
+                            : load_ref(inputs["pixel_values"], file);
+  const VideoSearchFeatures stored = session.get_video_search_features(pixels);
+  ASSERT_EQ(stored.prompt_keys_values.dim(0), model->config().prompt_layers);
+  ASSERT_EQ(stored.prompt_keys_values.dim(1), 2);
+  const Tensor text = session.get_text_features(load_ref(inputs["input_ids"], file),
+                                                load_ref(inputs["attention_mask"], file));
+  const Tensor logits = session.logits_from_video_features(stored, text);
+  const Tensor expected = load_ref(c["outputs"]["logits_per_video"], file);
+  const CompareResult r = compare_f32("logits_per_video", logits, expected, tolerance_for("logits_per_video"));
+  EXPECT_TRUE(r.ok) << preset << ": " << r.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, GoldenSearchScoreTest,
+                         ::testing::Values("tiny", "tiny-8f", "base-patch32", "base-patch16"), preset_test_name);
+
 // Every kernel variant this CPU supports runs the tiny presets' cases too (the default run
 // above uses the best one). Variants the CPU lacks are listed, not run.
 TEST(GoldenKernelVariants, TinyPresetsPassWithEveryVariant) {
