@@ -5,6 +5,7 @@
 #include "xclip/convert.h"
 #include "xclip/error.h"
 #include "xclip/hub.h"
+#include "xclip/index.h"
 #include "xclip/model.h"
 #include "xclip/options.h"
 #include "xclip/outputs.h"

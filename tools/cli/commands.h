@@ -13,5 +13,7 @@ int run_embed(int argc, char** argv);
 int run_embed_text(int argc, char** argv);
 int run_convert(int argc, char** argv);
 int run_info(int argc, char** argv);
+int run_index(int argc, char** argv);
+int run_search(int argc, char** argv);
 
 }  // namespace xclip::cli

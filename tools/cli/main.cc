@@ -21,6 +21,8 @@ commands:
   frames      decode sampled frames of a video
   convert     rewrite a model folder with int8 (or float32) weights, for fast loading
   info        what a model folder holds and runs in (JSON), with its int8 self-check
+  index       index a video collection for search (incremental, resumable)
+  search      find the moments of an indexed collection that match a text (or a video)
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
     if (command == "frames") return xclip::cli::run_frames(argc, argv);
     if (command == "convert") return xclip::cli::run_convert(argc, argv);
     if (command == "info") return xclip::cli::run_info(argc, argv);
+    if (command == "index") return xclip::cli::run_index(argc, argv);
+    if (command == "search") return xclip::cli::run_search(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {

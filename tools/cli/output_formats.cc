@@ -138,6 +138,18 @@ void ProgressLine::update(const WorkflowProgress& p) {
   shown_ = p.done < p.total;
 }
 
+void ProgressLine::update_index(const IndexProgress& p) {
+  if (!enabled_) return;
+  const double files_rate = p.elapsed_seconds > 0 ? p.files_done / p.elapsed_seconds : 0.0;
+  const double rate = p.elapsed_seconds > 0 ? p.windows_done / p.elapsed_seconds : 0.0;
+  const double eta = files_rate > 0 ? (p.files_total - p.files_done) / files_rate : 0.0;
+  std::fprintf(stderr, "\r[%zu/%zu files] %lld windows, %.2f windows/s, ETA %.0f s   ", p.files_done, p.files_total,
+               static_cast<long long>(p.windows_done), rate, eta);
+  if (p.files_done == p.files_total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+  shown_ = p.files_done < p.files_total;
+}
+
 void ProgressLine::interrupt() {
   if (enabled_ && shown_) std::fprintf(stderr, "\n");
   shown_ = false;

@@ -1,0 +1,144 @@
+// A searchable index of a video collection: videos cut into windows, each stored with its
+// X-CLIP video embedding and what the prompt generator needs from it, so that a text query
+// is answered in two stages: the nearest windows by the plain text embedding (a vector
+// index), then X-CLIP's own video-conditioned logit for each of them (no video decoded).
+//
+// One folder holds everything (copy it to move the index): index.sqlite (videos, windows,
+// features, thumbnails; the source of truth, written in one transaction per video) and
+// vectors.faiss (the stage-1 vector index, derived from the database and rebuilt from it
+// whenever it is missing, stale or damaged).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xclip/options.h"
+#include "xclip/tensor.h"
+
+namespace xclip {
+
+// How videos are cut and sampled; fixed when the index is created (recorded in it).
+struct IndexSettings {
+  double window_seconds = 10.0;  // a video shorter than this is one window
+  double stride_seconds = 0.0;   // start-to-start distance; 0 = window_seconds (no overlap)
+  int num_frames = 0;            // frames per window (uniform); 0 = the model's num_frames
+  int thumbnail_size = 160;      // longest side of the JPEG thumbnail of each window, pixels
+};
+
+struct IndexOpenOptions {
+  // The model: a folder or a hub id. Creating an index needs it; opening an existing one
+  // uses the recorded model when empty, and refuses a different one.
+  std::string model;
+  WeightType dtype = WeightType::F32;  // creating: what the index is built with (recorded)
+  int num_threads = 0;                 // 0 = XCLIP_NUM_THREADS or the number of cores
+  HubOptions hub;
+  IndexSettings settings;  // creating only
+  bool create = true;      // false: a missing index is an error
+  // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
+  // this many windows (see README: "Search at scale").
+  std::int64_t approximate_from = 200000;
+};
+
+struct IndexProgress {
+  std::size_t files_done = 0, files_total = 0;  // files that needed embedding
+  std::int64_t windows_done = 0;
+  double elapsed_seconds = 0.0;
+  std::string current;  // the file just finished
+};
+using IndexProgressCallback = std::function<void(const IndexProgress&)>;
+
+struct IndexUpdateReport {
+  std::size_t added = 0, updated = 0, moved = 0, removed = 0, unchanged = 0;
+  std::int64_t windows_added = 0;
+  std::size_t decoded = 0;  // files decoded (added + updated, including failures)
+  std::vector<std::pair<std::string, std::string>> failed;  // path, why (skipped)
+  double seconds = 0.0;
+};
+
+struct SearchOptions {
+  int top = 10;      // hits returned
+  int rerank = 100;  // stage-1 candidates re-scored with X-CLIP's logit; 0 = stage 1 only
+  // Approximate stage 1 only: inverted lists visited per query (more = slower, closer to exact).
+  int nprobe = 32;
+};
+
+struct SearchHit {
+  std::int64_t window_id = 0;
+  std::string path;
+  double start = 0, end = 0;  // seconds
+  // X-CLIP's logits_per_video of the query and this window (stage 2), or the stage-1
+  // cosine when the hit was not re-ranked (rerank 0, or searches by video).
+  float score = 0;
+  float stage1_score = 0;  // cosine of the plain text (or video) embedding and the window's
+  bool reranked = false;
+};
+
+struct IndexedWindow {
+  std::int64_t id = 0;
+  std::string path;
+  double start = 0, end = 0;
+  std::vector<std::int64_t> frame_indices;
+  std::vector<float> embedding;  // L2-normalised video embedding
+};
+
+struct IndexInfo {
+  std::string dir, model, model_fingerprint, revision, dtype;
+  int format_version = 0;
+  IndexSettings settings;
+  std::int64_t videos = 0, windows = 0;
+  std::string stage1;  // "flat" or "ivf<nlist>"
+};
+
+class VideoIndex {
+ public:
+  // Opens `dir`, creating it when absent (options.create). Errors name the folder and the
+  // problem: another model, a newer format, a damaged database.
+  static VideoIndex open(const std::string& dir, const IndexOpenOptions& options = {});
+  ~VideoIndex();
+  VideoIndex(VideoIndex&&) noexcept;
+  VideoIndex& operator=(VideoIndex&&) noexcept;
+
+  // Brings the index in line with the files under `paths` (files or folders, recursive;
+  // folders by video extension): new files are embedded, changed ones (size, mtime)
+  // re-embedded, moved ones (same content elsewhere) renamed without decoding, indexed ones
+  // under these roots that vanished removed. Unreadable files are reported and skipped.
+  // Each file is committed on its own: a killed run loses only the file in progress.
+  IndexUpdateReport update(const std::vector<std::string>& paths, const IndexProgressCallback& on_progress = {});
+  // Removes these files (or every indexed file under these folders); returns how many.
+  std::size_t remove(const std::vector<std::string>& paths);
+
+  // Text to moments: stage 1 by the prompt's plain text embedding, stage 2 X-CLIP's logit.
+  std::vector<SearchHit> search(const std::string& text, const SearchOptions& options = {});
+  // Moments like a video (its first window's embedding; stage 1 only: X-CLIP has no
+  // video-to-video score).
+  std::vector<SearchHit> search_like(const std::string& video_path, const SearchOptions& options = {});
+  // Stage 1 and 2 from a get_text_features row F32 [1, projection_dim] (raw, as the model
+  // gives it).
+  std::vector<SearchHit> search_text_features(const Tensor& text_features, const SearchOptions& options = {});
+  // X-CLIP's logit of the query and every window, best first (brute force: for tests and
+  // for measuring what stage 1 loses).
+  std::vector<SearchHit> rank_all(const Tensor& text_features);
+
+  // The JPEG thumbnail of a window (its middle sampled frame).
+  std::vector<std::uint8_t> thumbnail(std::int64_t window_id) const;
+  // The thumbnail written as <dir>/thumbnails/<window id>.jpg (kept as a cache); its path.
+  std::string thumbnail_path(std::int64_t window_id) const;
+
+  IndexInfo info() const;
+  std::vector<IndexedWindow> windows() const;  // every window, by path and start
+  const std::string& dir() const;
+
+  struct Impl;
+
+ private:
+  explicit VideoIndex(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Windows [start, end) seconds of a video of `duration` seconds (pure; what update() uses).
+std::vector<std::pair<double, double>> plan_windows(double duration, const IndexSettings& settings);
+
+}  // namespace xclip

@@ -1,0 +1,207 @@
+// xclip index / xclip search: build and query a video collection's search index.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "commands.h"
+#include "output_formats.h"
+#include "xclip/index.h"
+
+namespace xclip::cli {
+
+namespace {
+
+const char* kIndexHelp = R"(usage: xclip index PATH... --index DIR [--model ID|DIR] [options]
+       xclip index --index DIR --remove PATH...
+       xclip index --index DIR --info | --list
+
+Indexes the videos under PATH (files, or folders searched recursively for video
+extensions) for `xclip search`. Long videos are cut into windows; each window stores its
+embedding, what X-CLIP's prompt generator needs from it, and a thumbnail. Re-running skips
+unchanged files without decoding them, re-embeds changed ones, renames moved ones and drops
+deleted ones. Each file is committed on its own: an interrupted run keeps what it finished,
+and the next run completes it. Unreadable files are listed and skipped.
+
+options:
+  --index DIR          the index folder (created on first use)
+  --model ID|DIR       the model (required to create; must match an existing index)
+  --window SECONDS     window length (default 10; creating only)
+  --stride SECONDS     start-to-start distance (default: the window; creating only)
+  --frames N           frames per window (default: the model's num_frames)
+  --dtype f32|int8|bf16  what the index is built with (default f32; creating only)
+  --approximate-from N   approximate (IVF) stage 1 from N windows (default 200000)
+  --threads N          intra-op threads
+  --remove             remove PATH... from the index instead
+  --info               print the index's model, settings and size (JSON)
+  --list               print every window (JSON lines: id, path, start, end, frames)
+  --format text|json   the summary of a run (default text)
+  --quiet              no progress line
+
+example:
+  xclip index ~/videos --index ~/videos.xclip --model microsoft/xclip-base-patch32
+)";
+
+const char* kSearchHelp = R"(usage: xclip search TEXT --index DIR [--top K] [--rerank N] [--format text|json]
+       xclip search --like VIDEO --index DIR [--top K]
+
+Finds the moments of an indexed collection that match TEXT: stage 1 takes the N windows
+nearest to the text's embedding, stage 2 re-scores them with X-CLIP's own logit (the text
+conditioned on each window's visual features, as XCLIPModel.forward computes it) and sorts
+by it. --like VIDEO ranks windows by their similarity to a video's embedding (stage 1 only).
+
+options:
+  --top K              hits to print (default 10)
+  --rerank N           stage-1 candidates re-scored by X-CLIP (default 100; 0 = stage 1 only)
+  --nprobe N           approximate stage 1: lists scanned per query (default 32)
+  --like VIDEO         search by a video instead of a text
+  --model ID|DIR       the model (default: the one the index was built with)
+  --threads N          intra-op threads
+  --format text|json   (default text)
+
+example:
+  xclip search "a dog catching a frisbee" --index ~/videos.xclip --top 5
+)";
+
+double get_double(const Args& args, const std::string& name, double fallback) {
+  if (!args.has(name)) return fallback;
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(args.get(name), &used);
+    if (used == args.get(name).size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--" + name + " must be a number, got '" + args.get(name) + "'");
+}
+
+IndexOpenOptions open_options(const Args& args, bool create) {
+  IndexOpenOptions o;
+  o.model = args.get("model");
+  o.num_threads = args.get_int("threads", 0);
+  o.create = create;
+  o.hub.progress = !args.flag("quiet");
+  if (args.has("dtype")) {
+    o.dtype = parse_dtype(args);
+    if (o.dtype == WeightType::Auto) o.dtype = WeightType::F32;
+  }
+  o.settings.window_seconds = get_double(args, "window", 10.0);
+  o.settings.stride_seconds = get_double(args, "stride", 0.0);
+  o.settings.num_frames = args.get_int("frames", 0);
+  o.approximate_from = args.get_int("approximate-from", 200000);
+  return o;
+}
+
+nlohmann::ordered_json info_json(const IndexInfo& i) {
+  return {{"dir", i.dir},
+          {"format_version", i.format_version},
+          {"model", i.model},
+          {"model_fingerprint", i.model_fingerprint},
+          {"revision", i.revision},
+          {"dtype", i.dtype},
+          {"window_seconds", i.settings.window_seconds},
+          {"stride_seconds", i.settings.stride_seconds},
+          {"num_frames", i.settings.num_frames},
+          {"videos", i.videos},
+          {"windows", i.windows},
+          {"stage1", i.stage1}};
+}
+
+void print_report(const IndexUpdateReport& r, const std::string& format) {
+  if (format == "json") {
+    nlohmann::ordered_json failed = nlohmann::ordered_json::array();
+    for (const auto& [path, why] : r.failed) failed.push_back({{"path", path}, {"error", why}});
+    std::cout << nlohmann::ordered_json{{"added", r.added},     {"updated", r.updated},
+                                        {"moved", r.moved},     {"removed", r.removed},
+                                        {"unchanged", r.unchanged}, {"windows_added", r.windows_added},
+                                        {"decoded", r.decoded}, {"failed", failed},
+                                        {"seconds", r.seconds}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+    return;
+  }
+  std::printf("%zu added, %zu updated, %zu moved, %zu removed, %zu unchanged, %zu failed; %lld windows in %.2f s\n",
+              r.added, r.updated, r.moved, r.removed, r.unchanged, r.failed.size(),
+              static_cast<long long>(r.windows_added), r.seconds);
+}
+
+}  // namespace
+
+int run_index(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list"},
+                  {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from"});
+  if (args.flag("help")) {
+    std::cout << kIndexHelp;
+    return 0;
+  }
+  const std::string format = args.get("format", "text");
+  if (format != "text" && format != "json") throw UsageError("--format must be text or json");
+  const std::string dir = args.required("index");
+  const bool query_only = args.flag("info") || args.flag("list");
+  if (!query_only && args.positionals().empty()) throw UsageError("no files or folders to index");
+  VideoIndex index = VideoIndex::open(dir, open_options(args, !query_only && !args.flag("remove")));
+  if (args.flag("info")) {
+    std::cout << info_json(index.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  if (args.flag("list")) {
+    for (const IndexedWindow& w : index.windows())
+      std::cout << nlohmann::ordered_json{{"id", w.id}, {"path", w.path}, {"start", w.start}, {"end", w.end},
+                                          {"frames", w.frame_indices}}
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    return 0;
+  }
+  if (args.flag("remove")) {
+    std::printf("%zu videos removed\n", index.remove(args.positionals()));
+    return 0;
+  }
+  ProgressLine progress(args.flag("quiet"));
+  const IndexUpdateReport report = index.update(args.positionals(), [&](const IndexProgress& p) {
+    progress.update_index(p);
+  });
+  progress.interrupt();
+  for (const auto& [path, why] : report.failed) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  print_report(report, format);
+  return 0;
+}
+
+int run_search(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"quiet", "help"},
+                  {"index", "model", "top", "rerank", "nprobe", "like", "format", "threads"});
+  if (args.flag("help")) {
+    std::cout << kSearchHelp;
+    return 0;
+  }
+  const std::string format = args.get("format", "text");
+  if (format != "text" && format != "json") throw UsageError("--format must be text or json");
+  const bool like = args.has("like");
+  if (like != args.positionals().empty()) throw UsageError("give one query TEXT, or --like VIDEO");
+  if (args.positionals().size() > 1) throw UsageError("one query at a time (quote a query with spaces)");
+  SearchOptions o;
+  o.top = args.get_int("top", 10);
+  o.rerank = args.get_int("rerank", 100);
+  o.nprobe = args.get_int("nprobe", 32);
+  VideoIndex index = VideoIndex::open(args.required("index"), open_options(args, false));
+  const std::vector<SearchHit> hits = like ? index.search_like(args.get("like"), o) : index.search(args.positionals()[0], o);
+  if (format == "json") {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const SearchHit& h : hits)
+      out.push_back({{"path", h.path},
+                     {"start", h.start},
+                     {"end", h.end},
+                     {"score", h.score},
+                     {"stage1_score", h.stage1_score},
+                     {"reranked", h.reranked},
+                     {"window_id", h.window_id},
+                     {"thumbnail", index.thumbnail_path(h.window_id)}});
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  for (const SearchHit& h : hits)
+    std::printf("%9.4f  %s  %.2f-%.2f s  %s\n", h.score, h.path.c_str(), h.start, h.end,
+                index.thumbnail_path(h.window_id).c_str());
+  return 0;
+}
+
+}  // namespace xclip::cli
