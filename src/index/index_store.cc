@@ -222,6 +222,13 @@ std::int64_t IndexStore::window_count() {
   return s.int64(0);
 }
 
+std::set<std::int64_t> IndexStore::window_ids() {
+  std::set<std::int64_t> out;
+  Statement s = db_.prepare("SELECT id FROM windows");
+  while (s.step()) out.insert(s.int64(0));
+  return out;
+}
+
 std::int64_t IndexStore::video_count() {
   Statement s = db_.prepare("SELECT COUNT(*) FROM videos");
   s.step();

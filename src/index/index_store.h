@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ class IndexStore {
   void forget_failures(const std::vector<std::string>& paths);
 
   std::int64_t window_count();
+  std::set<std::int64_t> window_ids();
   std::int64_t video_count();
   // Every window's id and raw embedding, [n, dim] row-major.
   void all_embeddings(const FeatureShape& shape, std::vector<std::int64_t>& ids, std::vector<float>& embeddings);

@@ -12,6 +12,7 @@
 #include "index/index_store.h"
 #include "index/vector_index.h"
 #include "pipeline/prefetch.h"
+#include "text/unicode.h"
 #include "video/jpeg.h"
 #include "xclip/hub.h"
 #include "xclip/index.h"
@@ -213,6 +214,10 @@ struct VideoIndex::Impl {
   }
 
   Tensor text_features(const std::string& text) {
+    const std::size_t bad = text::invalid_utf8_offset(text);
+    XCLIP_CHECK(bad == std::string::npos, InvalidArgument)
+        << "the query is not valid UTF-8 (byte " << bad << " of " << text.size() << ")";
+    XCLIP_CHECK(!text.empty(), InvalidArgument) << "the query is empty";
     ensure_model();
     TokenizeOptions tok;
     tok.padding = Padding::Longest;
@@ -421,7 +426,10 @@ struct VideoIndex::Impl {
     store.forget_failures(gone_failures);
 
     if (!to_embed.empty()) embed_files(to_embed, to_embed_hashes, indexed, report, on_progress, started);
-    if (report.added + report.updated + report.moved + report.removed > 0) ensure_vectors();
+    if (report.added + report.updated + report.moved + report.removed > 0) {
+      ensure_vectors();
+      sweep_thumbnails();
+    }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;
   }
@@ -588,6 +596,20 @@ struct VideoIndex::Impl {
         failed.push_back(path);
     store.forget_failures(failed);
     return store.remove_videos(ids);
+  }
+
+  // Cached thumbnails of windows that are gone (ids are never reused, so the rest stay right).
+  void sweep_thumbnails() {
+    const fs::path dir = fs::path(store.dir()) / "thumbnails";
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return;
+    const std::set<std::int64_t> live = store.window_ids();
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string stem = entry.path().stem().string();
+      char* end = nullptr;
+      const long long id = std::strtoll(stem.c_str(), &end, 10);
+      if (entry.path().extension() == ".jpg" && end && *end == '\0' && !live.count(id)) fs::remove(entry.path(), ec);
+    }
   }
 
   std::string thumbnail_path(std::int64_t id) {

@@ -61,6 +61,18 @@ std::u32string decode_utf8_lossy(std::string_view bytes) {
   return out;
 }
 
+std::size_t invalid_utf8_offset(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(bytes.data());
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    utf8proc_int32_t c = 0;
+    const utf8proc_ssize_t len = utf8proc_iterate(p + i, static_cast<utf8proc_ssize_t>(bytes.size() - i), &c);
+    if (len <= 0) return i;
+    i += static_cast<std::size_t>(len);
+  }
+  return std::string_view::npos;
+}
+
 void append_utf8(std::string& out, char32_t c) {
   if (c < 0x80) {
     out.push_back(static_cast<char>(c));

@@ -10,6 +10,8 @@ namespace xclip::text {
 // Decodes UTF-8; each maximal ill-formed subsequence becomes one U+FFFD (the Unicode
 // recommendation, as Rust's from_utf8_lossy and Python's errors="replace").
 std::u32string decode_utf8_lossy(std::string_view bytes);
+// Offset of the first byte that is not part of well-formed UTF-8; npos when all of it is.
+std::size_t invalid_utf8_offset(std::string_view bytes);
 void append_utf8(std::string& out, char32_t c);
 std::string encode_utf8(std::u32string_view s);
 
