@@ -5,10 +5,13 @@
     model = AutoModel.from_pretrained("microsoft/xclip-base-patch32")
 
 High level: xclip.classify(paths, labels), xclip.embed_videos(paths), xclip.embed_texts(texts).
+Search: index = xclip.VideoIndex("videos.xclip", model=...); index.update(["videos/"]);
+index.search("a dog catching a frisbee").
 """
 
-from ._xclip import (Error, FormatError, InvalidArgument, IoError, UnsupportedError, VideoInfo, VideoReader,
-                     __version__, load_safetensors, resolve_model, sampling, save_safetensors)
+from ._xclip import (Error, FormatError, IndexedWindow, InvalidArgument, IoError, SearchHit, UnsupportedError,
+                     VideoIndex, VideoInfo, VideoReader, WeightType, __version__, load_safetensors, resolve_model,
+                     sampling, save_safetensors)
 from .configuration import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
 from .modeling import AutoModel, XCLIPModel, XCLIPTextModel, XCLIPVisionModel
 from .outputs import BaseModelOutputWithPooling, ModelOutput, XCLIPOutput
@@ -18,8 +21,9 @@ from .workflow import Embeddings, Workflow, classify, embed_texts, embed_videos
 
 __all__ = [
     "AutoModel", "AutoProcessor", "AutoTokenizer", "BaseModelOutputWithPooling", "BatchFeature", "CLIPTokenizer",
-    "Embeddings", "Error", "FormatError", "InvalidArgument", "IoError", "ModelOutput", "UnsupportedError",
-    "VideoInfo", "VideoMAEImageProcessor", "VideoReader", "Workflow", "XCLIPConfig", "XCLIPModel", "XCLIPOutput",
-    "XCLIPProcessor", "XCLIPTextConfig", "XCLIPTextModel", "XCLIPVisionConfig", "XCLIPVisionModel", "__version__",
-    "classify", "embed_texts", "embed_videos", "load_safetensors", "resolve_model", "sampling", "save_safetensors",
+    "Embeddings", "Error", "FormatError", "IndexedWindow", "InvalidArgument", "IoError", "ModelOutput", "SearchHit",
+    "UnsupportedError", "VideoIndex", "VideoInfo", "VideoMAEImageProcessor", "VideoReader", "WeightType", "Workflow",
+    "XCLIPConfig", "XCLIPModel", "XCLIPOutput", "XCLIPProcessor", "XCLIPTextConfig", "XCLIPTextModel",
+    "XCLIPVisionConfig", "XCLIPVisionModel", "__version__", "classify", "embed_texts", "embed_videos",
+    "load_safetensors", "resolve_model", "sampling", "save_safetensors",
 ]
