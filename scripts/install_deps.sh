@@ -10,6 +10,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # video decoding
   ffmpeg                 # tests make their videos with the ffmpeg CLI
   libcurl4-openssl-dev   # hub downloads
+  libsqlite3-dev libfaiss-dev  # the search index: records in SQLite, stage-1 vectors in FAISS
   libgtest-dev libgmock-dev
   python3 python3-numpy  # synthesises the test checkpoints; numpy is the Python package's array type
   python3-dev pybind11-dev python3-pybind11  # the Python extension module

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian 12 machine: install, build, classify a video.
+# The main job on a fresh Debian 12 machine: install, build, classify a video, then index its
+# folder and search it by text.
 #
 #   ./scripts/run_main_job.sh [VIDEO] [MODEL]
 #
@@ -20,13 +21,24 @@ if [ ! -f "$VIDEO" ]; then
   ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=30:duration=4 -c:v libx264 -pix_fmt yuv420p "$VIDEO"
 fi
 LABELS="playing sports,eating spaghetti,go shopping"
-if ./build/xclip classify "$VIDEO" --model "$MODEL" --labels "$LABELS"; then
+INDEX="build/demo/index.xclip"
+
+# Classify the video, then index its folder (incremental: a re-run skips what is done) and
+# search the index by text.
+demo() {
+  ./build/xclip classify "$VIDEO" --model "$1" --labels "$LABELS" &&
+    ./build/xclip index "$(dirname "$VIDEO")" --index "$INDEX" --model "$1" --window 2 --quiet &&
+    ./build/xclip search "playing sports" --index "$INDEX" --top 3
+}
+
+if demo "$MODEL"; then
   exit 0
 fi
 echo >&2
-echo "Could not classify with $MODEL (see the error above). With network, the model is downloaded" >&2
+echo "Could not run with $MODEL (see the error above). With network, the model is downloaded" >&2
 echo "into the Hugging Face cache; otherwise pass a local folder: $0 VIDEO /path/to/xclip-base-patch32" >&2
 echo "Running on the synthetic base-patch32 checkpoint instead (random weights: meaningless probabilities):" >&2
 cmake -DPYTHON=/usr/bin/python3 -DSYNTH="$(cd .. && pwd)/shared/tools/synth_checkpoint.py" -DPRESET=base-patch32 \
       -DOUT=build/models -P tests/support/synth_models.cmake
-./build/xclip classify "$VIDEO" --model build/models/base-patch32 --labels "$LABELS"
+rm -rf "$INDEX"  # an index belongs to one model
+demo build/models/base-patch32

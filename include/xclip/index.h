@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,7 @@ struct IndexOpenOptions {
   bool create = true;      // false: a missing index is an error
   // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
   // this many windows (see README: "Search at scale").
-  std::int64_t approximate_from = 200000;
+  std::int64_t approximate_from = 100000;
 };
 
 struct IndexProgress {
@@ -129,6 +130,8 @@ class VideoIndex {
 
   IndexInfo info() const;
   std::vector<IndexedWindow> windows() const;  // every window, by path and start
+  // One window's path, times and frames (no embedding); nullopt if the id is unknown.
+  std::optional<IndexedWindow> window(std::int64_t id) const;
   const std::string& dir() const;
 
   struct Impl;

@@ -76,7 +76,7 @@ void bind_index(py::module_& m) {
            }),
            py::arg("dir"), py::arg("model") = "", py::arg("window_seconds") = 10.0, py::arg("stride_seconds") = 0.0,
            py::arg("num_frames") = 0, py::arg("dtype") = WeightType::F32, py::arg("num_threads") = 0,
-           py::arg("create") = true, py::arg("approximate_from") = 200000)
+           py::arg("create") = true, py::arg("approximate_from") = 100000)
       .def(
           "update",
           [](VideoIndex& index, const std::vector<std::string>& paths, py::object on_progress) {

@@ -222,6 +222,8 @@ std::int64_t IndexStore::window_count() {
   return s.int64(0);
 }
 
+void IndexStore::checkpoint() { db_.exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+
 std::set<std::int64_t> IndexStore::window_ids() {
   std::set<std::int64_t> out;
   Statement s = db_.prepare("SELECT id FROM windows");
@@ -261,27 +263,21 @@ std::optional<IndexStore::WindowMeta> IndexStore::window_meta(std::int64_t id) {
   return WindowMeta{s.text(0), s.real(1), s.real(2), split_indices(s.text(3))};
 }
 
-VideoSearchFeatures IndexStore::search_features(const std::vector<std::int64_t>& ids, const FeatureShape& shape) {
+void IndexStore::read_search_features(const std::vector<std::int64_t>& ids, const FeatureShape& shape, float* embeddings,
+                                      float* keys_values) {
   const std::int64_t n = static_cast<std::int64_t>(ids.size()), per_layer = shape.patches * 2 * shape.dim;
-  VideoSearchFeatures out;
-  out.video_embeds = Tensor::empty(DType::F32, {n, shape.dim});
-  out.prompt_keys_values = Tensor::empty(DType::F32, {shape.layers, n, shape.patches, 2 * shape.dim});
-  Statement s = db_.prepare(
-      "SELECT w.embedding, f.keys_values FROM windows w JOIN window_features f ON f.window_id = w.id WHERE w.id = ?");
-  std::vector<float> kv(static_cast<std::size_t>(shape.keys_values_floats()));
+  Statement s = db_.prepare("SELECT embedding FROM windows WHERE id = ?");
   for (std::int64_t i = 0; i < n; ++i) {
-    s.bind(1, ids[static_cast<std::size_t>(i)]);
-    XCLIP_CHECK(s.step(), FormatError) << db_.path() << ": window " << ids[static_cast<std::size_t>(i)]
-                                       << " has no stored features (damaged index)";
-    s.copy_floats(0, out.video_embeds.mutable_data<float>() + i * shape.dim, shape.dim, "a window's embedding");
-    s.copy_floats(1, kv.data(), shape.keys_values_floats(), "a window's prompt keys/values");
+    const std::int64_t id = ids[static_cast<std::size_t>(i)];
+    s.bind(1, id);
+    XCLIP_CHECK(s.step(), FormatError) << db_.path() << ": window " << id << " is not in the index";
+    s.copy_floats(0, embeddings + i * shape.dim, shape.dim, "a window's embedding");
+    s.reset();
     // Stored per window as [layers, patches, 2·dim]; the model takes [layers, windows, ...].
     for (std::int64_t l = 0; l < shape.layers; ++l)
-      std::memcpy(out.prompt_keys_values.mutable_data<float>() + (l * n + i) * per_layer, kv.data() + l * per_layer,
-                  sizeof(float) * static_cast<std::size_t>(per_layer));
-    s.reset();
+      db_.read_blob_floats("window_features", "keys_values", id, shape.keys_values_floats(), l * per_layer, per_layer,
+                           keys_values + (l * n + i) * per_layer);
   }
-  return out;
 }
 
 std::vector<std::uint8_t> IndexStore::thumbnail(std::int64_t id) {

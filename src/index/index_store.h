@@ -75,6 +75,9 @@ class IndexStore {
   void forget_failures(const std::vector<std::string>& paths);
 
   std::int64_t window_count();
+  // Moves what the write-ahead log holds into the database file (searches then read it
+  // through the memory map instead of looking pages up in the log).
+  void checkpoint();
   std::set<std::int64_t> window_ids();
   std::int64_t video_count();
   // Every window's id and raw embedding, [n, dim] row-major.
@@ -85,8 +88,11 @@ class IndexStore {
     std::vector<std::int64_t> frame_indices;
   };
   std::optional<WindowMeta> window_meta(std::int64_t id);
-  // Raw embeddings [n, dim] and keys/values [layers, n, patches, 2·dim] of these windows.
-  VideoSearchFeatures search_features(const std::vector<std::int64_t>& ids, const FeatureShape& shape);
+  // Raw embeddings [n, dim] and keys/values [layers, n, patches, 2·dim] of these windows,
+  // written to the caller's buffers (reused across queries: fresh pages would cost more to
+  // fault in than the read itself).
+  void read_search_features(const std::vector<std::int64_t>& ids, const FeatureShape& shape, float* embeddings,
+                            float* keys_values);
   std::vector<std::uint8_t> thumbnail(std::int64_t id);
   std::vector<IndexedWindow> windows(const FeatureShape& shape);
 

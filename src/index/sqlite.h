@@ -27,6 +27,11 @@ class Database {
   void exec(const std::string& sql);
   Statement prepare(const std::string& sql);
   std::int64_t last_insert_id() const;
+  // Reads `floats` floats at float offset `at` of a blob (table.column of row `rowid`)
+  // straight into dst, without SQLite's intermediate copy of the whole value. FormatError
+  // if the row is missing or the blob is not `total` floats long.
+  void read_blob_floats(const char* table, const char* column, std::int64_t rowid, std::int64_t total,
+                        std::int64_t at, std::int64_t floats, float* dst);
   std::int64_t changes() const;
   const std::string& path() const { return path_; }
 
@@ -69,6 +74,9 @@ class Statement {
   // Copies the blob (expected_bytes floats' worth) into dst.
   void copy_floats(int i, float* dst, std::int64_t expected, const char* what) const;
   std::vector<std::uint8_t> bytes(int i) const;
+  // The blob in place (valid until the next step/reset); FormatError unless it holds exactly
+  // `expected` floats.
+  const float* blob_floats(int i, std::int64_t expected, const char* what) const;
 
  private:
   Database* db_;

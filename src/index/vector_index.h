@@ -10,6 +10,7 @@
 
 namespace faiss {
 struct Index;
+struct IndexIVFFlat;
 }
 
 namespace xclip::index {
@@ -38,10 +39,13 @@ class VectorIndex {
 
  private:
   explicit VectorIndex(std::unique_ptr<faiss::Index> index);
+  void search_flat(const float* query, std::int64_t k, Neighbours& out) const;
+  void search_ivf(const faiss::IndexIVFFlat& ivf, const float* query, std::int64_t k, int nprobe,
+                  Neighbours& out) const;
   std::unique_ptr<faiss::Index> index_;
 };
 
-// Inverted lists for n vectors: about √n, a power of two, 64 to 65536.
+// Inverted lists for n vectors: about 4·√n, a power of two, 64 to 65536.
 std::int64_t ivf_lists_for(std::int64_t n);
 
 }  // namespace xclip::index

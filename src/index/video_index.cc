@@ -125,6 +125,8 @@ struct VideoIndex::Impl {
   std::unique_ptr<XCLIPProcessor> processor;
   std::unique_ptr<Session> session;
 
+  std::shared_ptr<std::vector<float>> feature_buffer;  // reused by every stage 2
+
   std::unique_ptr<VectorIndex> vectors;
   std::int64_t vectors_generation = -1;
 
@@ -224,6 +226,21 @@ struct VideoIndex::Impl {
     tok.truncation = true;
     const auto [ids, mask] = processor->tokenizer().encode_to_tensors({text}, tok);
     return session->get_text_features(ids, mask);
+  }
+
+  // Stored features of `ids` as the model takes them, in a buffer kept between queries.
+  VideoSearchFeatures search_features(const std::vector<std::int64_t>& ids) {
+    const std::int64_t n = static_cast<std::int64_t>(ids.size());
+    const std::size_t needed = static_cast<std::size_t>(n * (shape.dim + shape.keys_values_floats()));
+    if (!feature_buffer || feature_buffer->size() < needed) feature_buffer = std::make_shared<std::vector<float>>(needed);
+    float* embeddings = feature_buffer->data();
+    float* keys_values = embeddings + n * shape.dim;
+    store.read_search_features(ids, shape, embeddings, keys_values);
+    VideoSearchFeatures f;
+    f.video_embeds = Tensor::borrow(DType::F32, {n, shape.dim}, embeddings, feature_buffer);
+    f.prompt_keys_values =
+        Tensor::borrow(DType::F32, {shape.layers, n, shape.patches, 2 * shape.dim}, keys_values, feature_buffer);
+    return f;
   }
 
   // ---- stage 1 ----
@@ -427,6 +444,7 @@ struct VideoIndex::Impl {
 
     if (!to_embed.empty()) embed_files(to_embed, to_embed_hashes, indexed, report, on_progress, started);
     if (report.added + report.updated + report.moved + report.removed > 0) {
+      store.checkpoint();
       ensure_vectors();
       sweep_thumbnails();
     }
@@ -539,7 +557,7 @@ struct VideoIndex::Impl {
     if (reranked > 0) {
       ensure_model();
       const std::vector<std::int64_t> ids(found.ids.begin(), found.ids.begin() + static_cast<std::ptrdiff_t>(reranked));
-      const Tensor l = session->logits_from_video_features(store.search_features(ids, shape), features);
+      const Tensor l = session->logits_from_video_features(search_features(ids), features);
       logits.assign(l.data<float>(), l.data<float>() + l.numel());
     }
     return hits_for(found, logits, reranked, o.top);
@@ -570,7 +588,7 @@ struct VideoIndex::Impl {
     for (std::size_t first = 0; first < ids.size(); first += batch) {
       const std::vector<std::int64_t> part(ids.begin() + static_cast<std::ptrdiff_t>(first),
                                            ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), first + batch)));
-      const Tensor l = session->logits_from_video_features(store.search_features(part, shape), features);
+      const Tensor l = session->logits_from_video_features(search_features(part), features);
       for (std::size_t i = 0; i < part.size(); ++i) {
         SearchHit h;
         h.window_id = part[i];
@@ -674,6 +692,11 @@ std::vector<std::uint8_t> VideoIndex::thumbnail(std::int64_t window_id) const { 
 std::string VideoIndex::thumbnail_path(std::int64_t window_id) const { return impl_->thumbnail_path(window_id); }
 IndexInfo VideoIndex::info() const { return impl_->info(); }
 std::vector<IndexedWindow> VideoIndex::windows() const { return impl_->store.windows(impl_->shape); }
+std::optional<IndexedWindow> VideoIndex::window(std::int64_t id) const {
+  const auto meta = impl_->store.window_meta(id);
+  if (!meta) return std::nullopt;
+  return IndexedWindow{id, meta->path, meta->start, meta->end, meta->frame_indices, {}};
+}
 const std::string& VideoIndex::dir() const { return impl_->store.dir(); }
 
 }  // namespace xclip

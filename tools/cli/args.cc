@@ -26,6 +26,7 @@ Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags,
         value = argv[++i];
       }
       values_[name] = value;
+      repeated_[name].push_back(value);
     } else {
       throw UsageError("unknown option --" + name);
     }
@@ -35,6 +36,11 @@ Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags,
 std::string Args::get(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = repeated_.find(name);
+  return it == repeated_.end() ? std::vector<std::string>() : it->second;
 }
 
 std::string Args::required(const std::string& name) const {

@@ -26,12 +26,15 @@ class Args {
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   std::string get(const std::string& name, const std::string& fallback = "") const;
   std::string required(const std::string& name) const;
+  // Every value of an option given several times (get() returns the last).
+  std::vector<std::string> all(const std::string& name) const;
   int get_int(const std::string& name, int fallback) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
   std::set<std::string> flags_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::vector<std::string> positionals_;
 };
 

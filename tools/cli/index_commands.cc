@@ -31,7 +31,7 @@ options:
   --stride SECONDS     start-to-start distance (default: the window; creating only)
   --frames N           frames per window (default: the model's num_frames)
   --dtype f32|int8|bf16  what the index is built with (default f32; creating only)
-  --approximate-from N   approximate (IVF) stage 1 from N windows (default 200000)
+  --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)
   --threads N          intra-op threads
   --remove             remove PATH... from the index instead
   --info               print the index's model, settings and size (JSON)
@@ -88,7 +88,7 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.settings.window_seconds = get_double(args, "window", 10.0);
   o.settings.stride_seconds = get_double(args, "stride", 0.0);
   o.settings.num_frames = args.get_int("frames", 0);
-  o.approximate_from = args.get_int("approximate-from", 200000);
+  o.approximate_from = args.get_int("approximate-from", 100000);
   return o;
 }
 

@@ -23,6 +23,7 @@ commands:
   info        what a model folder holds and runs in (JSON), with its int8 self-check
   index       index a video collection for search (incremental, resumable)
   search      find the moments of an indexed collection that match a text (or a video)
+  serve       HTTP service (JSON routes, dynamic batching, metrics) and a search page
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "info") return xclip::cli::run_info(argc, argv);
     if (command == "index") return xclip::cli::run_index(argc, argv);
     if (command == "search") return xclip::cli::run_search(argc, argv);
+    if (command == "serve") return xclip::cli::run_serve(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {

@@ -1,0 +1,76 @@
+// xclip serve: parses the options and runs the HTTP server (tools/server).
+#include <cstdlib>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "server.h"
+
+namespace xclip::cli {
+
+namespace {
+
+const char* kServeHelp = R"(usage: xclip serve --model ID|DIR [--index DIR] [options]
+
+Serves the model over HTTP (JSON), with a search page at / when --index is given. Texts and
+videos of concurrent requests share forward passes (dynamic batching). SIGTERM or Ctrl-C
+stops accepting, finishes the requests in flight and exits 0.
+
+routes: GET /health /info /metrics; POST /embed/text /v1/embeddings /embed/video /classify
+/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); GET / (the page)
+
+options:
+  --host ADDR          address to bind (default 127.0.0.1: this machine only)
+  --port N             (default 8080)
+  --api-key KEY        require "Authorization: Bearer KEY" (default: $XCLIP_API_KEY; none if unset)
+  --allow-dir DIR      a folder whose videos requests may name by path (repeatable)
+  --index DIR          a search index built with the same model (xclip index)
+  --max-batch N        texts or videos per forward (default 32)
+  --max-wait-ms MS     how long a forward waits for more requests (default 5)
+  --max-queue N        waiting texts and videos before answering 429 (default 256)
+  --max-upload-mb N    largest uploaded video (default 256)
+  --http-threads N     connections served at once (default 64)
+  --dtype auto|f32|int8|bf16, --threads N, --quiet
+
+example:
+  xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos
+  curl -s localhost:8080/embed/text -H 'Content-Type: application/json' -d '{"inputs": ["a dog"]}'
+)";
+
+}  // namespace
+
+int run_serve(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"quiet", "help"},
+                  {"model", "index", "host", "port", "api-key", "allow-dir", "max-batch", "max-wait-ms", "max-queue",
+                   "max-upload-mb", "http-threads", "dtype", "threads"});
+  if (args.flag("help")) {
+    std::cout << kServeHelp;
+    return 0;
+  }
+  if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");
+  server::ServerOptions o;
+  o.model = args.required("model");
+  o.index_dir = args.get("index");
+  o.host = args.get("host", "127.0.0.1");
+  o.port = args.get_int("port", 8080);
+  o.api_key = args.get("api-key");
+  if (o.api_key.empty())
+    if (const char* env = std::getenv("XCLIP_API_KEY")) o.api_key = env;
+  o.allow_dirs = args.all("allow-dir");
+  o.max_batch = args.get_int("max-batch", 32);
+  o.max_wait_ms = args.get_int("max-wait-ms", 5);
+  const int queue = args.get_int("max-queue", 256);
+  const int upload_mb = args.get_int("max-upload-mb", 256);
+  o.http_threads = args.get_int("http-threads", 64);
+  o.dtype = parse_dtype(args);
+  o.num_threads = args.get_int("threads", 0);
+  o.quiet = args.flag("quiet");
+  if (o.port <= 0 || o.port > 65535) throw UsageError("--port must be 1 to 65535");
+  if (o.max_batch <= 0 || o.max_wait_ms < 0 || queue <= 0 || upload_mb <= 0 || o.http_threads <= 0)
+    throw UsageError("--max-batch, --max-queue, --max-upload-mb and --http-threads must be positive");
+  o.max_queue = static_cast<std::size_t>(queue);
+  o.max_upload_bytes = static_cast<std::size_t>(upload_mb) << 20;
+  return server::run_server(o);
+}
+
+}  // namespace xclip::cli

@@ -1,0 +1,156 @@
+#include "batcher.h"
+
+#include <cstring>
+
+namespace xclip::server {
+
+Batcher::Batcher(std::shared_ptr<const Model> model, const XCLIPProcessor& processor, BatcherOptions options,
+                 BatchStats stats)
+    : model_(std::move(model)),
+      processor_(processor),
+      options_(options),
+      stats_(std::move(stats)),
+      session_(model_),
+      worker_([this] { run(); }) {}
+
+Batcher::~Batcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+std::size_t Batcher::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_;
+}
+
+void Batcher::check_room(std::size_t adding) {
+  if (queued_ + adding > options_.max_queue)
+    throw QueueFull("the queue is full (" + std::to_string(queued_) + " items waiting, --max-queue " +
+                    std::to_string(options_.max_queue) + "): retry later");
+}
+
+std::future<std::vector<std::vector<float>>> Batcher::embed_texts(std::vector<std::string> prompts) {
+  TextItem item{std::move(prompts), {}};
+  auto future = item.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_room(item.prompts.size());
+    queued_ += item.prompts.size();
+    texts_.push_back(std::move(item));
+  }
+  changed_.notify_all();
+  return future;
+}
+
+std::future<VideoSearchFeatures> Batcher::embed_video(Tensor pixels) {
+  VideoItem item{std::move(pixels), {}};
+  auto future = item.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_room(1);
+    ++queued_;
+    videos_.push_back(std::move(item));
+  }
+  changed_.notify_all();
+  return future;
+}
+
+void Batcher::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return stop_ || !texts_.empty() || !videos_.empty(); });
+    if (texts_.empty() && videos_.empty()) return;  // stopping, nothing left
+    // Give other requests up to max_wait to join the batch (unless it is full already).
+    const auto deadline = std::chrono::steady_clock::now() + options_.max_wait;
+    const auto full = [&] {
+      std::size_t prompts = 0;
+      for (const TextItem& t : texts_) prompts += t.prompts.size();
+      return stop_ || prompts >= static_cast<std::size_t>(options_.max_batch) ||
+             videos_.size() >= static_cast<std::size_t>(options_.max_batch);
+    };
+    changed_.wait_until(lock, deadline, full);
+
+    std::vector<TextItem> texts;
+    std::size_t prompts = 0;
+    while (!texts_.empty() &&
+           (texts.empty() || prompts + texts_.front().prompts.size() <= static_cast<std::size_t>(options_.max_batch))) {
+      prompts += texts_.front().prompts.size();
+      texts.push_back(std::move(texts_.front()));
+      texts_.pop_front();
+    }
+    std::vector<VideoItem> videos;
+    while (!videos_.empty() && videos.size() < static_cast<std::size_t>(options_.max_batch)) {
+      videos.push_back(std::move(videos_.front()));
+      videos_.pop_front();
+    }
+    queued_ -= prompts + videos.size();
+    lock.unlock();
+    if (!texts.empty()) run_texts(texts);
+    if (!videos.empty()) run_videos(videos);
+    lock.lock();
+  }
+}
+
+void Batcher::run_texts(std::vector<TextItem>& items) {
+  try {
+    std::vector<std::string> all;
+    for (const TextItem& t : items) all.insert(all.end(), t.prompts.begin(), t.prompts.end());
+    TokenizeOptions tok;
+    tok.padding = Padding::Longest;
+    tok.truncation = true;
+    const auto [ids, mask] = processor_.tokenizer().encode_to_tensors(all, tok);
+    const Tensor features = session_.get_text_features(ids, mask);
+    const std::int64_t d = features.dim(1);
+    std::int64_t row = 0;
+    for (TextItem& t : items) {
+      std::vector<std::vector<float>> rows;
+      for (std::size_t i = 0; i < t.prompts.size(); ++i, ++row)
+        rows.emplace_back(features.data<float>() + row * d, features.data<float>() + (row + 1) * d);
+      t.done.set_value(std::move(rows));
+    }
+    if (stats_.on_batch) stats_.on_batch("text", all.size());
+  } catch (...) {
+    for (TextItem& t : items) t.done.set_exception(std::current_exception());
+  }
+}
+
+void Batcher::run_videos(std::vector<VideoItem>& items) {
+  // One forward needs equal shapes: group consecutive items of the same shape.
+  std::size_t begin = 0;
+  while (begin < items.size()) {
+    std::size_t end = begin + 1;
+    while (end < items.size() && items[end].pixels.shape() == items[begin].pixels.shape()) ++end;
+    try {
+      std::vector<std::int64_t> shape = items[begin].pixels.shape();
+      const std::int64_t n = static_cast<std::int64_t>(end - begin);
+      shape[0] = n;
+      Tensor batch = Tensor::empty(DType::F32, shape);
+      const std::size_t bytes = items[begin].pixels.nbytes();
+      for (std::size_t i = begin; i < end; ++i)
+        std::memcpy(static_cast<char*>(batch.mutable_raw()) + (i - begin) * bytes, items[i].pixels.raw(), bytes);
+      const VideoSearchFeatures f = session_.get_video_search_features(batch);
+      const std::int64_t d = f.video_embeds.dim(1), layers = f.prompt_keys_values.dim(0);
+      const std::int64_t per_layer = f.prompt_keys_values.dim(2) * f.prompt_keys_values.dim(3);
+      for (std::int64_t v = 0; v < n; ++v) {
+        VideoSearchFeatures one;
+        one.video_embeds = Tensor::from_values<float>(DType::F32, {1, d}, f.video_embeds.data<float>() + v * d);
+        one.prompt_keys_values = Tensor::empty(
+            DType::F32, {layers, 1, f.prompt_keys_values.dim(2), f.prompt_keys_values.dim(3)});
+        for (std::int64_t l = 0; l < layers; ++l)
+          std::memcpy(one.prompt_keys_values.mutable_data<float>() + l * per_layer,
+                      f.prompt_keys_values.data<float>() + (l * n + v) * per_layer, sizeof(float) * per_layer);
+        items[begin + static_cast<std::size_t>(v)].done.set_value(std::move(one));
+      }
+      if (stats_.on_batch) stats_.on_batch("video", static_cast<std::size_t>(n));
+    } catch (...) {
+      for (std::size_t i = begin; i < end; ++i) items[i].done.set_exception(std::current_exception());
+    }
+    begin = end;
+  }
+}
+
+}  // namespace xclip::server

@@ -1,0 +1,18 @@
+# Writes OUT (a .cc) defining xclip::server::web::kIndexHtml, kAppJs and kStyleCss from the
+# files in WEB_DIR, so that the page ships inside the xclip binary (no files at run time).
+function(embed name file)
+  file(READ "${file}" content)
+  string(FIND "${content}" ")XCLIPWEB\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${file} contains the raw-string delimiter")
+  endif()
+  string(APPEND body "const char* const ${name} = R\"XCLIPWEB(${content})XCLIPWEB\";\n")
+  set(body "${body}" PARENT_SCOPE)
+endfunction()
+set(body "// Generated from tools/server/web by tools/server/embed_web.cmake: do not edit.\n#include \"web_assets.h\"\n\nnamespace xclip::server::web {\n\n")
+embed(kIndexHtml "${WEB_DIR}/index.html")
+embed(kAppJs "${WEB_DIR}/app.js")
+embed(kStyleCss "${WEB_DIR}/style.css")
+string(APPEND body "\n}  // namespace xclip::server::web\n")
+file(WRITE "${OUT}.tmp" "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different "${OUT}.tmp" "${OUT}")

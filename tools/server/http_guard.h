@@ -1,0 +1,66 @@
+// What keeps the server safe on a network: API key checks in constant time, paths confined
+// to allowed roots, JSON parsed with size and depth limits, uploads in private temporary
+// files, and errors as JSON with HTTP status codes.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace xclip::server {
+
+// An error answered as {"error": message, "type": type} with `status`.
+class HttpError : public std::runtime_error {
+ public:
+  HttpError(int status, std::string type, const std::string& message)
+      : std::runtime_error(message), status_(status), type_(std::move(type)) {}
+  int status() const { return status_; }
+  const std::string& type() const { return type_; }
+
+ private:
+  int status_;
+  std::string type_;
+};
+
+std::string error_body(const std::string& message, const std::string& type);
+
+// Compares in time independent of where the strings differ (and of the key's content).
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+// "Bearer KEY" -> whether KEY is the key.
+bool bearer_matches(const std::string& authorization_header, const std::string& key);
+
+// JSON from a request body: 413 over max_bytes, 400 when malformed (invalid UTF-8 included)
+// or nested deeper than max_depth.
+nlohmann::json parse_json_body(const std::string& body, std::size_t max_bytes, int max_depth = 16);
+
+// The real path of `path` if it lies inside one of the roots (after resolving "..", and
+// symlinks of the path and of the roots); 403 otherwise, 404 if it does not exist.
+std::string confine_path(const std::string& path, const std::vector<std::string>& roots);
+
+// A file under a private (0700) folder, removed when the object goes.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& dir);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  // Appends; 413 past `limit` bytes in all.
+  void write(const char* data, std::size_t size, std::size_t limit);
+  void close();
+  const std::string& path() const { return path_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::size_t size_ = 0;
+};
+
+// A new private folder for uploads (mkdtemp under $TMPDIR or /tmp).
+std::string make_private_dir();
+
+}  // namespace xclip::server

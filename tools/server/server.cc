@@ -1,0 +1,678 @@
+// The HTTP routes of xclip serve on cpp-httplib: JSON in and out, dynamic batching through
+// Batcher, errors as {"error", "type"} with text-embeddings-inference's status codes.
+#include "server.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <list>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "batcher.h"
+#include "http_guard.h"
+#include "metrics.h"
+#include "web_assets.h"
+#include "xclip/xclip.h"
+
+namespace xclip::server {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::atomic<bool> g_stop_requested{false};
+
+void on_stop_signal(int) { g_stop_requested = true; }
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void send_error(httplib::Response& res, const HttpError& e) {
+  res.status = e.status();
+  res.set_content(error_body(e.what(), e.type()), "application/json");
+}
+
+// Softmax in double (probabilities of many labels sum to 1 to float precision).
+std::vector<double> softmax(const float* logits, std::size_t n) {
+  std::vector<double> p(logits, logits + n);
+  const double m = *std::max_element(p.begin(), p.end());
+  double sum = 0;
+  for (double& x : p) sum += (x = std::exp(x - m));
+  for (double& x : p) x /= sum;
+  return p;
+}
+
+std::vector<float> normalized(std::vector<float> v) {
+  double s = 0;
+  for (float x : v) s += static_cast<double>(x) * x;
+  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+  for (float& x : v) x = static_cast<float>(x * inv);
+  return v;
+}
+
+// Texts of {"inputs": "a" | ["a", ...]} (or "input" for the OpenAI route).
+std::vector<std::string> text_inputs(const json& body, const char* field) {
+  if (!body.is_object() || !body.contains(field))
+    throw HttpError(422, "validation", std::string("the body needs \"") + field + "\": a string or a list of strings");
+  const json& v = body[field];
+  std::vector<std::string> out;
+  if (v.is_string()) {
+    out.push_back(v.get<std::string>());
+  } else if (v.is_array()) {
+    for (const json& item : v) {
+      if (!item.is_string()) throw HttpError(422, "validation", std::string("\"") + field + "\" must hold strings only");
+      out.push_back(item.get<std::string>());
+    }
+  } else {
+    throw HttpError(422, "validation", std::string("\"") + field + "\" must be a string or a list of strings");
+  }
+  if (out.empty()) throw HttpError(422, "validation", std::string("\"") + field + "\" is empty");
+  if (out.size() > 1024) throw HttpError(413, "payload_too_large", "at most 1024 texts per request");
+  for (const std::string& s : out)
+    if (s.empty()) throw HttpError(422, "validation", "an input text is empty");
+  return out;
+}
+
+template <class T>
+T field_or(const json& body, const char* name, T fallback) {
+  if (!body.is_object() || !body.contains(name)) return fallback;
+  try {
+    return body[name].get<T>();
+  } catch (const json::exception&) {
+    throw HttpError(422, "validation", std::string("\"") + name + "\" has the wrong type");
+  }
+}
+
+// A small least-recently-used cache of label-set features (classify requests repeat labels).
+class LabelCache {
+ public:
+  std::optional<Tensor> get(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    order_.splice(order_.begin(), order_, it->second.second);
+    return it->second.first;
+  }
+  void put(const std::string& key, Tensor value) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (map_.count(key)) return;
+    order_.push_front(key);
+    map_[key] = {std::move(value), order_.begin()};
+    if (map_.size() > 256) {
+      map_.erase(order_.back());
+      order_.pop_back();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<std::string> order_;
+  std::map<std::string, std::pair<Tensor, std::list<std::string>::iterator>> map_;
+};
+
+// Sessions for the cheap per-request steps (label logits against a video's features).
+class SessionPool {
+ public:
+  explicit SessionPool(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+  template <class F>
+  auto with(F f) {
+    std::unique_ptr<Session> s;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        s = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!s) s = std::make_unique<Session>(model_);
+    auto result = f(*s);
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(s));
+    return result;
+  }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Session>> free_;
+};
+
+// Route name for metrics: the path with ids replaced.
+std::string route_of(const std::string& path) {
+  if (path.rfind("/media/thumbnails/", 0) == 0) return "/media/thumbnails";
+  if (path.rfind("/media/videos/", 0) == 0) return "/media/videos";
+  static const std::vector<std::string> known = {"/health", "/info", "/metrics", "/embed/text", "/v1/embeddings",
+                                                 "/embed/video", "/classify", "/search", "/", "/app.js", "/style.css"};
+  return std::find(known.begin(), known.end(), path) != known.end() ? path : "other";
+}
+
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
+}  // namespace
+
+class Server {
+ public:
+  explicit Server(ServerOptions o) : options_(std::move(o)), upload_dir_(make_private_dir()) {}
+  ~Server() {
+    std::error_code ec;
+    fs::remove_all(upload_dir_, ec);
+  }
+
+  int run() {
+    configure_http();
+    routes();
+    if (!http_.bind_to_port(options_.host, options_.port))
+      throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               " (in use, or not an address of this machine)");
+    install_signal_handlers();
+    std::thread loader([this] { load(); });
+    std::thread watcher([this] {
+      while (!g_stop_requested && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      http_.stop();  // stops accepting; requests in flight finish before listen returns
+    });
+    if (!options_.quiet)
+      std::fprintf(stderr, "xclip serve: listening on http://%s:%d (model loading)\n", options_.host.c_str(),
+                   options_.port);
+    http_.listen_after_bind();
+    stopping_ = true;
+    watcher.join();
+    loader.join();
+    batcher_.reset();  // finishes whatever is queued
+    if (!options_.quiet) std::fprintf(stderr, "xclip serve: stopped\n");
+    return 0;
+  }
+
+ private:
+  void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+  }
+
+  void configure_http() {
+    const int threads = options_.http_threads;
+    http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+    http_.set_payload_max_length(options_.max_upload_bytes);
+    http_.set_read_timeout(options_.read_timeout_seconds, 0);
+    http_.set_write_timeout(options_.read_timeout_seconds, 0);
+    http_.set_keep_alive_timeout(5);
+    http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      t_request_start = std::chrono::steady_clock::now();
+      return authorize(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                 : httplib::Server::HandlerResponse::Handled;
+    });
+    http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      const char* type = res.status == 404 ? "not_found" : res.status == 413 ? "payload_too_large" : "http_error";
+      res.set_content(error_body(res.status == 404 ? "no such route" : "HTTP error " + std::to_string(res.status), type),
+                      "application/json");
+    });
+    http_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      res.status = 500;
+      res.set_content(error_body("internal error", "server_error"), "application/json");
+    });
+    http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
+      metrics_.observe_request(route_of(req.path), res.status, seconds);
+    });
+  }
+
+  // The key is needed everywhere but the health check and the page's static files; media
+  // may carry it as ?key= (an <img> or <video> cannot send a header).
+  bool authorize(const httplib::Request& req, httplib::Response& res) {
+    if (options_.api_key.empty()) return true;
+    const std::string& p = req.path;
+    if (p == "/health" || p == "/" || p == "/app.js" || p == "/style.css") return true;
+    if (bearer_matches(req.get_header_value("Authorization"), options_.api_key)) return true;
+    if (p.rfind("/media/", 0) == 0 && constant_time_equal(req.get_param_value("key"), options_.api_key)) return true;
+    send_error(res, HttpError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY)"));
+    return false;
+  }
+
+  // Model, processor, batcher and index load on their own thread: /health says 503 until then.
+  void load() {
+    try {
+      LoadOptions load;
+      load.weights = options_.dtype;
+      load.num_threads = options_.num_threads;
+      model_ = Model::load(options_.model, load);
+      processor_ = std::make_unique<XCLIPProcessor>(XCLIPProcessor::from_folder(model_->path()));
+      BatcherOptions b;
+      b.max_batch = options_.max_batch;
+      b.max_wait = std::chrono::milliseconds(options_.max_wait_ms);
+      b.max_queue = options_.max_queue;
+      batcher_ = std::make_unique<Batcher>(model_, *processor_, b, BatchStats{[this](const char* kind, std::size_t n) {
+                                             metrics_.observe_batch(kind, n);
+                                           }});
+      sessions_ = std::make_unique<SessionPool>(model_);
+      if (!options_.index_dir.empty()) {
+        IndexOpenOptions io;
+        io.model = options_.model;
+        io.create = false;
+        io.num_threads = options_.num_threads;
+        index_ = std::make_unique<VideoIndex>(VideoIndex::open(options_.index_dir, io));
+        index_windows_ = index_->info().windows;
+      }
+      metrics_.set_gauges([this] { return batcher_ ? batcher_->queue_depth() : 0; },
+                          [this] { return index_windows_.load(); });
+      ready_ = true;
+      if (!options_.quiet) std::fprintf(stderr, "xclip serve: ready (%s)\n", model_->path().c_str());
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(load_mutex_);
+      load_error_ = e.what();
+      std::fprintf(stderr, "xclip serve: cannot load: %s\n", e.what());
+    }
+  }
+
+  void require_ready() const {
+    if (ready_) return;
+    std::lock_guard<std::mutex> lock(load_mutex_);
+    throw HttpError(503, "unavailable", load_error_.empty() ? "the model is loading" : "the model failed to load: " + load_error_);
+  }
+
+  // Wraps a route: HttpError and library errors become JSON answers.
+  template <class F>
+  httplib::Server::Handler guarded(F f) {
+    return [this, f](const httplib::Request& req, httplib::Response& res) {
+      try {
+        f(req, res);
+      } catch (const HttpError& e) {
+        send_error(res, e);
+      } catch (const QueueFull& e) {
+        send_error(res, HttpError(429, "overloaded", e.what()));
+      } catch (const InvalidArgument& e) {
+        send_error(res, HttpError(422, "validation", e.what()));
+      } catch (const FormatError& e) {
+        send_error(res, HttpError(422, "validation", e.what()));
+      } catch (const IoError& e) {
+        send_error(res, HttpError(404, "not_found", e.what()));
+      } catch (const std::exception& e) {
+        send_error(res, HttpError(500, "server_error", e.what()));
+      }
+    };
+  }
+
+  template <class F>
+  auto locked_index(F f) {
+    std::lock_guard<std::mutex> lock(index_mutex_);
+    return f(*index_);
+  }
+
+  json parse(const httplib::Request& req) const { return parse_json_body(req.body, options_.max_json_bytes); }
+
+  std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) {
+    return batcher_->embed_texts(texts).get();
+  }
+
+  void routes() {
+    http_.Get("/health", guarded([this](const httplib::Request&, httplib::Response& res) {
+      require_ready();
+      send_json(res, 200, {{"status", "ok"}});
+    }));
+    http_.Get("/info", guarded([this](const httplib::Request&, httplib::Response& res) { info(res); }));
+    http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_.render(), "text/plain; version=0.0.4");
+    });
+    http_.Post("/embed/text", guarded([this](const httplib::Request& req, httplib::Response& res) {
+      require_ready();
+      const json body = parse(req);
+      const std::vector<std::string> texts = text_inputs(body, "inputs");
+      const bool normalize = field_or<bool>(body, "normalize", true);
+      json out = json::array();
+      for (auto& row : embed(texts)) out.push_back(normalize ? normalized(std::move(row)) : row);
+      send_json(res, 200, out);
+    }));
+    http_.Post("/v1/embeddings", guarded([this](const httplib::Request& req, httplib::Response& res) {
+      require_ready();
+      const json body = parse(req);
+      const std::vector<std::string> texts = text_inputs(body, "input");
+      const std::string format = field_or<std::string>(body, "encoding_format", "float");
+      if (format != "float") throw HttpError(422, "validation", "encoding_format must be \"float\"");
+      json data = json::array();
+      std::size_t i = 0;
+      for (auto& row : embed(texts))
+        data.push_back({{"object", "embedding"}, {"index", i++}, {"embedding", normalized(std::move(row))}});
+      std::size_t tokens = 0;
+      for (const std::string& t : texts) tokens += processor_->tokenizer().encode(t).input_ids.size();
+      send_json(res, 200,
+                {{"object", "list"},
+                 {"data", data},
+                 {"model", field_or<std::string>(body, "model", options_.model)},
+                 {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+    }));
+    http_.Post("/embed/video", with_video([this](VideoRequest& v, httplib::Response& res) {
+      const VideoSearchFeatures f = video_features(v);
+      std::vector<float> e(f.video_embeds.data<float>(), f.video_embeds.data<float>() + f.video_embeds.numel());
+      if (field_or<bool>(v.options, "normalize", true)) e = normalized(std::move(e));
+      send_json(res, 200, {{"embedding", e}, {"frame_indices", v.frame_indices}});
+    }));
+    http_.Post("/classify", with_video([this](VideoRequest& v, httplib::Response& res) { classify(v, res); }));
+    http_.Post("/search", guarded([this](const httplib::Request& req, httplib::Response& res) { search(req, res); }));
+    http_.Get(R"(/media/thumbnails/(\d+)\.jpg)",
+              guarded([this](const httplib::Request& req, httplib::Response& res) { thumbnail(req, res); }));
+    http_.Get(R"(/media/videos/(\d+))",
+              guarded([this](const httplib::Request& req, httplib::Response& res) { media_video(req, res); }));
+    http_.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(web::kIndexHtml, "text/html; charset=utf-8");
+    });
+    http_.Get("/app.js", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(web::kAppJs, "text/javascript; charset=utf-8");
+    });
+    http_.Get("/style.css", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(web::kStyleCss, "text/css; charset=utf-8");
+    });
+  }
+
+  void info(httplib::Response& res) {
+    require_ready();
+    const XCLIPConfig& c = model_->config();
+    json out = {{"model", options_.model},
+                {"path", model_->path()},
+                {"revision", fs::path(model_->path()).parent_path().filename() == "snapshots"
+                                 ? fs::path(model_->path()).filename().string()
+                                 : "local"},
+                {"dtype", model_->weights() == WeightType::Int8   ? "int8"
+                          : model_->weights() == WeightType::Bf16 ? "bf16"
+                                                                  : "float32"},
+                {"num_frames", c.vision_config.num_frames},
+                {"image_size", c.vision_config.image_size},
+                {"projection_dim", c.projection_dim},
+                {"config",
+                 {{"text_layers", c.text_config.num_hidden_layers},
+                  {"vision_layers", c.vision_config.num_hidden_layers},
+                  {"patch_size", c.vision_config.patch_size}}},
+                {"max_batch", options_.max_batch},
+                {"version", XCLIP_VERSION_STRING}};
+    if (index_) {
+      const IndexInfo i = locked_index([&](VideoIndex& x) { return x.info(); });
+      out["index"] = {{"dir", i.dir}, {"videos", i.videos}, {"windows", i.windows}, {"stage1", i.stage1}};
+    }
+    send_json(res, 200, out);
+  }
+
+  // ---- videos in requests ----
+
+  struct VideoRequest {
+    std::string path;   // the file to decode (an upload's temporary file, or a confined path)
+    json options;       // the other fields (labels, template, top, normalize, frames, ...)
+    std::vector<std::int64_t> frame_indices;
+  };
+
+  // Reads a video request: multipart (a "video" file part and form fields), JSON
+  // {"path": ...} inside an allowed root, or the raw body. Uploads stream into a private
+  // temporary file, removed after the request.
+  template <class F>
+  httplib::Server::HandlerWithContentReader with_video(F f) {
+    return [this, f](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+      auto handler = guarded([&](const httplib::Request&, httplib::Response& r) {
+        require_ready();
+        TempFile upload(upload_dir_);
+        VideoRequest v;
+        read_video_request(req, reader, upload, v);
+        f(v, r);
+      });
+      handler(req, res);
+    };
+  }
+
+  void read_video_request(const httplib::Request& req, const httplib::ContentReader& reader, TempFile& upload,
+                          VideoRequest& v) {
+    const std::string type = req.get_header_value("Content-Type");
+    if (req.is_multipart_form_data()) {
+      std::string field;
+      bool in_file = false;
+      std::map<std::string, std::string> fields;
+      reader(
+          [&](const httplib::MultipartFormData& part) {
+            field = part.name;
+            in_file = part.name == "video";
+            return true;
+          },
+          [&](const char* data, std::size_t n) {
+            if (in_file) {
+              upload.write(data, n, options_.max_upload_bytes);
+            } else {
+              std::string& value = fields[field];
+              if (value.size() + n > options_.max_json_bytes)
+                throw HttpError(413, "payload_too_large", "form field '" + field + "' is too long");
+              value.append(data, n);
+            }
+            return true;
+          });
+      json opts = json::object();
+      for (const auto& [k, value] : fields) {
+        if (k == "options") {
+          const json parsed = parse_json_body(value, options_.max_json_bytes);
+          if (parsed.is_object()) opts.update(parsed);
+        } else {
+          opts[k] = value;
+        }
+      }
+      if (opts.contains("labels") && opts["labels"].is_string()) {  // "a, b, c" from a form
+        json list = json::array();
+        std::string item;
+        for (char c : opts["labels"].get<std::string>() + ",") {
+          if (c == ',' || c == '\n') {
+            const auto b = item.find_first_not_of(" \t\r"), e = item.find_last_not_of(" \t\r");
+            if (b != std::string::npos) list.push_back(item.substr(b, e - b + 1));
+            item.clear();
+          } else {
+            item += c;
+          }
+        }
+        opts["labels"] = list;
+      }
+      for (const char* number : {"top"})
+        if (opts.contains(number) && opts[number].is_string()) {
+          try {
+            opts[number] = std::stoi(opts[number].get<std::string>());
+          } catch (const std::exception&) {
+            throw HttpError(422, "validation", std::string("\"") + number + "\" must be a number");
+          }
+        }
+      if (upload.size() == 0) throw HttpError(422, "validation", "no \"video\" file in the form");
+      upload.close();
+      v.path = upload.path();
+      v.options = opts;
+    } else if (type.rfind("application/json", 0) == 0) {
+      std::string body;
+      reader([&](const char* data, std::size_t n) {
+        if (body.size() + n > options_.max_json_bytes)
+          throw HttpError(413, "payload_too_large", "the JSON body is larger than the limit");
+        body.append(data, n);
+        return true;
+      });
+      v.options = parse_json_body(body, options_.max_json_bytes);
+      if (!v.options.is_object() || !v.options.contains("path") || !v.options["path"].is_string())
+        throw HttpError(422, "validation", "a JSON request names the video as {\"path\": ...} (or upload it)");
+      v.path = confine_path(v.options["path"].get<std::string>(), options_.allow_dirs);
+    } else {
+      reader([&](const char* data, std::size_t n) {
+        upload.write(data, n, options_.max_upload_bytes);
+        return true;
+      });
+      if (upload.size() == 0) throw HttpError(422, "validation", "the request has no video (empty body)");
+      upload.close();
+      v.path = upload.path();
+      v.options = json::object();
+      for (const auto& [k, value] : req.params) v.options[k] = value;
+    }
+  }
+
+  // Decoded and preprocessed on the request's thread (decoding scales with the
+  // connections); the vision tower runs batched.
+  VideoSearchFeatures video_features(VideoRequest& v) {
+    VideoReader reader = VideoReader::open(v.path);
+    SamplingOptions s;
+    s.num_frames = model_->config().vision_config.num_frames;
+    const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
+    v.frame_indices = frames.indices;
+    metrics_.add_videos_decoded();
+    return batcher_->embed_video(processor_->video_processor().preprocess({frames.frames})).get();
+  }
+
+  Tensor label_features(const std::vector<std::string>& labels, const std::string& tmpl) {
+    std::string key = tmpl;
+    for (const std::string& l : labels) key += '\x1f' + l;
+    if (auto hit = label_cache_.get(key)) return *hit;
+    std::vector<std::string> prompts;
+    for (const std::string& l : labels) prompts.push_back(apply_template(tmpl, l));
+    const auto rows = embed(prompts);
+    Tensor t = Tensor::empty(DType::F32, {static_cast<std::int64_t>(rows.size()), model_->config().projection_dim});
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::copy(rows[i].begin(), rows[i].end(), t.mutable_data<float>() + i * rows[i].size());
+    label_cache_.put(key, t);
+    return t;
+  }
+
+  void classify(VideoRequest& v, httplib::Response& res) {
+    const json& o = v.options;
+    if (!o.contains("labels") || !o["labels"].is_array() || o["labels"].empty())
+      throw HttpError(422, "validation", "classify needs \"labels\": a non-empty list of strings");
+    std::vector<std::string> labels;
+    for (const json& l : o["labels"]) {
+      if (!l.is_string() || l.get<std::string>().empty())
+        throw HttpError(422, "validation", "\"labels\" must hold non-empty strings");
+      labels.push_back(l.get<std::string>());
+    }
+    if (labels.size() > 1024) throw HttpError(413, "payload_too_large", "at most 1024 labels");
+    const std::string tmpl = field_or<std::string>(o, "template", "{}");
+    const int top = field_or<int>(o, "top", static_cast<int>(labels.size()));
+    if (top <= 0) throw HttpError(422, "validation", "\"top\" must be positive");
+    const Tensor text = label_features(labels, tmpl);
+    const VideoSearchFeatures f = video_features(v);
+    const Tensor logits = sessions_->with([&](Session& s) { return s.logits_from_video_features(f, text); });
+    const std::vector<double> p = softmax(logits.data<float>(), labels.size());
+    std::vector<std::size_t> order(labels.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+    json out = json::array();
+    for (std::size_t k = 0; k < order.size() && static_cast<int>(k) < top; ++k)
+      out.push_back({{"label", labels[order[k]]}, {"score", p[order[k]]}, {"logit", logits.data<float>()[order[k]]}});
+    send_json(res, 200, {{"labels", out}, {"frame_indices", v.frame_indices}});
+  }
+
+  // ---- search and media ----
+
+  void require_index() const {
+    if (!index_) throw HttpError(404, "not_found", "this server has no index (start it with --index DIR)");
+  }
+
+  void search(const httplib::Request& req, httplib::Response& res) {
+    require_ready();
+    require_index();
+    const json body = parse(req);
+    SearchOptions o;
+    o.top = field_or<int>(body, "top", 10);
+    o.rerank = field_or<int>(body, "rerank", 100);
+    if (o.top <= 0 || o.top > 1000) throw HttpError(422, "validation", "\"top\" must be 1 to 1000");
+    if (o.rerank < 0 || o.rerank > 10000) throw HttpError(422, "validation", "\"rerank\" must be 0 to 10000");
+    std::vector<SearchHit> hits;
+    if (body.contains("like_path")) {
+      const std::string path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
+      hits = locked_index([&](VideoIndex& x) { return x.search_like(path, o); });
+    } else {
+      const std::string query = field_or<std::string>(body, "query", "");
+      if (query.empty()) throw HttpError(422, "validation", "search needs \"query\" (text) or \"like_path\"");
+      const auto rows = embed({query});
+      const Tensor features = Tensor::from_values<float>(
+          DType::F32, {1, static_cast<std::int64_t>(rows[0].size())}, rows[0].data());
+      hits = locked_index([&](VideoIndex& x) { return x.search_text_features(features, o); });
+    }
+    json out = json::array();
+    for (const SearchHit& h : hits)
+      out.push_back({{"path", h.path},
+                     {"start", h.start},
+                     {"end", h.end},
+                     {"score", h.score},
+                     {"stage1_score", h.stage1_score},
+                     {"reranked", h.reranked},
+                     {"window_id", h.window_id},
+                     {"thumbnail", "/media/thumbnails/" + std::to_string(h.window_id) + ".jpg"},
+                     {"video", "/media/videos/" + std::to_string(h.window_id)}});
+    send_json(res, 200, {{"hits", out}});
+  }
+
+  void thumbnail(const httplib::Request& req, httplib::Response& res) {
+    require_ready();
+    require_index();
+    const std::int64_t id = std::stoll(req.matches[1]);
+    std::vector<std::uint8_t> jpeg;
+    try {
+      jpeg = locked_index([&](VideoIndex& x) { return x.thumbnail(id); });
+    } catch (const InvalidArgument&) {
+      throw HttpError(404, "not_found", "no window " + std::to_string(id) + " in the index");
+    }
+    res.set_header("Cache-Control", "max-age=3600");
+    res.set_content(std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+  }
+
+  // The video file of an indexed window, with Range support (browsers seek with it). Only
+  // files the index holds are served: there is no path in the URL to traverse with.
+  void media_video(const httplib::Request& req, httplib::Response& res) {
+    require_ready();
+    require_index();
+    const std::int64_t id = std::stoll(req.matches[1]);
+    const auto window = locked_index([&](VideoIndex& x) { return x.window(id); });
+    const std::string path = window ? window->path : "";
+    std::error_code ec;
+    if (path.empty() || !fs::is_regular_file(path, ec))
+      throw HttpError(404, "not_found", "no video for window " + std::to_string(id));
+    const auto size = fs::file_size(path, ec);
+    auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+    std::string ext = fs::path(path).extension().string();
+    const char* mime = ext == ".webm" ? "video/webm" : ext == ".mkv" ? "video/x-matroska" : "video/mp4";
+    res.set_content_provider(size, mime, [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+      std::vector<char> buf(std::min<std::size_t>(length, 1 << 16));
+      file->seekg(static_cast<std::streamoff>(offset));
+      file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      const std::streamsize got = file->gcount();
+      if (got <= 0) return false;
+      return sink.write(buf.data(), static_cast<std::size_t>(got));
+    });
+  }
+
+  ServerOptions options_;
+  std::string upload_dir_;
+  httplib::Server http_;
+  Metrics metrics_;
+  std::atomic<bool> ready_{false}, stopping_{false};
+  mutable std::mutex load_mutex_;
+  std::string load_error_;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<XCLIPProcessor> processor_;
+  std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<SessionPool> sessions_;
+  std::unique_ptr<VideoIndex> index_;
+  std::mutex index_mutex_;
+  std::atomic<std::int64_t> index_windows_{0};
+  LabelCache label_cache_;
+};
+
+int run_server(const ServerOptions& options) {
+  Server server(options);
+  return server.run();
+}
+
+}  // namespace xclip::server

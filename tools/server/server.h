@@ -1,0 +1,35 @@
+// xclip serve: the model (and optionally a search index) behind HTTP, with a search page.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "xclip/options.h"
+
+namespace xclip::server {
+
+struct ServerOptions {
+  std::string model;      // folder or hub id
+  std::string index_dir;  // optional: enables /search and /media
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;                 // empty: no authentication
+  std::vector<std::string> allow_dirs;  // roots for {"path": ...} inputs
+  int max_batch = 32;
+  int max_wait_ms = 5;
+  std::size_t max_queue = 256;
+  WeightType dtype = WeightType::Auto;
+  int num_threads = 0;
+  int http_threads = 64;  // connections served at once
+  std::size_t max_upload_bytes = 256u << 20;
+  std::size_t max_json_bytes = 1u << 20;
+  int read_timeout_seconds = 30;
+  bool quiet = false;
+};
+
+// Serves until SIGTERM or SIGINT: then stops accepting, finishes the requests in flight and
+// returns 0. Binding failures throw.
+int run_server(const ServerOptions& options);
+
+}  // namespace xclip::server

@@ -1,0 +1,146 @@
+// The search page: text search over the server's index (thumbnails that play their moment)
+// and a classify form (upload a clip, type labels, see the probabilities).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const keyInput = $("api-key");
+keyInput.value = localStorage.getItem("xclip-api-key") || "";
+keyInput.addEventListener("change", () => localStorage.setItem("xclip-api-key", keyInput.value));
+
+function authHeaders() {
+  return keyInput.value ? { Authorization: "Bearer " + keyInput.value } : {};
+}
+
+// Media URLs carry the key as a parameter: an <img> or <video> cannot send a header.
+function mediaUrl(path) {
+  return keyInput.value ? path + "?key=" + encodeURIComponent(keyInput.value) : path;
+}
+
+async function api(path, options) {
+  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  const body = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body;
+}
+
+function seconds(t) {
+  return t.toFixed(1) + " s";
+}
+
+function play(hit) {
+  const player = $("player");
+  $("player-box").hidden = false;
+  player.dataset.start = String(hit.start);
+  player.src = mediaUrl(hit.video) + "#t=" + hit.start + "," + hit.end;
+  $("player-caption").textContent = hit.path + "  " + seconds(hit.start) + " to " + seconds(hit.end);
+  player.addEventListener("loadedmetadata", () => {
+    player.currentTime = hit.start;
+    player.play().catch(() => {});
+  }, { once: true });
+}
+
+function renderHits(hits) {
+  const grid = $("results");
+  grid.replaceChildren();
+  for (const hit of hits) {
+    const card = document.createElement("div");
+    card.className = "hit";
+    card.dataset.windowId = String(hit.window_id);
+    card.dataset.path = hit.path;
+    card.dataset.start = String(hit.start);
+    card.dataset.end = String(hit.end);
+    card.dataset.score = String(hit.score);
+    const img = document.createElement("img");
+    img.src = mediaUrl(hit.thumbnail);
+    img.alt = hit.path;
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = hit.score.toFixed(3);
+    meta.append(score, hit.path.split("/").pop() + "  " + seconds(hit.start) + "–" + seconds(hit.end));
+    meta.title = hit.path;
+    card.append(img, meta);
+    card.addEventListener("click", () => play(hit));
+    grid.append(card);
+  }
+  grid.dataset.ready = "true";
+}
+
+async function search(query) {
+  $("search-status").textContent = "Searching…";
+  try {
+    const t0 = performance.now();
+    const body = await api("/search", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ query, top: 24, rerank: 100 }),
+    });
+    renderHits(body.hits);
+    $("search-status").textContent = body.hits.length + " moments in " + Math.round(performance.now() - t0) + " ms";
+  } catch (e) {
+    $("search-status").textContent = "Error: " + e.message;
+  }
+}
+
+$("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = $("query").value.trim();
+  if (query) search(query);
+});
+
+$("classify-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const file = $("clip").files[0];
+  const labels = $("labels").value;
+  if (!file || !labels.trim()) {
+    $("classify-status").textContent = "Choose a clip and type some labels.";
+    return;
+  }
+  const form = new FormData();
+  form.append("video", file);
+  form.append("labels", labels);
+  $("classify-status").textContent = "Classifying…";
+  try {
+    const body = await api("/classify", { method: "POST", body: form });
+    const bars = $("bars");
+    bars.replaceChildren();
+    for (const entry of body.labels) {
+      const row = document.createElement("div");
+      row.className = "bar";
+      const name = document.createElement("span");
+      name.textContent = entry.label;
+      const fill = document.createElement("div");
+      fill.className = "fill";
+      fill.style.width = (100 * entry.score).toFixed(1) + "%";
+      const value = document.createElement("span");
+      value.textContent = (100 * entry.score).toFixed(1) + " %";
+      row.append(name, fill, value);
+      bars.append(row);
+    }
+    $("classify-status").textContent = "";
+  } catch (e) {
+    $("classify-status").textContent = "Error: " + e.message;
+  }
+});
+
+api("/info", { method: "GET" })
+  .then((info) => { $("model-info").textContent = info.model + " · " + info.dtype + (info.index ? " · " + info.index.windows + " moments" : ""); })
+  .catch(() => {});
+
+// ?q=TEXT types a query and searches; with &play=1 the first hit is then clicked (used by the
+// browser test, and handy for links to a search).
+const params = new URLSearchParams(location.search);
+if (params.get("q")) {
+  $("query").value = params.get("q");
+  $("search-form").requestSubmit();
+  if (params.get("play")) {
+    const timer = setInterval(() => {
+      const first = document.querySelector("#results .hit");
+      if (first) {
+        clearInterval(timer);
+        first.click();
+      }
+    }, 50);
+  }
+}
