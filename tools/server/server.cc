@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <list>
@@ -436,30 +437,51 @@ class Server {
     };
   }
 
-  void read_video_request(const httplib::Request& req, const httplib::ContentReader& reader, TempFile& upload,
+  void read_video_request(const httplib::Request& req, const httplib::ContentReader& raw_reader, TempFile& upload,
                           VideoRequest& v) {
     const std::string type = req.get_header_value("Content-Type");
+    if (req.has_header("Content-Length") &&
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > options_.max_upload_bytes)
+      throw HttpError(413, "payload_too_large",
+                      "the request is larger than the upload limit of " + std::to_string(options_.max_upload_bytes) +
+                          " bytes");
+    // httplib stops reading when a receiver returns false; the reason is kept and thrown
+    // here (an exception must not cross httplib's reading loop).
+    std::exception_ptr failure;
+    auto guard = [&failure](auto&& f) {
+      return [&failure, f](auto&&... args) {
+        try {
+          return f(args...);
+        } catch (...) {
+          failure = std::current_exception();
+          return false;
+        }
+      };
+    };
+    const auto rethrow = [&failure] {
+      if (failure) std::rethrow_exception(failure);
+    };
     if (req.is_multipart_form_data()) {
       std::string field;
       bool in_file = false;
       std::map<std::string, std::string> fields;
-      reader(
-          [&](const httplib::MultipartFormData& part) {
-            field = part.name;
-            in_file = part.name == "video";
-            return true;
-          },
-          [&](const char* data, std::size_t n) {
-            if (in_file) {
-              upload.write(data, n, options_.max_upload_bytes);
-            } else {
-              std::string& value = fields[field];
-              if (value.size() + n > options_.max_json_bytes)
-                throw HttpError(413, "payload_too_large", "form field '" + field + "' is too long");
-              value.append(data, n);
-            }
-            return true;
-          });
+      raw_reader(httplib::MultipartContentHeader(guard([&](const httplib::MultipartFormData& part) {
+               field = part.name;
+               in_file = part.name == "video";
+               return true;
+             })),
+             httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
+               if (in_file) {
+                 upload.write(data, n, options_.max_upload_bytes);
+               } else {
+                 std::string& value = fields[field];
+                 if (value.size() + n > options_.max_json_bytes)
+                   throw HttpError(413, "payload_too_large", "form field '" + field + "' is too long");
+                 value.append(data, n);
+               }
+               return true;
+             })));
+      rethrow();
       json opts = json::object();
       for (const auto& [k, value] : fields) {
         if (k == "options") {
@@ -497,21 +519,23 @@ class Server {
       v.options = opts;
     } else if (type.rfind("application/json", 0) == 0) {
       std::string body;
-      reader([&](const char* data, std::size_t n) {
+      raw_reader(httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
         if (body.size() + n > options_.max_json_bytes)
           throw HttpError(413, "payload_too_large", "the JSON body is larger than the limit");
         body.append(data, n);
         return true;
-      });
+      })));
+      rethrow();
       v.options = parse_json_body(body, options_.max_json_bytes);
       if (!v.options.is_object() || !v.options.contains("path") || !v.options["path"].is_string())
         throw HttpError(422, "validation", "a JSON request names the video as {\"path\": ...} (or upload it)");
       v.path = confine_path(v.options["path"].get<std::string>(), options_.allow_dirs);
     } else {
-      reader([&](const char* data, std::size_t n) {
+      raw_reader(httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
         upload.write(data, n, options_.max_upload_bytes);
         return true;
-      });
+      })));
+      rethrow();
       if (upload.size() == 0) throw HttpError(422, "validation", "the request has no video (empty body)");
       upload.close();
       v.path = upload.path();
