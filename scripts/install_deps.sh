@@ -11,6 +11,8 @@ packages=(
   ffmpeg                 # tests make their videos with the ffmpeg CLI
   libcurl4-openssl-dev   # hub downloads
   libsqlite3-dev libfaiss-dev  # the search index: records in SQLite, stage-1 vectors in FAISS
+  libcpp-httplib-dev     # xclip serve's HTTP server
+  chromium               # the search page's browser test (headless)
   libgtest-dev libgmock-dev
   python3 python3-numpy  # synthesises the test checkpoints; numpy is the Python package's array type
   python3-dev pybind11-dev python3-pybind11  # the Python extension module

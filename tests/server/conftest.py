@@ -70,7 +70,10 @@ def raw_exchange(port, head, payload=b"", timeout=30):
             pass
         sender.join()
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-    return status, data[data.find(b"\r\n\r\n") + 4:]
+    head_end = data.find(b"\r\n\r\n")
+    length = [int(line.split(b":")[1]) for line in data[:head_end].split(b"\r\n")
+              if line.lower().startswith(b"content-length:")]
+    return status, data[head_end + 4:head_end + 4 + (length[0] if length else len(data))]
 
 
 def make_video(path, source, seconds):
@@ -84,14 +87,14 @@ def make_video(path, source, seconds):
 
 
 class Server:
-    def __init__(self, args, env=None):
+    def __init__(self, args, env=None, model=MODEL):
         if not XCLIP.is_file():
             pytest.fail(f"{XCLIP} is missing: build the xclip target first")
-        if not (MODEL / "config.json").is_file():
-            pytest.fail(f"{MODEL} is missing: run the synth.tiny CTest setup first")
+        if not (model / "config.json").is_file():
+            pytest.fail(f"{model} is missing: run its synth CTest setup first")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([str(XCLIP), "serve", "--model", str(MODEL), "--port", str(self.port),
+        self.proc = subprocess.Popen([str(XCLIP), "serve", "--model", str(model), "--port", str(self.port),
                                       "--quiet", *args], env={**os.environ, **(env or {})},
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.time() + 60

@@ -3,6 +3,7 @@
 #include "server.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -47,6 +48,8 @@ void send_json(httplib::Response& res, int status, const json& body) {
 
 void send_error(httplib::Response& res, const HttpError& e) {
   res.status = e.status();
+  // An oversized body may still be arriving: close rather than read the rest as a request.
+  if (e.status() == 413) res.set_header("Connection", "close");
   res.set_content(error_body(e.what(), e.type()), "application/json");
 }
 
@@ -182,6 +185,9 @@ class Server {
     if (!http_.bind_to_port(options_.host, options_.port))
       throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                                " (in use, or not an address of this machine)");
+    // Debian's httplib listens with a backlog of 5: concurrent clients opening connections
+    // would be dropped (retried a second later). Linux takes a new backlog from listen() again.
+    if (listen_socket_ >= 0) ::listen(listen_socket_, 1024);
     install_signal_handlers();
     std::thread loader([this] { load(); });
     std::thread watcher([this] {
@@ -211,6 +217,10 @@ class Server {
   }
 
   void configure_http() {
+    http_.set_socket_options([this](int sock) {
+      httplib::default_socket_options(sock);
+      listen_socket_ = sock;
+    });
     const int threads = options_.http_threads;
     http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     http_.set_payload_max_length(options_.max_upload_bytes);
@@ -682,6 +692,7 @@ class Server {
   httplib::Server http_;
   Metrics metrics_;
   std::atomic<bool> ready_{false}, stopping_{false};
+  int listen_socket_ = -1;
   mutable std::mutex load_mutex_;
   std::string load_error_;
   std::shared_ptr<const Model> model_;

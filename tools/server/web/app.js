@@ -37,6 +37,8 @@ function play(hit) {
     player.currentTime = hit.start;
     player.play().catch(() => {});
   }, { once: true });
+  // Where playback really starts, for tests and curious users (data-current-time).
+  player.addEventListener("seeked", () => { player.dataset.currentTime = String(player.currentTime); }, { once: true });
 }
 
 function renderHits(hits) {
