@@ -21,6 +21,8 @@
 
 namespace xclip {
 
+class Model;
+
 // How videos are cut and sampled; fixed when the index is created (recorded in it).
 struct IndexSettings {
   double window_seconds = 10.0;  // a video shorter than this is one window
@@ -33,6 +35,9 @@ struct IndexOpenOptions {
   // The model: a folder or a hub id. Creating an index needs it; opening an existing one
   // uses the recorded model when empty, and refuses a different one.
   std::string model;
+  // A model already loaded from that same `model` (a server's): searches use it instead of
+  // loading a second copy. Its weights type must be the index's dtype.
+  std::shared_ptr<const Model> loaded_model;
   WeightType dtype = WeightType::F32;  // creating: what the index is built with (recorded)
   int num_threads = 0;                 // 0 = XCLIP_NUM_THREADS or the number of cores
   HubOptions hub;

@@ -197,6 +197,9 @@ struct VideoIndex::Impl {
           << "): its vectors only make sense with that model";
       model_path = fs::absolute(folder).string();
     }
+    XCLIP_CHECK(!options.loaded_model || options.loaded_model->weights() == dtype, InvalidArgument)
+        << store.dir() << " was built in " << dtype_name(dtype) << "; the model given runs in "
+        << dtype_name(options.loaded_model->weights()) << " (load it with --dtype matching the index)";
   }
 
   void ensure_model() {
@@ -207,10 +210,14 @@ struct VideoIndex::Impl {
     XCLIP_CHECK(index::folder_fingerprint(model_path) == store.required_meta("model_fingerprint"), InvalidArgument)
         << store.dir() << ": the model folder " << model_path << " changed since the index was built (fingerprint "
         << index::folder_fingerprint(model_path) << ", recorded " << store.required_meta("model_fingerprint") << ")";
-    LoadOptions load;
-    load.num_threads = options.num_threads;
-    load.weights = dtype;
-    model = Model::load(model_path, load);
+    if (options.loaded_model) {
+      model = options.loaded_model;
+    } else {
+      LoadOptions load;
+      load.num_threads = options.num_threads;
+      load.weights = dtype;
+      model = Model::load(model_path, load);
+    }
     processor = std::make_unique<XCLIPProcessor>(XCLIPProcessor::from_folder(model_path));
     session = std::make_unique<Session>(model);
   }

@@ -280,6 +280,7 @@ class Server {
       if (!options_.index_dir.empty()) {
         IndexOpenOptions io;
         io.model = options_.model;
+        io.loaded_model = model_;
         io.create = false;
         io.num_threads = options_.num_threads;
         index_ = std::make_unique<VideoIndex>(VideoIndex::open(options_.index_dir, io));
