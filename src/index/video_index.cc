@@ -407,11 +407,12 @@ struct VideoIndex::Impl {
 
     // Indexed files under these roots that are gone: moved (same content at a new path) or removed.
     std::vector<index::StoredVideo> vanished;
-    for (const auto& [path, v] : indexed) {
-      const bool under_roots = std::any_of(scan.roots.begin(), scan.roots.end(),
-                                           [&](const std::string& r) { return index::path_under(path, r); });
-      if (under_roots && !seen.count(path) && !fs::exists(path)) vanished.push_back(v);
-    }
+    const auto under_roots = [&](const std::string& path) {
+      return std::any_of(scan.roots.begin(), scan.roots.end(),
+                         [&](const std::string& r) { return index::path_under(path, r); });
+    };
+    for (const auto& [path, v] : indexed)
+      if (under_roots(path) && !seen.count(path) && !fs::exists(path)) vanished.push_back(v);
     std::vector<std::string> hashes(todo.size());
     std::vector<index::FileVersion> to_embed;
     std::vector<std::string> to_embed_hashes;
@@ -442,11 +443,8 @@ struct VideoIndex::Impl {
     }
     report.removed = store.remove_videos(removed_ids);
     std::vector<std::string> gone_failures;
-    for (const auto& [path, f] : failures) {
-      const bool under_roots = std::any_of(scan.roots.begin(), scan.roots.end(),
-                                           [&](const std::string& r) { return index::path_under(path, r); });
-      if (under_roots && !seen.count(path)) gone_failures.push_back(path);
-    }
+    for (const auto& [path, f] : failures)
+      if (under_roots(path) && !seen.count(path)) gone_failures.push_back(path);
     store.forget_failures(gone_failures);
 
     if (!to_embed.empty()) embed_files(to_embed, to_embed_hashes, indexed, report, on_progress, started);
@@ -613,12 +611,13 @@ struct VideoIndex::Impl {
     for (const std::string& p : paths) roots.push_back(index::absolute_path(p));
     std::vector<std::int64_t> ids;
     std::vector<std::string> failed;
+    const auto under_roots = [&](const std::string& path) {
+      return std::any_of(roots.begin(), roots.end(), [&](const std::string& r) { return index::path_under(path, r); });
+    };
     for (const auto& [path, v] : store.videos())
-      if (std::any_of(roots.begin(), roots.end(), [&](const std::string& r) { return index::path_under(path, r); }))
-        ids.push_back(v.id);
+      if (under_roots(path)) ids.push_back(v.id);
     for (const auto& [path, f] : store.failures())
-      if (std::any_of(roots.begin(), roots.end(), [&](const std::string& r) { return index::path_under(path, r); }))
-        failed.push_back(path);
+      if (under_roots(path)) failed.push_back(path);
     store.forget_failures(failed);
     return store.remove_videos(ids);
   }

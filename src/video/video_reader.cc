@@ -63,7 +63,15 @@ struct VideoReader::Impl {
   bool indexed = false;
   std::vector<std::int64_t> frame_pts;
   std::vector<std::int64_t> keyframe_pts;
+  // Where to seek for each keyframe: its decode timestamp when it has one (some demuxers,
+  // MPEG-TS among them, seek by decode time; seeking to a presentation time would land after
+  // a keyframe whose B-frames delay it).
+  std::map<std::int64_t, std::int64_t> keyframe_seek_ts;
   std::int64_t first_pts = 0;
+  // Some packets carry no presentation timestamp (AVI, where packed B-frames shift the
+  // decoder's guesses by a frame): frame_pts are decode timestamps, and decoded frames are
+  // numbered by counting from the keyframe a seek lands on (AVI's index seeks exactly).
+  bool decode_timestamps_only = false;
 
   // Decoder position: presentation index of the last frame received, -1 after a seek.
   std::int64_t last_index = -1;
@@ -86,20 +94,30 @@ struct VideoReader::Impl {
     if (indexed) return;
     PacketPtr packet(av_packet_alloc());
     std::int64_t synthetic = 0;
+    bool all_pts = true;
+    // Demuxers without a seek index (MPEG-TS, raw streams) search by decode time; indexed ones
+    // (MP4, Matroska, AVI) find the keyframe by its presentation time.
+    const bool seeks_by_decode_time = avformat_index_get_entries_count(stream) == 0;
     if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
     while (true) {
       arm();
       const int err = av_read_frame(format.get(), packet.get());
       if (err < 0) break;
-      if (packet->stream_index == stream_index) {
+      // Packets an edit list cuts are decoded (as references) but never shown: not frames.
+      if (packet->stream_index == stream_index && !(packet->flags & AV_PKT_FLAG_DISCARD)) {
+        all_pts = all_pts && packet->pts != AV_NOPTS_VALUE;
         std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
         if (pts == AV_NOPTS_VALUE) pts = synthetic;  // no timestamps at all: count packets
         synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
         frame_pts.push_back(pts);
-        if (packet->flags & AV_PKT_FLAG_KEY) keyframe_pts.push_back(pts);
+        if (packet->flags & AV_PKT_FLAG_KEY) {
+          keyframe_pts.push_back(pts);
+          if (seeks_by_decode_time && packet->dts != AV_NOPTS_VALUE) keyframe_seek_ts[pts] = std::min(pts, packet->dts);
+        }
       }
       av_packet_unref(packet.get());
     }
+    decode_timestamps_only = !all_pts;
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
@@ -111,14 +129,22 @@ struct VideoReader::Impl {
     seek_to_start();
   }
 
+  // Seeks to the keyframe shown at `pts` (or before it).
   void seek_to(std::int64_t pts) {
+    const auto known = keyframe_seek_ts.find(pts);
+    const std::int64_t ts = known != keyframe_seek_ts.end() ? known->second : pts;
     arm();
-    const int err = av_seek_frame(format.get(), stream_index, pts, AVSEEK_FLAG_BACKWARD);
+    const int err = av_seek_frame(format.get(), stream_index, ts, AVSEEK_FLAG_BACKWARD);
     if (err < 0) {
-      // Some demuxers cannot seek by timestamp; byte 0 always works for a restart.
       arm();
-      const int retry = avformat_seek_file(format.get(), stream_index, std::numeric_limits<std::int64_t>::min(), pts, pts, 0);
-      if (retry < 0) fail_ffmpeg("seek", retry);
+      const int retry = avformat_seek_file(format.get(), stream_index, std::numeric_limits<std::int64_t>::min(), ts, ts, 0);
+      if (retry < 0) {
+        // Some demuxers cannot seek there (negative timestamps in Matroska): restart from the
+        // first byte and decode forward, slower but exact.
+        arm();
+        const int rewind = av_seek_frame(format.get(), -1, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD);
+        if (rewind < 0) fail_ffmpeg("seek", rewind);
+      }
     }
     avcodec_flush_buffers(codec.get());
     last_index = -1;
@@ -136,6 +162,24 @@ struct VideoReader::Impl {
     avcodec_flush_buffers(codec.get());
     last_index = -1;
     at_eof = false;
+  }
+
+  // Presentation index of a frame the decoder just gave (after a seek to `key_index`, or on
+  // from last_index).
+  std::int64_t index_of_decoded(const AVFrame* frame, std::int64_t key_index) const {
+    if (decode_timestamps_only) {
+      // Decoders give frames in presentation order: count them from the keyframe sought.
+      return last_index >= 0 ? last_index + 1 : key_index;
+    }
+    std::int64_t pts = frame->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE) pts = frame->pts;
+    if (pts == AV_NOPTS_VALUE) return last_index + 1;
+    std::int64_t index = index_of(pts);
+    // A frame sharing its timestamp with the one just decoded is the next of that run.
+    const std::int64_t count = static_cast<std::int64_t>(frame_pts.size());
+    if (index <= last_index && last_index + 1 < count && frame_pts[static_cast<std::size_t>(last_index + 1)] == pts)
+      index = last_index + 1;
+    return index;
   }
 
   std::int64_t index_of(std::int64_t pts) const {
@@ -365,13 +409,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
     // the frames a seek may land before it.
     for (std::int64_t guard = 0; guard <= count + 16; ++guard) {
       if (!m.next_frame(frame.get(), target_pts)) break;
-      std::int64_t pts = frame->best_effort_timestamp;
-      if (pts == AV_NOPTS_VALUE) pts = frame->pts;
-      std::int64_t index = pts == AV_NOPTS_VALUE ? m.last_index + 1 : m.index_of(pts);
-      // A frame sharing its timestamp with the one just decoded is the next of that run.
-      if (pts != AV_NOPTS_VALUE && index <= m.last_index && m.last_index + 1 < count &&
-          m.frame_pts[static_cast<std::size_t>(m.last_index + 1)] == pts)
-        index = m.last_index + 1;
+      std::int64_t index = m.index_of_decoded(frame.get(), key_index);
       m.last_index = index;
       if (index < target) continue;
       // The target itself, or (if its picture is missing) the first frame shown after it.

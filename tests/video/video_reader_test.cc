@@ -128,6 +128,100 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// ffprobe's decoded frame count of the default video stream (-count_frames).
+std::int64_t ffprobe_frame_count(const std::string& path) {
+  const std::string cmd = "ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames "
+                          "-of default=nokey=1:noprint_wrappers=1 " + path + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  char buf[64] = {0};
+  const std::size_t n = fread(buf, 1, sizeof(buf) - 1, pipe);
+  pclose(pipe);
+  buf[n] = '\0';
+  return std::strtoll(buf, nullptr, 10);
+}
+
+struct ContainerCase {
+  std::string name;
+  std::vector<std::string> commands;  // run in order; "OUT" is the file, "DIR" the video folder
+};
+
+void PrintTo(const ContainerCase& c, std::ostream* os) { *os << c.name; }
+
+class ContainerMatrixTest : public ::testing::TestWithParam<ContainerCase> {};
+
+// The count and the frames at X-CLIP's uniform indices agree with ffprobe -count_frames and
+// ffmpeg's own decoding (select by decoded frame number) on every file of the matrix.
+TEST_P(ContainerMatrixTest, CountAndUniformFramesMatchFfmpeg) {
+  const ContainerCase& c = GetParam();
+  const std::string path = video_dir() + "/matrix_" + c.name;
+  if (!std::filesystem::exists(path)) {
+    for (std::string cmd : c.commands) {
+      for (auto at = cmd.find("OUT"); at != std::string::npos; at = cmd.find("OUT")) cmd.replace(at, 3, path);
+      for (auto at = cmd.find("DIR"); at != std::string::npos; at = cmd.find("DIR")) cmd.replace(at, 3, video_dir());
+      ASSERT_EQ(run(cmd), 0) << cmd;
+    }
+  }
+  const std::int64_t expected = ffprobe_frame_count(path);
+  ASSERT_GT(expected, 0) << "ffprobe counted no frames in " << path;
+  VideoReader reader = VideoReader::open(path);
+  EXPECT_EQ(reader.info().frame_count, expected) << c.name;
+  EXPECT_TRUE(reader.info().frame_count_exact);
+  const std::vector<std::int64_t> indices = sampling::uniform(expected, 8);
+  const DecodedFrames got = reader.frames_at(indices);
+  const std::size_t bytes = static_cast<std::size_t>(got.frames.dim(1) * got.frames.dim(2) * 3);
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const std::vector<std::uint8_t> ref = ffmpeg_frame(path, indices[k]);
+    ASSERT_EQ(ref.size(), bytes) << c.name << " frame " << indices[k];
+    EXPECT_TRUE(std::equal(ref.begin(), ref.end(), got.frames.data<std::uint8_t>() + k * bytes))
+        << c.name << ": frame " << indices[k] << " differs from ffmpeg's";
+  }
+}
+
+const std::string kMatrixSrc = "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=160x120:rate=25:duration=3";
+const std::string kX264 = " -c:v libx264 -pix_fmt yuv420p";
+
+INSTANTIATE_TEST_SUITE_P(
+    Containers, ContainerMatrixTest,
+    ::testing::Values(
+        ContainerCase{"bframes.mp4", {kMatrixSrc + kX264 + " -g 25 -bf 3 OUT"}},
+        ContainerCase{"no_bframes.mp4", {kMatrixSrc + kX264 + " -g 25 -bf 0 OUT"}},
+        ContainerCase{"bframes.mov", {kMatrixSrc + kX264 + " -g 25 -bf 2 OUT"}},
+        ContainerCase{"bframes.mkv", {kMatrixSrc + kX264 + " -g 25 -bf 2 OUT"}},
+        ContainerCase{"vp9.webm", {kMatrixSrc + " -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 25 OUT"}},
+        ContainerCase{"mpeg4.avi", {kMatrixSrc + " -c:v mpeg4 -g 25 OUT"}},
+        ContainerCase{"bframes.ts", {kMatrixSrc + kX264 + " -g 25 -bf 3 OUT"}},
+        ContainerCase{"open_gop.mkv", {kMatrixSrc + kX264 + " -g 20 -bf 3 -x264-params open-gop=1:scenecut=0 OUT"}},
+        // vfr patterns: a slow middle, every 7th timestamp repeated, gaps (missing timestamps).
+        ContainerCase{"vfr_slow.mp4",
+                      {kMatrixSrc + " -vf setpts='if(lt(N\\,30)\\,N/25\\,30/25+(N-30)/8)/TB' -fps_mode vfr" + kX264 +
+                       " -bf 2 OUT"}},
+        ContainerCase{"dup_ts.mkv", {kMatrixSrc + " -vf setpts='if(eq(mod(N\\,7)\\,3)\\,(N-1)/25\\,N/25)/TB' "
+                                                  "-fps_mode passthrough" + kX264 + " -bf 2 OUT"}},
+        ContainerCase{"gaps.mkv", {kMatrixSrc + " -vf setpts='(N+3*floor(N/10))/25/TB' -fps_mode passthrough" + kX264 +
+                                   " -bf 2 OUT"}},
+        // An MP4 trimmed by stream copy: an edit list hides the frames before the cut.
+        ContainerCase{"edit_list.mp4", {kMatrixSrc + kX264 + " -g 25 -bf 2 DIR/matrix_edit_source.mp4",
+                                        "ffmpeg -nostdin -loglevel error -y -ss 0.62 -i DIR/matrix_edit_source.mp4 "
+                                        "-c copy -t 1.5 OUT"}},
+        // Timestamps starting below zero, and negative decode timestamps (B-frames).
+        ContainerCase{"negative_ts.mp4", {kMatrixSrc + kX264 + " -g 25 -bf 2 -output_ts_offset -0.5 OUT"}},
+        ContainerCase{"negative_dts.mp4", {kMatrixSrc + kX264 + " -g 25 -bf 2 -avoid_negative_ts disabled "
+                                                                "-movflags negative_cts_offsets OUT"}},
+        ContainerCase{"two_streams.mkv",
+                      {"ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=160x120:rate=25:duration=3 "
+                       "-f lavfi -i smptebars=size=80x60:rate=10:duration=2 -map 0:v -map 1:v" + kX264 + " OUT"}},
+        ContainerCase{"one_frame.mp4", {kMatrixSrc + kX264 + " -frames:v 1 OUT"}},
+        ContainerCase{"audio_first.mp4",
+                      {"ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=duration=3 -f lavfi "
+                       "-i testsrc2=size=160x120:rate=25:duration=3 -map 0:a -map 1:v -c:a aac" + kX264 + " -bf 2 OUT"}}),
+    [](const auto& info) {
+      std::string n = info.param.name;
+      for (char& ch : n)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return n;
+    });
+
 TEST(VideoReaderTest, RotationMetadataIsApplied) {
   const std::string plain = make_video("plain_for_rotation.mp4", kSrc + " -c:v libx264 -g 10 -pix_fmt yuv420p");
   const std::string rotated = video_dir() + "/rotated.mp4";
