@@ -95,6 +95,7 @@ struct VideoReader::Impl {
     PacketPtr packet(av_packet_alloc());
     std::int64_t synthetic = 0;
     bool all_pts = true;
+    std::int64_t first_key_seek_ts = AV_NOPTS_VALUE;
     // Demuxers without a seek index (MPEG-TS, raw streams) search by decode time; indexed ones
     // (MP4, Matroska, AVI) find the keyframe by its presentation time.
     const bool seeks_by_decode_time = avformat_index_get_entries_count(stream) == 0;
@@ -104,6 +105,12 @@ struct VideoReader::Impl {
       const int err = av_read_frame(format.get(), packet.get());
       if (err < 0) break;
       // Packets an edit list cuts are decoded (as references) but never shown: not frames.
+      // The keyframe among them is where decoding the first shown frames must start.
+      if (packet->stream_index == stream_index && (packet->flags & AV_PKT_FLAG_DISCARD) &&
+          (packet->flags & AV_PKT_FLAG_KEY) && first_key_seek_ts == AV_NOPTS_VALUE) {
+        const std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+        first_key_seek_ts = packet->dts != AV_NOPTS_VALUE && pts != AV_NOPTS_VALUE ? std::min(pts, packet->dts) : pts;
+      }
       if (packet->stream_index == stream_index && !(packet->flags & AV_PKT_FLAG_DISCARD)) {
         all_pts = all_pts && packet->pts != AV_NOPTS_VALUE;
         std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
@@ -121,7 +128,12 @@ struct VideoReader::Impl {
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
-    if (keyframe_pts.empty() && !frame_pts.empty()) keyframe_pts.push_back(frame_pts.front());
+    if (!frame_pts.empty() && (keyframe_pts.empty() || keyframe_pts.front() > frame_pts.front())) {
+      // The first shown frames depend on a keyframe the edit list hides (or there is none):
+      // reaching them means seeking to that keyframe (or the start).
+      keyframe_pts.insert(keyframe_pts.begin(), frame_pts.front());
+      if (first_key_seek_ts != AV_NOPTS_VALUE) keyframe_seek_ts[frame_pts.front()] = first_key_seek_ts;
+    }
     first_pts = frame_pts.empty() ? 0 : frame_pts.front();
     indexed = true;
     info.frame_count = static_cast<std::int64_t>(frame_pts.size());
