@@ -103,4 +103,10 @@ class Workflow {
 // The prompt `text_template` makes of `text` ("a video of {}." + "dogs").
 std::string apply_template(const std::string& text_template, const std::string& text);
 
+// Softmax of `n` logits in double, as classify reports probabilities (those of many labels
+// sum to 1 to float precision).
+std::vector<double> softmax(const float* logits, std::size_t n);
+// Scales `v` to unit L2 norm in place (sums in double; a zero vector stays zero).
+void l2_normalize(float* v, std::size_t n);
+
 }  // namespace xclip

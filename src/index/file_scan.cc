@@ -146,6 +146,18 @@ bool is_weights_or_config(const std::string& name) {
 
 std::string sampled_content_hash(const std::string& path) { return hex(sampled_hash(path, 1)); }
 
+std::string whole_file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  XCLIP_CHECK(in.good(), IoError) << path << ": cannot read";
+  std::vector<char> buf(1 << 20);
+  std::uint64_t h = 3;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) h = hash_bytes(buf.data(), static_cast<std::size_t>(in.gcount()), h);
+  }
+  return hex(h);
+}
+
 std::string folder_fingerprint(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir))

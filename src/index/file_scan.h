@@ -35,6 +35,8 @@ bool path_under(const std::string& path, const std::string& root);
 std::uint64_t hash_bytes(const void* data, std::size_t size, std::uint64_t seed = 0);
 // Hex hash of a file's size and three 64 KiB samples (start, middle, end).
 std::string sampled_content_hash(const std::string& path);
+// Hex hash of a whole file's content (the vector file's integrity check).
+std::string whole_file_hash(const std::string& path);
 // Hex hash of a model folder's config.json and weight files (names, sizes, sampled contents).
 std::string folder_fingerprint(const std::string& dir);
 

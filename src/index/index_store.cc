@@ -1,12 +1,12 @@
 #include "index/index_store.h"
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "core/check.h"
+#include "xclip/pipeline.h"
 
 namespace xclip::index {
 
@@ -295,10 +295,7 @@ std::vector<IndexedWindow> IndexStore::windows(const FeatureShape& shape) {
   while (s.step()) {
     IndexedWindow w{s.int64(0), s.text(1), s.real(2), s.real(3), split_indices(s.text(4)), {}};
     w.embedding = s.floats(5, shape.dim, "a window's embedding");
-    double sq = 0;
-    for (float x : w.embedding) sq += static_cast<double>(x) * x;
-    const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
-    for (float& x : w.embedding) x = static_cast<float>(x * inv);
+    l2_normalize(w.embedding.data(), w.embedding.size());
     out.push_back(std::move(w));
   }
   return out;

@@ -1,7 +1,6 @@
 // VideoIndex: keeping an index in line with a collection (update), and two-stage search.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "xclip/hub.h"
 #include "xclip/index.h"
 #include "xclip/model.h"
+#include "xclip/pipeline.h"
 #include "xclip/processor.h"
 
 namespace xclip {
@@ -74,13 +74,6 @@ std::string revision_of(const std::string& folder) {
   return "local";
 }
 
-void l2_normalize(float* v, std::int64_t n) {
-  double s = 0;
-  for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * v[i];
-  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-  for (std::int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(v[i] * inv);
-}
-
 // Decoded, preprocessed windows of one file, handed from the decoding thread to inference.
 struct WindowChunk {
   std::size_t file = 0;  // position in the list of files to embed
@@ -91,25 +84,6 @@ struct WindowChunk {
   std::vector<WindowRecord> windows;  // times, frame indices, thumbnails
   Tensor pixels;                      // F32 [windows, T, 3, H, W]
 };
-
-std::string hex_of(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// Hash of a whole file in 1 MiB blocks (the vector file's integrity check).
-std::string whole_file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  XCLIP_CHECK(in.good(), IoError) << path << ": cannot read";
-  std::vector<char> buf(1 << 20);
-  std::uint64_t h = 3;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) h = index::hash_bytes(buf.data(), static_cast<std::size_t>(in.gcount()), h);
-  }
-  return hex_of(h);
-}
 
 }  // namespace
 
@@ -260,7 +234,7 @@ struct VideoIndex::Impl {
     std::error_code ec;
     const auto bytes = fs::file_size(path, ec);
     // A damaged file (truncated, overwritten) is rebuilt from the database, never trusted.
-    if (ec || store.meta("vectors_bytes") != std::to_string(bytes) || store.meta("vectors_hash") != whole_file_hash(path))
+    if (ec || store.meta("vectors_bytes") != std::to_string(bytes) || store.meta("vectors_hash") != index::whole_file_hash(path))
       return false;
     vectors = std::make_unique<VectorIndex>(VectorIndex::load(path, static_cast<int>(shape.dim)));
     return true;
@@ -274,7 +248,7 @@ struct VideoIndex::Impl {
       std::vector<float> embeddings;
       store.all_embeddings(shape, ids, embeddings);
       const std::int64_t n = static_cast<std::int64_t>(ids.size());
-      for (std::int64_t i = 0; i < n; ++i) l2_normalize(embeddings.data() + i * shape.dim, shape.dim);
+      for (std::int64_t i = 0; i < n; ++i) l2_normalize(embeddings.data() + i * shape.dim, static_cast<std::size_t>(shape.dim));
       vectors = std::make_unique<VectorIndex>(
           VectorIndex::build(embeddings.data(), ids.data(), n, static_cast<int>(shape.dim), options.approximate_from));
       save_vectors(generation);
@@ -289,7 +263,7 @@ struct VideoIndex::Impl {
       index::Transaction t(store.db());
       store.set_meta("vectors_generation", std::to_string(generation));
       store.set_meta("vectors_bytes", std::to_string(fs::file_size(vectors_path())));
-      store.set_meta("vectors_hash", whole_file_hash(vectors_path()));
+      store.set_meta("vectors_hash", index::whole_file_hash(vectors_path()));
       store.set_meta("vectors_kind", vectors->kind());
       t.commit();
     } catch (const IoError&) {
@@ -555,7 +529,7 @@ struct VideoIndex::Impl {
         << "query features: expected F32 [1, " << shape.dim << "], got " << features.describe();
     ensure_vectors();
     std::vector<float> query(features.data<float>(), features.data<float>() + shape.dim);
-    l2_normalize(query.data(), shape.dim);
+    l2_normalize(query.data(), query.size());
     const index::Neighbours found = vectors->search(query.data(), std::max(o.top, o.rerank), o.nprobe);
     const std::size_t reranked = std::min<std::size_t>(found.ids.size(), static_cast<std::size_t>(o.rerank));
     std::vector<float> logits;
@@ -577,7 +551,7 @@ struct VideoIndex::Impl {
     const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
     const Tensor features = session->get_video_features(processor->video_processor().preprocess({frames.frames}));
     std::vector<float> query(features.data<float>(), features.data<float>() + shape.dim);
-    l2_normalize(query.data(), shape.dim);
+    l2_normalize(query.data(), query.size());
     ensure_vectors();
     const index::Neighbours found = vectors->search(query.data(), o.top, o.nprobe);
     return hits_for(found, {}, 0, o.top);

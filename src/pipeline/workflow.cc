@@ -15,18 +15,6 @@ std::string apply_template(const std::string& tmpl, const std::string& text) {
   return at == std::string::npos ? tmpl + " " + text : tmpl.substr(0, at) + text + tmpl.substr(at + 2);
 }
 
-namespace {
-
-using pipeline::PreparedVideo;
-
-void l2_normalize(float* v, std::size_t n) {
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * v[i];
-  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(v[i] * inv);
-}
-
-// Softmax in double: the probabilities of many labels must sum to 1 to float precision.
 std::vector<double> softmax(const float* logits, std::size_t n) {
   std::vector<double> p(logits, logits + n);
   const double m = *std::max_element(p.begin(), p.end());
@@ -35,6 +23,17 @@ std::vector<double> softmax(const float* logits, std::size_t n) {
   for (double& x : p) x /= sum;
   return p;
 }
+
+void l2_normalize(float* v, std::size_t n) {
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * v[i];
+  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(v[i] * inv);
+}
+
+namespace {
+
+using pipeline::PreparedVideo;
 
 // [1, T, 3, H, W] clips of several videos -> one [clips, T, 3, H, W] batch.
 Tensor concatenate_clips(const std::vector<PreparedVideo>& videos) {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -53,21 +52,8 @@ void send_error(httplib::Response& res, const HttpError& e) {
   res.set_content(error_body(e.what(), e.type()), "application/json");
 }
 
-// Softmax in double (probabilities of many labels sum to 1 to float precision).
-std::vector<double> softmax(const float* logits, std::size_t n) {
-  std::vector<double> p(logits, logits + n);
-  const double m = *std::max_element(p.begin(), p.end());
-  double sum = 0;
-  for (double& x : p) sum += (x = std::exp(x - m));
-  for (double& x : p) x /= sum;
-  return p;
-}
-
 std::vector<float> normalized(std::vector<float> v) {
-  double s = 0;
-  for (float x : v) s += static_cast<double>(x) * x;
-  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-  for (float& x : v) x = static_cast<float>(x * inv);
+  l2_normalize(v.data(), v.size());
   return v;
 }
 
