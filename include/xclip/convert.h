@@ -30,7 +30,10 @@ struct ConversionCheck {
 struct ConvertOptions {
   // Int8: the linear layers that LoadOptions::weights = Int8 runs in int8 are stored as I8
   // `<name>` [out, in] plus F32 `<name>_scale` [out] (symmetric, per output channel: the very
-  // values an Int8 load of the source computes); everything else F32. F32: all float32.
+  // values an Int8 load of the source computes), plus I64 `<name>_outlier_channels` [n] and
+  // F32 `<name>_outlier_columns` [out, n] for the input channels that were activation
+  // outliers on the probe inputs (multiplied in float32 at run time); everything else F32.
+  // F32: all float32.
   WeightType weights = WeightType::Int8;
   int num_threads = 0;  // for quantizing; 0 = XCLIP_NUM_THREADS or the number of cores
   // Int8 only: the int8 model's embeddings must stay within this cosine of float32's on the
@@ -52,6 +55,11 @@ struct ConvertOptions {
 // Returns the int8 self-check (passed and empty for F32).
 ConversionCheck convert_model(const std::string& source, const std::string& destination,
                               const ConvertOptions& options = {});
+
+// The self-check convert_model runs, for any folder: `folder` loaded with `weights` (Int8:
+// quantized at load or as converted; Bf16) against float32, on the same probe inputs.
+ConversionCheck check_precision(const std::string& folder, WeightType weights, double min_cosine = 0.999,
+                                double min_top1 = 0.99);
 
 // The check recorded in `folder`/model.safetensors (metadata "xclip_check"), if any.
 std::optional<ConversionCheck> read_conversion_check(const std::string& folder);

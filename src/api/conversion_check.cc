@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "io/json.h"
+#include "ops/outlier_channels.h"
 #include "xclip/model.h"
 #include "xclip/tokenizer.h"
 
@@ -142,37 +143,53 @@ ConversionCheck ConversionCheck::from_json(const std::string& text, const std::s
 
 namespace api {
 
-ConversionCheck check_int8_conversion(const std::string& source_folder, const XCLIPConfig& config,
-                                      std::map<std::string, Tensor> int8_weights, double threshold,
-                                      double top1_threshold) {
-  LoadOptions f32_options, int8_options;
-  f32_options.weights = WeightType::F32;
-  int8_options.weights = WeightType::Int8;
-  Session reference(Model::load(source_folder, f32_options));
-  Session quantized(Model::from_weights(config, std::move(int8_weights), int8_options));
+namespace {
 
-  const auto [ids, mask] = probe_text(source_folder, config.text_config);
-  const Tensor pixels = probe_videos(config.vision_config);
-  const Tensor text_f32 = reference.get_text_features(ids, mask);
-  const Tensor text_int8 = quantized.get_text_features(ids, mask);
-  const NamedTensors out_f32 = reference.forward_with_text_features(pixels, text_f32);
-  const NamedTensors out_int8 = quantized.forward_with_text_features(pixels, text_int8);
+struct ProbeOutputs {
+  Tensor text_embeds, video_embeds, logits_per_video;
+};
 
+ProbeOutputs run_probe(const std::shared_ptr<const Model>& model, const std::string& folder) {
+  Session session(model);
+  const auto [ids, mask] = probe_text(folder, model->config().text_config);
+  ProbeOutputs out;
+  out.text_embeds = session.get_text_features(ids, mask);
+  const NamedTensors forward = session.forward_with_text_features(probe_videos(model->config().vision_config), out.text_embeds);
+  out.video_embeds = forward.at("video_embeds");
+  out.logits_per_video = forward.at("logits_per_video");
+  return out;
+}
+
+}  // namespace
+
+ConversionCheck compare_on_probe(const std::shared_ptr<const Model>& reference,
+                                 const std::shared_ptr<const Model>& candidate, const std::string& folder,
+                                 double threshold, double top1_threshold) {
+  const ProbeOutputs expected = run_probe(reference, folder);
+  const ProbeOutputs got = run_probe(candidate, folder);
   ConversionCheck check;
   check.videos = kProbeVideos;
-  check.prompts = static_cast<int>(ids.dim(0));
+  check.prompts = static_cast<int>(expected.text_embeds.dim(0));
   check.threshold = threshold;
   check.top1_threshold = top1_threshold;
-  check.min_text_cosine = min_row_cosine(text_f32, text_int8);
-  check.min_video_cosine = min_row_cosine(out_f32.at("video_embeds"), out_int8.at("video_embeds"));
+  check.min_text_cosine = min_row_cosine(expected.text_embeds, got.text_embeds);
+  check.min_video_cosine = min_row_cosine(expected.video_embeds, got.video_embeds);
   int agree = 0;
-  const Tensor& l32 = out_f32.at("logits_per_video");
-  const Tensor& l8 = out_int8.at("logits_per_video");
-  for (std::int64_t v = 0; v < kProbeVideos; ++v) agree += same_answer(l32, l8, v);
+  for (std::int64_t v = 0; v < kProbeVideos; ++v) agree += same_answer(expected.logits_per_video, got.logits_per_video, v);
   check.top1_agreement = static_cast<double>(agree) / kProbeVideos;
   check.passed = check.min_video_cosine >= threshold && check.min_text_cosine >= threshold &&
                  check.top1_agreement >= top1_threshold;
   return check;
+}
+
+std::map<std::string, std::set<std::int64_t>> record_outlier_channels(const std::shared_ptr<const Model>& int8_model,
+                                                                      const std::string& folder) {
+  ops::OutlierLog log;
+  {
+    const ops::OutlierLog::Recording recording(log);
+    run_probe(int8_model, folder);
+  }
+  return log.channels();
 }
 
 }  // namespace api

@@ -1,20 +1,28 @@
-// The self-check of `convert_model` for int8: the float32 source and the converted weights
-// run side by side on probe inputs that need no data set (synthetic videos, 400 prompts).
+// The self-check of reduced precision: a float32 model and a reduced-precision one run side
+// by side on probe inputs that need no data set (synthetic videos, 400 prompts).
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "xclip/config.h"
 #include "xclip/convert.h"
+#include "xclip/model.h"
 #include "xclip/tensor.h"
 
 namespace xclip::api {
 
-// `int8_weights`: the tensors convert_model is about to write (I8 + scales, float rest).
-ConversionCheck check_int8_conversion(const std::string& source_folder, const XCLIPConfig& config,
-                                      std::map<std::string, Tensor> int8_weights, double threshold,
-                                      double top1_threshold);
+// `candidate` (int8 or bf16) against `reference` (float32) on the probe inputs made for the
+// model folder `folder` (its tokenizer when it has one).
+ConversionCheck compare_on_probe(const std::shared_ptr<const Model>& reference,
+                                 const std::shared_ptr<const Model>& candidate, const std::string& folder,
+                                 double threshold, double top1_threshold);
+
+// The input channels each quantizable weight of `int8_model` sees as activation outliers on
+// the probe inputs (ops/outlier_channels.h): weight name -> channels.
+std::map<std::string, std::set<std::int64_t>> record_outlier_channels(const std::shared_ptr<const Model>& int8_model,
+                                                                      const std::string& folder);
 
 }  // namespace xclip::api

@@ -1,6 +1,8 @@
 #include "xclip/convert.h"
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "model/weight_loader.h"
 #include "model/xclip_model.h"
 #include "ops/quantized_linear.h"
+#include "xclip/model.h"
 
 namespace xclip {
 
@@ -40,7 +43,38 @@ void copy_side_files(const fs::path& source, const fs::path& destination) {
   }
 }
 
+// The scales and outlier columns stored beside an int8 weight.
+bool is_int8_companion(const std::string& name, const io::WeightStore& store) {
+  for (const std::string suffix : {"_scale", "_outlier_channels", "_outlier_columns"}) {
+    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    auto base = store.tensors().find(name.substr(0, name.size() - suffix.size()));
+    if (base != store.tensors().end() && base->second.dtype() == DType::I8) return true;
+  }
+  return false;
+}
+
+// I64 `channels` and F32 [rows, channels] copies of those columns of weight[rows, cols].
+std::pair<Tensor, Tensor> float_columns(const float* weight, std::int64_t rows, std::int64_t cols,
+                                        const std::set<std::int64_t>& channels) {
+  const std::int64_t n = static_cast<std::int64_t>(channels.size());
+  const std::vector<std::int64_t> list(channels.begin(), channels.end());
+  Tensor columns = Tensor::empty(DType::F32, {rows, n});
+  float* out = columns.mutable_data<float>();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t i = 0; i < n; ++i) out[r * n + i] = weight[r * cols + list[i]];
+  return {Tensor::from_values<std::int64_t>(DType::I64, {n}, list.data()), std::move(columns)};
+}
+
 }  // namespace
+
+ConversionCheck check_precision(const std::string& folder, WeightType weights, double min_cosine, double min_top1) {
+  XCLIP_CHECK(weights == WeightType::Int8 || weights == WeightType::Bf16, InvalidArgument)
+      << "check_precision: weights must be Int8 or Bf16";
+  LoadOptions f32, reduced;
+  f32.weights = WeightType::F32;
+  reduced.weights = weights;
+  return api::compare_on_probe(Model::load(folder, f32), Model::load(folder, reduced), folder, min_cosine, min_top1);
+}
 
 std::optional<ConversionCheck> read_conversion_check(const std::string& folder) {
   const std::string path = folder + "/model.safetensors";
@@ -75,21 +109,36 @@ ConversionCheck convert_model(const std::string& source, const std::string& dest
   store.finish();
 
   const bool to_int8 = options.weights == WeightType::Int8;
+  // The input channels that are activation outliers on the probe inputs, per weight: their
+  // float32 columns are stored beside the int8 values (ops/outlier_channels.h).
+  std::map<std::string, std::set<std::int64_t>> outliers;
+  if (to_int8) {
+    LoadOptions int8;
+    int8.weights = WeightType::Int8;
+    outliers = api::record_outlier_channels(Model::load(source, int8), source);
+  }
   std::vector<std::pair<std::string, Tensor>> floats, int8s;  // I8 last: keeps F32 data 4-byte aligned
   for (const auto& [name, t] : store.tensors()) {
-    const bool is_scale = name.size() > 6 && name.compare(name.size() - 6, 6, "_scale") == 0 &&
-                          store.tensors().count(name.substr(0, name.size() - 6)) &&
-                          store.tensors().at(name.substr(0, name.size() - 6)).dtype() == DType::I8;
-    if (is_scale) continue;  // written with (or folded into) its weight
+    if (is_int8_companion(name, store)) continue;  // written with (or folded into) its weight
     if (to_int8 && loader.quantizable().count(name)) {
       if (auto q = store.get_int8(name, t.shape())) {  // already int8: kept bit for bit
-        int8s.emplace_back(name, q->first);
-        floats.emplace_back(name + "_scale", q->second);
+        int8s.emplace_back(name, q->values);
+        floats.emplace_back(name + "_scale", q->scales);
+        if (q->outlier_channels.defined()) {
+          floats.emplace_back(name + "_outlier_channels", q->outlier_channels);
+          floats.emplace_back(name + "_outlier_columns", q->outlier_columns);
+        }
         continue;
       }
-      ops::QuantizedMatrix q = ops::QuantizedMatrix::quantize(store.get(name, t.shape()), t.dim(0), t.dim(1));
+      const float* weight = store.get(name, t.shape());
+      ops::QuantizedMatrix q = ops::QuantizedMatrix::quantize(weight, t.dim(0), t.dim(1));
       int8s.emplace_back(name, std::move(q.values));
       floats.emplace_back(name + "_scale", std::move(q.scales));
+      if (auto it = outliers.find(name); it != outliers.end()) {
+        auto [channels, columns] = float_columns(weight, t.dim(0), t.dim(1), it->second);
+        floats.emplace_back(name + "_outlier_channels", std::move(channels));
+        floats.emplace_back(name + "_outlier_columns", std::move(columns));
+      }
     } else if (is_float(t.dtype()) || t.dtype() == DType::I8) {
       const float* data = store.get(name, t.shape());
       floats.emplace_back(name, t.dtype() == DType::F32 ? t : Tensor::from_values<float>(DType::F32, t.shape(), data));
@@ -104,8 +153,12 @@ ConversionCheck convert_model(const std::string& source, const std::string& dest
   ConversionCheck check;
   check.passed = true;
   if (to_int8) {
-    std::map<std::string, Tensor> converted(floats.begin(), floats.end());
-    check = api::check_int8_conversion(source, config, std::move(converted), options.min_cosine, options.min_top1);
+    LoadOptions f32, int8;
+    f32.weights = WeightType::F32;
+    int8.weights = WeightType::Int8;
+    check = api::compare_on_probe(Model::load(source, f32),
+                                  Model::from_weights(config, std::map<std::string, Tensor>(floats.begin(), floats.end()), int8),
+                                  source, options.min_cosine, options.min_top1);
     XCLIP_CHECK(check.passed || options.force, InvalidArgument)
         << source << ": int8 would change this model's answers: on the probe inputs the int8 embeddings reach "
         << "cosine " << check.min_video_cosine << " (videos) and " << check.min_text_cosine

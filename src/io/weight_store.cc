@@ -127,12 +127,18 @@ const float* WeightStore::get(const std::string& name, const std::vector<std::in
       const auto q = get_int8(name, shape);
       if (!q || problems_.size() != problems_before) return placeholder();  // a bad pair, already reported
       Tensor dequantized = Tensor::empty(DType::F32, shape);
-      const std::int8_t* v = q->first.data<std::int8_t>();
-      const float* scale = q->second.data<float>();
+      const std::int8_t* v = q->values.data<std::int8_t>();
+      const float* scale = q->scales.data<float>();
       float* out = dequantized.mutable_data<float>();
       const std::int64_t cols = shape[1];
       for (std::int64_t r = 0; r < shape[0]; ++r)
         for (std::int64_t c = 0; c < cols; ++c) out[r * cols + c] = static_cast<float>(v[r * cols + c]) * scale[r];
+      if (q->outlier_channels.defined()) {  // the columns stored in float32 are exact
+        const std::int64_t n = q->outlier_channels.numel();
+        const std::int64_t* channels = q->outlier_channels.data<std::int64_t>();
+        for (std::int64_t r = 0; r < shape[0]; ++r)
+          for (std::int64_t i = 0; i < n; ++i) out[r * cols + channels[i]] = q->outlier_columns.data<float>()[r * n + i];
+      }
       converted_bytes_ += dequantized.nbytes();
       owned_.push_back(std::move(dequantized));
       return owned_.back().data<float>();
@@ -144,7 +150,53 @@ const float* WeightStore::get(const std::string& name, const std::vector<std::in
   }
 }
 
-std::optional<std::pair<Tensor, Tensor>> WeightStore::get_int8(const std::string& name,
+bool WeightStore::read_outlier_columns(const std::string& name, const std::vector<std::int64_t>& shape,
+                                       Int8Weight& weight) const {
+  const std::string channels_name = name + "_outlier_channels", columns_name = name + "_outlier_columns";
+  const auto channels = tensors_.find(channels_name), columns = tensors_.find(columns_name);
+  if (channels == tensors_.end() && columns == tensors_.end()) return true;
+  used_.insert(channels_name);
+  used_.insert(columns_name);
+  if (channels == tensors_.end() || columns == tensors_.end()) {
+    problems_.push_back(name + ": " + (channels == tensors_.end() ? columns_name : channels_name) +
+                        " without its partner " + (channels == tensors_.end() ? channels_name : columns_name));
+    return false;
+  }
+  const Tensor& c = channels->second;
+  if (c.dtype() != DType::I64 || c.rank() != 1 || c.numel() > shape[1]) {
+    problems_.push_back(channels_name + ": expected I64 [n] with n <= " + std::to_string(shape[1]) + ", got " +
+                        c.describe());
+    return false;
+  }
+  const std::int64_t n = c.numel();
+  const std::int64_t* ch = c.data<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (ch[i] < 0 || ch[i] >= shape[1] || (i > 0 && ch[i] <= ch[i - 1])) {
+      problems_.push_back(channels_name + ": channels must be ascending input channels below " +
+                          std::to_string(shape[1]) + " (entry " + std::to_string(i) + " is " + std::to_string(ch[i]) +
+                          ")");
+      return false;
+    }
+  }
+  const Tensor& w = columns->second;
+  if (w.dtype() != DType::F32 || w.shape() != std::vector<std::int64_t>{shape[0], n}) {
+    problems_.push_back(columns_name + ": expected F32 [" + std::to_string(shape[0]) + ", " + std::to_string(n) +
+                        "], got " + w.describe());
+    return false;
+  }
+  const float* values = w.data<float>();
+  for (std::int64_t i = 0; i < w.numel(); ++i) {
+    if (!std::isfinite(values[i])) {
+      problems_.push_back(columns_name + ": value " + std::to_string(i) + " is not finite");
+      return false;
+    }
+  }
+  weight.outlier_channels = c;
+  weight.outlier_columns = w;
+  return true;
+}
+
+std::optional<Int8Weight> WeightStore::get_int8(const std::string& name,
                                                                const std::vector<std::int64_t>& shape) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end() || it->second.dtype() != DType::I8) return std::nullopt;
@@ -155,7 +207,7 @@ std::optional<std::pair<Tensor, Tensor>> WeightStore::get_int8(const std::string
     owned_.push_back(Tensor::zeros(DType::I8, shape));
     Tensor values = owned_.back();
     owned_.push_back(Tensor::zeros(DType::F32, {shape.empty() ? 0 : shape[0]}));
-    return std::optional<std::pair<Tensor, Tensor>>{{values, owned_.back()}};
+    return std::optional<Int8Weight>{Int8Weight{values, owned_.back(), Tensor(), Tensor()}};
   };
   const Tensor& values = it->second;
   if (shape.size() != 2) {
@@ -187,7 +239,9 @@ std::optional<std::pair<Tensor, Tensor>> WeightStore::get_int8(const std::string
       return placeholder();
     }
   }
-  return std::pair{values, scale->second};
+  Int8Weight weight{values, scale->second, Tensor(), Tensor()};
+  if (!read_outlier_columns(name, shape, weight)) return placeholder();
+  return weight;
 }
 
 bool WeightStore::holds_int8() const {

@@ -14,6 +14,15 @@
 
 namespace xclip::io {
 
+// A linear weight stored as int8 by `xclip convert`.
+struct Int8Weight {
+  Tensor values;  // I8 [out, in]
+  Tensor scales;  // F32 [out]: W ≈ values · scale per row
+  // Optional float32 copies of the columns of the input channels that were activation
+  // outliers on convert's probe inputs: I64 [n] ascending, F32 [out, n]; undefined if none.
+  Tensor outlier_channels, outlier_columns;
+};
+
 class WeightStore {
  public:
   // model.safetensors, the shards of model.safetensors.index.json, or (when no safetensors
@@ -27,10 +36,11 @@ class WeightStore {
   // load reports every problem; finish() then throws.
   const float* get(const std::string& name, const std::vector<std::int64_t>& shape) const;
   // A linear weight that `xclip convert` stored as int8: I8 `name` [out, in] with F32
-  // `name` + "_scale" [out] (W ≈ values · scale per row) -> {values, scales}, both mapped, not
-  // copied. nullopt when `name` is absent or stored as a float type (ask get() then). A bad
-  // int8 pair is recorded as a problem (placeholder returned), like get() does.
-  std::optional<std::pair<Tensor, Tensor>> get_int8(const std::string& name, const std::vector<std::int64_t>& shape) const;
+  // `name` + "_scale" [out], and optionally I64 `name` + "_outlier_channels" [n] with F32
+  // `name` + "_outlier_columns" [out, n]; all mapped, not copied. nullopt when `name` is
+  // absent or stored as a float type (ask get() then). A bad set is recorded as a problem
+  // (placeholder returned), like get() does.
+  std::optional<Int8Weight> get_int8(const std::string& name, const std::vector<std::int64_t>& shape) const;
   // Throws FormatError listing missing, mis-shaped and unexpected tensors, if any. With
   // `only_prefix` (a part of the model loaded alone, e.g. "text_model."), tensors outside it
   // are not unexpected: transformers' XCLIPTextModel reads an XCLIPModel folder the same way.
@@ -43,6 +53,10 @@ class WeightStore {
   std::size_t converted_bytes() const { return converted_bytes_; }
 
  private:
+  // The optional outlier columns of int8 weight `name` into `weight`; false (a problem
+  // recorded) when they are malformed.
+  bool read_outlier_columns(const std::string& name, const std::vector<std::int64_t>& shape, Int8Weight& weight) const;
+
   std::string source_;
   std::map<std::string, Tensor> tensors_;
   mutable std::set<std::string> used_;

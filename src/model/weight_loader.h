@@ -28,8 +28,8 @@ class WeightLoader {
     requested_.emplace_back(name, shape);
     return store_.get(name, shape);
   }
-  // The int8 pair `convert` stored for `name`, if any (WeightStore::get_int8).
-  std::optional<std::pair<Tensor, Tensor>> get_int8(const std::string& name,
+  // The int8 weight `convert` stored for `name`, if any (WeightStore::get_int8).
+  std::optional<io::Int8Weight> get_int8(const std::string& name,
                                                     const std::vector<std::int64_t>& shape) const {
     return store_.get_int8(name, shape);
   }

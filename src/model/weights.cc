@@ -26,20 +26,26 @@ std::shared_ptr<const ops::QuantizedMatrix> packed(ops::QuantizedMatrix m) {
   return std::make_shared<const ops::QuantizedMatrix>(std::move(m));
 }
 
-// Runs in int8 when the loader asks for it: the converted folder's int8 pair as it is, or
-// the float weight quantized now (not yet packed: stacked() concatenates first).
+// Runs in int8 when the loader asks for it: the converted folder's int8 weight as it is, or
+// the float weight quantized now (not yet packed: stacked() concatenates first). Outlier
+// channels are multiplied with the float weight's columns, or the ones convert stored.
 std::optional<ops::QuantizedMatrix> int8_weight(const WeightLoader& weights, const std::string& name, std::int64_t in,
                                                 std::int64_t out, const float** weight) {
   weights.mark_quantizable(name);
   if (weights.int8()) {
     if (auto q = weights.get_int8(name, {out, in})) {
       *weight = nullptr;
-      return ops::QuantizedMatrix{q->first, q->second, out, in, nullptr};
+      ops::QuantizedMatrix m{q->values, q->scales, out, in, {}, {name}, nullptr};
+      m.exact.push_back(ops::ExactColumns{nullptr, q->outlier_channels, q->outlier_columns});
+      return m;
     }
   }
   *weight = weights.get(name, {out, in});
   if (!weights.int8()) return std::nullopt;
-  return ops::QuantizedMatrix::quantize(*weight, out, in);
+  ops::QuantizedMatrix m = ops::QuantizedMatrix::quantize(*weight, out, in);
+  m.exact.push_back(ops::ExactColumns{*weight, Tensor(), Tensor()});
+  m.names = {name};
+  return m;
 }
 
 }  // namespace
@@ -82,6 +88,8 @@ LinearWeights LinearWeights::stacked(const WeightLoader& weights, const std::vec
       std::memcpy(stackedq.values.mutable_data<std::int8_t>() + p * out * in, q[p]->values.data<std::int8_t>(),
                   out * in);
       std::memcpy(stackedq.scales.mutable_data<float>() + p * out, q[p]->scales.data<float>(), sizeof(float) * out);
+      stackedq.exact.push_back(q[p]->exact.front());
+      stackedq.names.push_back(q[p]->names.front());
     }
     l.int8 = packed(std::move(stackedq));
     return l;

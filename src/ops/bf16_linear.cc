@@ -1,5 +1,6 @@
 #include "ops/bf16_linear.h"
 
+#include <algorithm>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "core/parallel.h"
 #include "ops/convert.h"
 #include "ops/onednn.h"
+#include "ops/outlier_channels.h"
 
 namespace xclip::ops {
 
@@ -101,13 +103,30 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   if (M == 0) return;
   // Rounded activations, per calling thread, grown once.
   thread_local std::vector<std::uint16_t> xb;
+  thread_local std::vector<std::int64_t> outliers;
+  thread_local std::vector<float> side, columns;
   xb.resize(static_cast<std::size_t>(M * K));
   std::uint16_t* b = xb.data();
+  find_outlier_channels(x, M, K, ldx, outliers);
+  const std::int64_t n_out = static_cast<std::int64_t>(outliers.size());
+  const std::int64_t* o = outliers.data();
   parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) f32_to_bf16(x + r * ldx, b + r * K, K);
+    for (std::int64_t r = lo; r < hi; ++r) {
+      f32_to_bf16(x + r * ldx, b + r * K, K);
+      for (std::int64_t i = 0; i < n_out; ++i) b[r * K + o[i]] = 0;  // bf16 +0: multiplied in float32 below
+    }
   });
+  if (n_out) {
+    side.resize(static_cast<std::size_t>(M * n_out));
+    columns.resize(static_cast<std::size_t>(W.N * n_out));
+    gather_outliers(x, M, ldx, outliers, side.data());
+    for (std::int64_t n = 0; n < W.N; ++n)
+      for (std::int64_t i = 0; i < n_out; ++i) columns[n * n_out + i] = W.source[n * K + o[i]];
+  }
+  // With outliers the activation waits until their float32 product is added.
+  const cpu::Activation epilogue_act = n_out ? cpu::Activation::Identity : act;
   try {
-    const Bf16Weights::Prepared p = W.prepare(M, act, accumulate, bias != nullptr);
+    const Bf16Weights::Prepared p = W.prepare(M, epilogue_act, accumulate, bias != nullptr);
     thread_local dnnl::stream stream(cpu_engine());
     const dnnl::memory src(rows_desc(M, K, dt::bf16), cpu_engine(), b);
     const dnnl::memory dst(rows_desc(M, W.N, dt::f32), cpu_engine(), y);
@@ -119,6 +138,15 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
     stream.wait();
   } catch (const dnnl::error& e) {
     XCLIP_FAIL(Error) << "oneDNN bf16 matmul failed: " << e.what();
+  }
+  if (n_out == 0) return;
+  add_outlier_product(side.data(), M, n_out, columns.data(), W.N, y);
+  if (act != cpu::Activation::Identity) {
+    const cpu::CpuKernels& k = cpu::kernels();
+    parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(W.N, 1)),
+                 [&](std::int64_t lo, std::int64_t hi) {
+                   for (std::int64_t r = lo; r < hi; ++r) k.f32_bias_act(y + r * W.N, nullptr, W.N, act);
+                 });
   }
 }
 

@@ -3,6 +3,8 @@
 #include <dnnl.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -11,7 +13,9 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "ops/gemm.h"
 #include "ops/onednn.h"
+#include "ops/outlier_channels.h"
 
 namespace xclip::ops {
 
@@ -121,6 +125,37 @@ QuantizedMatrix QuantizedMatrix::quantize(const float* W, std::int64_t rows, std
   return m;
 }
 
+void weight_columns(const QuantizedMatrix& W, const std::vector<std::int64_t>& channels, float* out) {
+  const std::int64_t n = static_cast<std::int64_t>(channels.size()), K = W.cols;
+  const std::int64_t parts = std::max<std::int64_t>(1, static_cast<std::int64_t>(W.exact.size()));
+  const std::int64_t part_rows = W.rows / parts;
+  const std::int8_t* values = W.values.data<std::int8_t>();
+  const float* scales = W.scales.data<float>();
+  std::vector<std::int64_t> stored(static_cast<std::size_t>(n));  // index into the part's columns, or -1
+  for (std::int64_t p = 0; p < parts; ++p) {
+    const ExactColumns* e = W.exact.empty() ? nullptr : &W.exact[static_cast<std::size_t>(p)];
+    const std::int64_t n_stored = e && !e->full && e->channels.defined() ? e->channels.numel() : 0;
+    const std::int64_t* stored_channels = n_stored ? e->channels.data<std::int64_t>() : nullptr;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t* hit = std::lower_bound(stored_channels, stored_channels + n_stored, channels[i]);
+      stored[i] = hit != stored_channels + n_stored && *hit == channels[i] ? hit - stored_channels : -1;
+    }
+    for (std::int64_t r = 0; r < part_rows; ++r) {
+      const std::int64_t row = p * part_rows + r;
+      for (std::int64_t i = 0; i < n; ++i) {
+        float& w = out[row * n + i];
+        if (e && e->full) {
+          w = e->full[r * K + channels[i]];
+        } else if (stored[i] >= 0) {
+          w = e->columns.data<float>()[r * n_stored + stored[i]];
+        } else {
+          w = static_cast<float>(values[row * K + channels[i]]) * scales[row];
+        }
+      }
+    }
+  }
+}
+
 void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const QuantizedMatrix& W,
                const float* bias, float* y, cpu::Activation act, bool accumulate) {
   XCLIP_DCHECK(K == W.cols);
@@ -130,6 +165,8 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   thread_local std::vector<std::int8_t> xq;
   thread_local std::vector<float> row_scale;
   thread_local std::vector<std::int32_t> acc;
+  thread_local std::vector<std::int64_t> outliers;
+  thread_local std::vector<float> side, columns, masked_rows;
   xq.resize(static_cast<std::size_t>(M * K));
   row_scale.resize(static_cast<std::size_t>(M));
   acc.resize(static_cast<std::size_t>(M * N));
@@ -137,16 +174,49 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   float* rs = row_scale.data();
   std::int32_t* c = acc.data();
   const cpu::CpuKernels& k = cpu::kernels();
-  parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) rs[r] = k.f32_quantize_s8(x + r * ldx, K, q + r * K);
-  });
+
+  find_outlier_channels(x, M, K, ldx, outliers);
+  const std::int64_t n_out = static_cast<std::int64_t>(outliers.size());
+  if (n_out == 0) {
+    parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t r = lo; r < hi; ++r) rs[r] = k.f32_quantize_s8(x + r * ldx, K, q + r * K);
+    });
+  } else {
+    if (OutlierLog* log = OutlierLog::active()) log->record(W.names, outliers);
+    side.resize(static_cast<std::size_t>(M * n_out));
+    columns.resize(static_cast<std::size_t>(N * n_out));
+    gather_outliers(x, M, ldx, outliers, side.data());
+    weight_columns(W, outliers, columns.data());
+    // Each row is quantized without its outlier channels (zeroed in a copy), so that its
+    // scale follows the ordinary channels.
+    masked_rows.resize(static_cast<std::size_t>(M * K));
+    float* masked = masked_rows.data();
+    const std::int64_t* o = outliers.data();
+    parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        float* row = masked + r * K;
+        std::memcpy(row, x + r * ldx, sizeof(float) * K);
+        for (std::int64_t i = 0; i < n_out; ++i) row[o[i]] = 0.0f;
+        rs[r] = k.f32_quantize_s8(row, K, q + r * K);
+      }
+    });
+  }
   multiply_s8(q, M, K, W, c);
   const float* ws = W.scales.data<float>();
+  // With outliers the activation waits until their float32 product is added.
+  const cpu::Activation epilogue_act = n_out ? cpu::Activation::Identity : act;
   parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)),
                [&](std::int64_t lo, std::int64_t hi) {
                  for (std::int64_t r = lo; r < hi; ++r)
-                   k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, act, accumulate);
+                   k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, epilogue_act, accumulate);
                });
+  if (n_out == 0) return;
+  add_outlier_product(side.data(), M, n_out, columns.data(), N, y);
+  if (act != cpu::Activation::Identity)
+    parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)),
+                 [&](std::int64_t lo, std::int64_t hi) {
+                   for (std::int64_t r = lo; r < hi; ++r) k.f32_bias_act(y + r * N, nullptr, N, act);
+                 });
 }
 
 }  // namespace xclip::ops

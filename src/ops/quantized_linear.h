@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ops/cpu/kernels.h"
 #include "xclip/tensor.h"
@@ -15,10 +17,24 @@ namespace xclip::ops {
 // s8·s8 compensation) and that primitive per row count, both built on first use.
 struct PackedInt8Weights;
 
+// Float32 weight columns for input channels that turn out to be activation outliers
+// (ops/outlier_channels.h), for one stacked part of a QuantizedMatrix: the float weight
+// itself when it was quantized at load, else the columns `xclip convert` stored.
+struct ExactColumns {
+  const float* full = nullptr;  // [part rows, cols], owned by the weight store
+  Tensor channels;              // or I64 [n] ascending...
+  Tensor columns;               // ...with F32 [part rows, n]
+};
+
 struct QuantizedMatrix {
   Tensor values;  // I8 [rows, cols]
   Tensor scales;  // F32 [rows]: W[r, c] ≈ values[r, c] · scales[r]
   std::int64_t rows = 0, cols = 0;
+  // One per stacked part (q/k/v: rows / exact.size() rows each), or empty: outlier channels
+  // then use the dequantized int8 column.
+  std::vector<ExactColumns> exact;
+  // Per part, the state-dict names of the weights (what OutlierLog records under).
+  std::vector<std::string> names;
   // Set by pack(): products then skip re-packing the weights on every call (the GEMM API does;
   // ~5–15 % faster for a video's 408 rows).
   std::shared_ptr<const PackedInt8Weights> packed;
@@ -34,7 +50,11 @@ struct QuantizedMatrix {
 bool uses_packed_matmul(const QuantizedMatrix& W, std::int64_t M);
 
 // y[M, N] = act(x[M, K] · Wᵀ + bias), or y += x · Wᵀ + bias when `accumulate` (then act must
-// be Identity). x rows are `ldx` floats apart.
+// be Identity). x rows are `ldx` floats apart. Outlier channels of x are multiplied in
+// float32 beside the int8 product (see ops/outlier_channels.h).
+// out[N, n]: W's columns for `channels`, from W.exact where it has them, else dequantized.
+void weight_columns(const QuantizedMatrix& W, const std::vector<std::int64_t>& channels, float* out);
+
 void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const QuantizedMatrix& W,
                const float* bias, float* y, cpu::Activation act, bool accumulate);
 

@@ -1,5 +1,6 @@
-// convert_model / `xclip convert`: int8 folders load ready to run and compute exactly what
-// quantizing at load computes; float32 conversion is lossless; hostile int8 pairs are named.
+// convert_model / `xclip convert`: int8 folders load ready to run and compute what quantizing
+// at load computes (to int8's own precision); float32 conversion is lossless; hostile int8
+// weights are named.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -59,7 +60,27 @@ void edit_tensors(const std::string& dir, const std::function<void(TensorList&)>
   io::write_safetensors(dir + "/model.safetensors", tensors);
 }
 
-TEST(ConvertTest, Int8FolderRunsExactlyLikeQuantizingAtLoad) {
+// Embeddings of two runs agree row by row within `cosine`.
+void expect_embeddings_close(const NamedTensors& a, const NamedTensors& b, double cosine) {
+  for (const char* name : {"video_embeds", "text_embeds"}) {
+    const Tensor& t = a.at(name);
+    const Tensor& u = b.at(name);
+    ASSERT_EQ(t.shape(), u.shape()) << name;
+    const std::int64_t d = t.dim(-1);
+    for (std::int64_t r = 0; r < t.numel() / d; ++r) {
+      double tu = 0, tt = 0, uu = 0;
+      for (std::int64_t i = 0; i < d; ++i) {
+        const double x = t.data<float>()[r * d + i], y = u.data<float>()[r * d + i];
+        tu += x * y;
+        tt += x * x;
+        uu += y * y;
+      }
+      EXPECT_GE(tu / std::sqrt(tt * uu), cosine) << name << " row " << r;
+    }
+  }
+}
+
+TEST(ConvertTest, Int8FolderRunsLikeQuantizingAtLoad) {
   const std::string out = scratch_folder("int8");
   convert_model(tiny_model_dir(), out);
   for (const char* side : {"config.json", "tokenizer_config.json", "preprocessor_config.json"})
@@ -74,7 +95,11 @@ TEST(ConvertTest, Int8FolderRunsExactlyLikeQuantizingAtLoad) {
 
   EXPECT_EQ(Model::load(out)->weights(), WeightType::Int8);  // Auto follows the folder
   EXPECT_EQ(Model::load(tiny_model_dir())->weights(), WeightType::F32);
-  expect_identical(run(out, WeightType::Auto), run(tiny_model_dir(), WeightType::Int8));
+  // Same int8 values and scales; the products differ only where an input has an outlier
+  // channel that convert's probe inputs did not show: quantizing at load then multiplies it
+  // with the float32 column, the folder with the int8 one (it stores float32 columns only for
+  // the channels seen). So: as close as int8 is to float32, not bit for bit.
+  expect_embeddings_close(run(out, WeightType::Auto), run(tiny_model_dir(), WeightType::Int8), 0.999);
 
   // Converting an int8 folder again keeps its values bit for bit.
   const std::string again = scratch_folder("int8_again");
@@ -114,6 +139,16 @@ TEST(ConvertTest, RefusesToOverwriteTheSourceAndNamesBadInputs) {
   EXPECT_FALSE(fs::exists(fs::path(out) / "model.safetensors"));
 }
 
+Tensor outlier_channels(std::vector<std::int64_t> channels) {
+  return Tensor::from_values<std::int64_t>(DType::I64, {static_cast<std::int64_t>(channels.size())}, channels.data());
+}
+
+std::int64_t fc1_rows(const TensorList& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (name == "vision_model.encoder.layers.0.mlp.fc1.weight") return t.dim(0);
+  throw std::runtime_error("fc1 weight missing from the converted folder");
+}
+
 TEST(ConvertTest, HostileInt8PairsAreRejectedByName) {
   const std::string fc1 = "vision_model.encoder.layers.0.mlp.fc1.weight";
   struct Case {
@@ -149,10 +184,42 @@ TEST(ConvertTest, HostileInt8PairsAreRejectedByName) {
            if (name == fc1) v = Tensor::zeros(DType::I8, {v.dim(1), v.dim(0)});
        },
        "fc1.weight: expected shape"},
+      {"outlier channels without columns",
+       [&](TensorList& t) { t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5})); },
+       "without its partner"},
+      {"outlier channels not ascending",
+       [&](TensorList& t) {
+         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({5, 1}));
+         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 2}));
+       },
+       "channels must be ascending input channels"},
+      {"outlier channel out of range",
+       [&](TensorList& t) {
+         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 100000}));
+         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 2}));
+       },
+       "channels must be ascending input channels"},
+      {"outlier columns mis-shaped",
+       [&](TensorList& t) {
+         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5}));
+         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 3}));
+       },
+       "_outlier_columns: expected F32"},
+      {"outlier columns not finite",
+       [&](TensorList& t) {
+         Tensor columns = Tensor::zeros(DType::F32, {fc1_rows(t), 2});
+         columns.mutable_data<float>()[1] = std::numeric_limits<float>::infinity();
+         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5}));
+         t.emplace_back(fc1 + "_outlier_columns", columns);
+       },
+       "is not finite"},
   };
   for (const Case& c : cases) {
     const std::string dir = scratch_folder("hostile");
     convert_model(tiny_model_dir(), dir);
+    edit_tensors(dir, [](TensorList& t) {  // the tiny preset has no outliers: start without columns
+      std::erase_if(t, [](const auto& e) { return e.first.find("_outlier_") != std::string::npos; });
+    });
     edit_tensors(dir, c.edit);
     const std::string message = expect_load_error(dir);
     EXPECT_NE(message.find(c.message), std::string::npos) << c.what << ": " << message;
@@ -179,16 +246,6 @@ TEST(ConvertCliTest, ConvertsAndReportsUsageErrors) {
 namespace xclip::test {
 namespace {
 
-// A copy of `preset` with outlier channels (tests/support/make_outlier_checkpoint.py).
-std::string outlier_folder(const std::string& preset, const std::string& pattern) {
-  const std::string dir = scratch_folder("outliers_" + preset + "_" + pattern);
-  const std::string cmd = "/usr/bin/python3 " + std::string(XCLIP_TEST_SOURCE_DIR) +
-                          "/support/make_outlier_checkpoint.py " + models_dir() + "/" + preset + " " + pattern + " " +
-                          dir;
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("fixture script failed: " + cmd);
-  return dir;
-}
-
 TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
   const std::string out = scratch_folder("checked");
   const ConversionCheck check = convert_model(tiny_model_dir(), out);
@@ -213,15 +270,18 @@ TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
   EXPECT_EQ(Model::load(out, int8)->weights(), WeightType::Int8);
 }
 
-class OutlierConvertTest : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+// The unbalanced fixture is ill-conditioned (see make_outlier_checkpoint.py): no 8-bit
+// product holds on it, so convert must refuse. The realistic outlier shapes convert (tested
+// in precision_test.cc).
+class UnquantizableConvertTest : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(OutlierConvertTest, RefusesWhatInt8WouldChangeAndForceRecordsTheFailure) {
-  const auto& [preset, pattern] = GetParam();
-  const std::string source = outlier_folder(preset, pattern);
-  const std::string out = scratch_folder("outliers_int8_" + preset + "_" + pattern);
+TEST_P(UnquantizableConvertTest, RefusesWhatInt8WouldChangeAndForceRecordsTheFailure) {
+  const std::string preset = GetParam();
+  const std::string source = outlier_folder(preset, "unbalanced");
+  const std::string out = scratch_folder("unbalanced_int8_" + preset);
   try {
     convert_model(source, out);
-    FAIL() << preset << " " << pattern << ": int8 conversion of an outlier checkpoint was accepted";
+    FAIL() << preset << ": int8 conversion of an ill-conditioned checkpoint was accepted";
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("int8 would change this model's answers"), std::string::npos) << e.what();
   }
@@ -236,12 +296,8 @@ TEST_P(OutlierConvertTest, RefusesWhatInt8WouldChangeAndForceRecordsTheFailure) 
   EXPECT_EQ(Model::load(out)->weights(), WeightType::F32) << "auto must not run a failed int8 folder in int8";
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiny, OutlierConvertTest,
-                         ::testing::Combine(::testing::Values("tiny"),
-                                            ::testing::Values("ln-gain", "text-only", "massive")));
-INSTANTIATE_TEST_SUITE_P(BasePatch32, OutlierConvertTest,
-                         ::testing::Combine(::testing::Values("base-patch32"),
-                                            ::testing::Values("ln-gain", "text-only", "massive")));
+INSTANTIATE_TEST_SUITE_P(Tiny, UnquantizableConvertTest, ::testing::Values("tiny"));
+INSTANTIATE_TEST_SUITE_P(BasePatch32, UnquantizableConvertTest, ::testing::Values("base-patch32"));
 
 TEST(ConvertCheckCliTest, InfoPrintsTheCheckAndConvertReportsIt) {
   const std::string out = scratch_folder("cli_checked");
@@ -255,7 +311,7 @@ TEST(ConvertCheckCliTest, InfoPrintsTheCheckAndConvertReportsIt) {
   const RunResult plain = run_cli("info --model " + tiny_model_dir());
   EXPECT_NE(plain.output.find("\"int8_check\": null"), std::string::npos) << plain.output;
   EXPECT_EQ(run_cli("convert --model " + tiny_model_dir() + " --output " + out + " --min-cosine 2").exit_code, 2);
-  const RunResult refused = run_cli("convert --model " + outlier_folder("tiny", "ln-gain") + " --output " +
+  const RunResult refused = run_cli("convert --model " + outlier_folder("tiny", "unbalanced") + " --output " +
                                     scratch_folder("cli_refused"));
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.output.find("Nothing was written"), std::string::npos) << refused.output;

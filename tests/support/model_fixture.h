@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <functional>
 #include <string>
 #include <utility>
@@ -37,6 +39,18 @@ inline std::string copy_tiny_folder(const std::string& name) {
     if (entry.path().filename() == "model.safetensors" || !entry.is_regular_file()) continue;
     fs::copy_file(entry.path(), dir / entry.path().filename());
   }
+  return dir.string();
+}
+
+// A copy of preset `preset` with outlier channels of `pattern`, made by
+// tests/support/make_outlier_checkpoint.py under the scratch dir (throws when the script fails).
+inline std::string outlier_folder(const std::string& preset, const std::string& pattern) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(scratch_dir()) / ("outliers_" + preset + "_" + pattern);
+  const std::string cmd = "/usr/bin/python3 " + std::string(XCLIP_TEST_SOURCE_DIR) +
+                          "/support/make_outlier_checkpoint.py " + models_dir() + "/" + preset + " " + pattern + " " +
+                          dir.string();
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("fixture script failed: " + cmd);
   return dir.string();
 }
 

@@ -11,14 +11,18 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|f32|int8|bf16] [--quiet]
+const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|f32|int8|bf16] [--check int8|bf16] [--quiet]
 
 Loads the model and prints JSON: folder, the configuration's main sizes, what the linear
 layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`
 recorded (null for a folder it did not write).
 
+  --check int8|bf16   also run convert's self-check now for that precision (8 synthetic
+                      videos x 400 prompts against float32) and print it as "check"
+
 example:
   xclip info --model models/xclip-base-patch32-int8
+  xclip info --model models/xclip-base-patch32 --check bf16
 )";
 
 const char* weight_name(WeightType t) {
@@ -34,7 +38,7 @@ const char* weight_name(WeightType t) {
 }  // namespace
 
 int run_info(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help"}, {"model", "dtype"});
+  const Args args(argc, argv, 2, {"quiet", "help"}, {"model", "dtype", "check"});
   if (args.flag("help")) {
     std::cout << kInfoHelp;
     return 0;
@@ -58,6 +62,13 @@ int run_info(int argc, char** argv) {
                      {"num_frames", c.vision_config.num_frames}}}};
   const std::optional<ConversionCheck> check = read_conversion_check(model->path());
   out["int8_check"] = check ? nlohmann::ordered_json::parse(check->to_json()) : nlohmann::ordered_json();
+  if (args.has("check")) {
+    const std::string precision = args.get("check");
+    if (precision != "int8" && precision != "bf16") throw UsageError("--check takes int8 or bf16, not '" + precision + "'");
+    const ConversionCheck now = check_precision(model->path(), precision == "int8" ? WeightType::Int8 : WeightType::Bf16);
+    out["check"] = nlohmann::ordered_json::parse(now.to_json());
+    out["check"]["precision"] = precision;
+  }
   std::cout << out.dump(2) << "\n";
   return 0;
 }

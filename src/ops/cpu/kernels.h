@@ -38,6 +38,10 @@ struct CpuKernels {
   // (+ bias[i]); y[i] = act(v[i]), or y[i] += v[i] when `accumulate` (act must be Identity).
   void (*s32_dequantize_bias_act)(const std::int32_t* acc, float row_scale, const float* col_scales, const float* bias,
                                   float* y, std::int64_t n, Activation act, bool accumulate);
+  // Sum and maximum of |x[i]| over one row (outlier-channel screening).
+  void (*f32_abs_sum_max)(const float* x, std::int64_t n, float* sum, float* max);
+  // peak[i] = max(peak[i], |x[i]| · scale)
+  void (*f32_abs_peak)(const float* x, std::int64_t n, float scale, float* peak);
   // C[M, N] = alpha · A[M, K] · B[K, N], row-major with leading dimensions lda, ldb, ldc, for
   // products too small for a BLAS call (one attention head). Reads only the named elements.
   void (*f32_small_gemm)(std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,

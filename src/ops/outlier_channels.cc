@@ -1,0 +1,105 @@
+#include "ops/outlier_channels.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "core/check.h"
+#include "core/parallel.h"
+#include "ops/cpu/kernels.h"
+#include "ops/gemm.h"
+
+namespace xclip::ops {
+
+std::int64_t outlier_limit(std::int64_t K) { return std::max<std::int64_t>(8, K / 64); }
+
+namespace {
+
+// One screening pass: peak[j] = max over rows of |x[r, j]| / (row r's mean |x| without the
+// channels in `known`), for the rows whose maximum passes the ratio. Returns whether any did.
+bool screen_rows(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
+                 const std::vector<std::int64_t>& known, std::vector<float>& peak) {
+  const cpu::CpuKernels& k = cpu::kernels();
+  const float ordinary = static_cast<float>(K - static_cast<std::int64_t>(known.size()));
+  bool any = false;
+  for (std::int64_t r = 0; r < M; ++r) {
+    const float* row = x + r * ldx;
+    float sum = 0.0f, max = 0.0f;
+    k.f32_abs_sum_max(row, K, &sum, &max);
+    for (std::int64_t j : known) sum -= std::fabs(row[j]);
+    const float mean = std::max(sum, 0.0f) / ordinary;
+    if (!(max > kOutlierRatio * mean)) continue;  // also skips all-zero rows
+    if (!any && peak.empty()) peak.assign(static_cast<std::size_t>(K), 0.0f);
+    any = true;
+    k.f32_abs_peak(row, K, 1.0f / mean, peak.data());
+  }
+  return any;
+}
+
+}  // namespace
+
+void find_outlier_channels(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
+                           std::vector<std::int64_t>& channels) {
+  channels.clear();
+  if (M == 0 || K == 0) return;
+  thread_local std::vector<float> peak;
+  peak.clear();
+  const std::size_t limit = static_cast<std::size_t>(outlier_limit(K));
+  // Outliers inflate their own row's mean |x|: in narrow rows (a few dozen channels) that can
+  // hide the smaller ones. Later passes measure each row without the channels found so far.
+  for (int pass = 0; pass < 4; ++pass) {
+    if (!screen_rows(x, M, K, ldx, channels, peak)) return;
+    const std::size_t before = channels.size();
+    channels.clear();
+    for (std::int64_t j = 0; j < K; ++j)
+      if (peak[j] > kOutlierRatio) channels.push_back(j);
+    if (channels.size() > limit) {
+      std::partial_sort(channels.begin(), channels.begin() + static_cast<std::ptrdiff_t>(limit), channels.end(),
+                        [&](std::int64_t a, std::int64_t b) { return peak[a] > peak[b]; });
+      channels.resize(limit);
+      std::sort(channels.begin(), channels.end());
+      return;
+    }
+    if (channels.empty() || channels.size() == before) return;
+  }
+}
+
+void gather_outliers(const float* x, std::int64_t M, std::int64_t ldx, const std::vector<std::int64_t>& channels,
+                     float* side) {
+  const std::int64_t n = static_cast<std::int64_t>(channels.size());
+  for (std::int64_t r = 0; r < M; ++r)
+    for (std::int64_t i = 0; i < n; ++i) side[r * n + i] = x[r * ldx + channels[i]];
+}
+
+void add_outlier_product(const float* side, std::int64_t M, std::int64_t n, const float* columns, std::int64_t N,
+                         float* y) {
+  if (n == 0) return;
+  gemm_f32(true, M, N, n, side, n, columns, n, 1.0f, y, N);
+}
+
+namespace {
+std::atomic<OutlierLog*> active_log{nullptr};
+}
+
+OutlierLog::Recording::Recording(OutlierLog& log) {
+  OutlierLog* expected = nullptr;
+  XCLIP_CHECK(active_log.compare_exchange_strong(expected, &log), Error) << "an outlier recording is already running";
+}
+
+OutlierLog::Recording::~Recording() { active_log.store(nullptr); }
+
+OutlierLog* OutlierLog::active() { return active_log.load(std::memory_order_relaxed); }
+
+void OutlierLog::record(const std::vector<std::string>& weight_names, const std::vector<std::int64_t>& channels) {
+  if (channels.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::string& name : weight_names) channels_[name].insert(channels.begin(), channels.end());
+}
+
+std::map<std::string, std::set<std::int64_t>> OutlierLog::channels() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return channels_;
+}
+
+}  // namespace xclip::ops
