@@ -1,8 +1,10 @@
-// Frame sampling speed: T uniform frames of a long video with VideoReader against the seed's
-// method (decode every frame from the start up to the last wanted one, converting only the
-// wanted ones), both on the same FFmpeg build and threads, in one run.
+// Frame sampling speed: T uniform frames of a long video with VideoReader (exact and keyframe
+// seeking) against the seed's method (decode every frame from the start up to the last wanted
+// one, converting only the wanted ones), both on the same FFmpeg build and threads, in one
+// run. bench/video/pyav_exact.py adds PyAV's exact per-target strategy (run_video_bench.sh).
 //
 //   xclip_bench_video VIDEO [--frames 8,16,32] [--iters N]
+//   xclip_bench_video VIDEO --indices T      (prints T uniform indices, comma-separated)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -91,14 +93,21 @@ int main(int argc, char** argv) {
     }
   }
   try {
+    if (argc == 4 && std::string(argv[2]) == "--indices") {
+      const auto indices = xclip::sampling::uniform(xclip::VideoReader::open(path).info().frame_count, std::stoi(argv[3]));
+      for (std::size_t i = 0; i < indices.size(); ++i) std::printf("%s%lld", i ? "," : "", static_cast<long long>(indices[i]));
+      std::printf("\n");
+      return 0;
+    }
     const auto t_open = Clock::now();
     xclip::VideoReader probe = xclip::VideoReader::open(path);
     const double open_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_open).count();
     const xclip::VideoInfo info = probe.info();
     std::printf("video: %s, %dx%d %s, %.1f s, %lld frames (open + packet scan %.1f ms)\n", path.c_str(), info.width,
                 info.height, info.codec.c_str(), info.duration_seconds, static_cast<long long>(info.frame_count), open_ms);
-    std::printf("%8s %14s %22s %9s %22s %9s %9s %7s\n", "frames", "xclip.cpp ms", "sequential (PyAV) ms", "speed-up",
-                "sequential (frame-thr)", "speed-up", "decoded", "seeks");
+    std::printf("%8s %14s %22s %9s %22s %9s %9s %7s %16s %12s\n", "frames", "xclip.cpp ms", "sequential (PyAV) ms",
+                "speed-up", "sequential (frame-thr)", "speed-up", "decoded", "seeks", "keyframe mode ms", "vs full");
+    std::printf("(decoded/seeks: xclip.cpp's exact mode; vs full: a full frame-threaded decode over keyframe mode)\n");
     for (int t : counts) {
       const auto indices = xclip::sampling::uniform(info.frame_count, t);
       xclip::VideoReader::Stats stats;
@@ -109,8 +118,17 @@ int main(int argc, char** argv) {
       });
       const double pyav = xclip::bench::median_ms(iters, [&] { sequential_decode(path, indices, false); });
       const double threaded = xclip::bench::median_ms(iters, [&] { sequential_decode(path, indices, true); });
-      std::printf("%8d %14.1f %22.1f %8.2fx %22.1f %8.2fx %9lld %7lld\n", t, ours, pyav, pyav / ours, threaded,
-                  threaded / ours, static_cast<long long>(stats.decoded_frames), static_cast<long long>(stats.seeks));
+      xclip::VideoOpenOptions keyframe;
+      keyframe.seek = xclip::SeekMode::Keyframe;
+      const double keyframes = xclip::bench::median_ms(iters, [&] {
+        xclip::VideoReader r = xclip::VideoReader::open(path, keyframe);
+        r.frames_at(indices);
+      });
+      // A full sequential decode: every frame, the fastest threading (frame + slice).
+      const double full = xclip::bench::median_ms(iters, [&] { sequential_decode(path, {info.frame_count - 1}, true); });
+      std::printf("%8d %14.1f %22.1f %8.2fx %22.1f %8.2fx %9lld %7lld %16.1f %11.1fx\n", t, ours, pyav, pyav / ours,
+                  threaded, threaded / ours, static_cast<long long>(stats.decoded_frames),
+                  static_cast<long long>(stats.seeks), keyframes, full / keyframes);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "xclip_bench_video: %s\n", e.what());

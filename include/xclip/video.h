@@ -38,7 +38,7 @@ enum class SeekMode {
 
 struct VideoOpenOptions {
   FrameCountMode frame_count = FrameCountMode::Exact;
-  int threads = 0;  // decoder threads; 0 = automatic
+  int threads = 0;  // decoder threads (and parallel decoders); 0 = automatic, 1 = one thread
   SeekMode seek = SeekMode::Exact;
 };
 
@@ -75,6 +75,10 @@ class VideoReader {
   struct Stats {
     std::int64_t decoded_frames = 0;
     std::int64_t seeks = 0;
+    // Independent decoders that served the call: sparse targets spread over several
+    // keyframe stretches are split across cores (VideoOpenOptions::threads caps them; 1
+    // keeps a single, frame-threaded decoder).
+    int decoders = 1;
   };
   Stats last_stats() const;
 

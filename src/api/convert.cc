@@ -1,5 +1,6 @@
 #include "xclip/convert.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -117,7 +118,7 @@ ConversionCheck convert_model(const std::string& source, const std::string& dest
     int8.weights = WeightType::Int8;
     outliers = api::record_outlier_channels(Model::load(source, int8), source);
   }
-  std::vector<std::pair<std::string, Tensor>> floats, int8s;  // I8 last: keeps F32 data 4-byte aligned
+  std::vector<std::pair<std::string, Tensor>> floats, int8s;
   for (const auto& [name, t] : store.tensors()) {
     if (is_int8_companion(name, store)) continue;  // written with (or folded into) its weight
     if (to_int8 && loader.quantizable().count(name)) {
@@ -147,6 +148,8 @@ ConversionCheck convert_model(const std::string& source, const std::string& dest
     }
   }
   store.finish();
+  // 8-byte types first and I8 last: every tensor's data then starts aligned to its element.
+  std::stable_partition(floats.begin(), floats.end(), [](const auto& e) { return dtype_size(e.second.dtype()) == 8; });
   for (auto& entry : int8s) floats.push_back(std::move(entry));
 
   std::map<std::string, std::string> metadata = {{"format", "pt"}, {"xclip_weights", to_int8 ? "int8" : "f32"}};

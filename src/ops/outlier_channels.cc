@@ -18,23 +18,37 @@ namespace {
 
 // One screening pass: peak[j] = max over rows of |x[r, j]| / (row r's mean |x| without the
 // channels in `known`), for the rows whose maximum passes the ratio. Returns whether any did.
+// Rows are measured in parallel; the peaks are taken in parallel over column blocks.
 bool screen_rows(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
                  const std::vector<std::int64_t>& known, std::vector<float>& peak) {
   const cpu::CpuKernels& k = cpu::kernels();
   const float ordinary = static_cast<float>(K - static_cast<std::int64_t>(known.size()));
-  bool any = false;
-  for (std::int64_t r = 0; r < M; ++r) {
-    const float* row = x + r * ldx;
-    float sum = 0.0f, max = 0.0f;
-    k.f32_abs_sum_max(row, K, &sum, &max);
-    for (std::int64_t j : known) sum -= std::fabs(row[j]);
-    const float mean = std::max(sum, 0.0f) / ordinary;
-    if (!(max > kOutlierRatio * mean)) continue;  // also skips all-zero rows
-    if (!any && peak.empty()) peak.assign(static_cast<std::size_t>(K), 0.0f);
-    any = true;
-    k.f32_abs_peak(row, K, 1.0f / mean, peak.data());
-  }
-  return any;
+  thread_local std::vector<float> inverse_mean;  // 0 for rows without outliers
+  inverse_mean.resize(static_cast<std::size_t>(M));
+  float* inv = inverse_mean.data();
+  parallel_for(0, M, 16, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const float* row = x + r * ldx;
+      float sum = 0.0f, max = 0.0f;
+      k.f32_abs_sum_max(row, K, &sum, &max);
+      for (std::int64_t j : known) sum -= std::fabs(row[j]);
+      const float mean = std::max(sum, 0.0f) / ordinary;
+      inv[r] = max > kOutlierRatio * mean ? 1.0f / mean : 0.0f;  // also 0 for all-zero rows
+    }
+  });
+  std::vector<std::int64_t> flagged;
+  for (std::int64_t r = 0; r < M; ++r)
+    if (inv[r] > 0.0f) flagged.push_back(r);
+  if (flagged.empty()) return false;
+  if (peak.empty()) peak.assign(static_cast<std::size_t>(K), 0.0f);
+  constexpr std::int64_t kBlock = 64;
+  parallel_for(0, (K + kBlock - 1) / kBlock, 1, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r : flagged) {
+      const std::int64_t first = lo * kBlock, last = std::min(K, hi * kBlock);
+      k.f32_abs_peak(x + r * ldx + first, last - first, inv[r], peak.data() + first);
+    }
+  });
+  return true;
 }
 
 }  // namespace

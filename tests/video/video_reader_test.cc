@@ -297,6 +297,34 @@ TEST(VideoReaderTest, KeyframeSeekUsesTheKeyframeBeforeEachTarget) {
   EXPECT_EQ(reference.pts_seconds, got.pts_seconds);
 }
 
+TEST(VideoReaderTest, ParallelDecodersGiveTheFramesOfOneDecoder) {
+  // Keyframes every 25 frames, B-frames: 8 uniform targets fall in 8 stretches.
+  const std::string path = make_video("gop25_16s.mp4", source("160x120", 25, 16) + " -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -bf 2 -pix_fmt yuv420p");
+  VideoOpenOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  VideoReader single = VideoReader::open(path, one);
+  VideoReader parallel = VideoReader::open(path, two);
+  const std::vector<std::int64_t> targets = sampling::uniform(single.info().frame_count, 8);
+  const DecodedFrames a = single.frames_at(targets);
+  const DecodedFrames b = parallel.frames_at({targets.rbegin(), targets.rend()});  // any order
+  EXPECT_EQ(single.last_stats().decoders, 1);
+  EXPECT_EQ(parallel.last_stats().decoders, 2);
+  EXPECT_EQ(parallel.last_stats().decoded_frames, single.last_stats().decoded_frames) << "no frame decoded twice";
+  const std::size_t bytes = a.frames.nbytes() / targets.size();
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    const std::size_t r = targets.size() - 1 - k;
+    EXPECT_EQ(b.indices[r], targets[k]);
+    EXPECT_EQ(b.pts_seconds[r], a.pts_seconds[k]);
+    EXPECT_EQ(std::memcmp(a.frames.data<std::uint8_t>() + k * bytes, b.frames.data<std::uint8_t>() + r * bytes, bytes), 0)
+        << "frame " << targets[k];
+  }
+  const std::vector<std::uint8_t> ref = ffmpeg_frame(path, targets[5]);
+  ASSERT_EQ(ref.size(), bytes);
+  EXPECT_EQ(std::memcmp(ref.data(), a.frames.data<std::uint8_t>() + 5 * bytes, bytes), 0);
+  EXPECT_THROW(parallel.frames_at({targets[0], 100000}), InvalidArgument);
+}
+
 std::string expect_open_error(const std::string& path) {
   try {
     VideoReader::open(path);
