@@ -51,6 +51,22 @@ bool screen_rows(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   return true;
 }
 
+// Whether `channels` carry enough of x's magnitude (a tenth) to hide other outliers behind the
+// row means they inflate: only then is another pass worth its cost.
+bool inflates_means(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
+                    const std::vector<std::int64_t>& channels) {
+  const std::int64_t step = std::max<std::int64_t>(1, M / 64);  // a sample of rows is enough
+  double all = 0.0, found = 0.0;
+  for (std::int64_t r = 0; r < M; r += step) {
+    const float* row = x + r * ldx;
+    float sum = 0.0f, max = 0.0f;
+    cpu::kernels().f32_abs_sum_max(row, K, &sum, &max);
+    all += sum;
+    for (std::int64_t j : channels) found += std::fabs(row[j]);
+  }
+  return found > 0.1 * all;
+}
+
 }  // namespace
 
 void find_outlier_channels(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
@@ -75,7 +91,7 @@ void find_outlier_channels(const float* x, std::int64_t M, std::int64_t K, std::
       std::sort(channels.begin(), channels.end());
       return;
     }
-    if (channels.empty() || channels.size() == before) return;
+    if (channels.empty() || channels.size() == before || !inflates_means(x, M, K, ldx, channels)) return;
   }
 }
 

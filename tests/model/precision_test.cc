@@ -126,21 +126,27 @@ TEST(OutlierChannelsTest, FindsPlantedChannelsAndNothingInOrdinaryRows) {
   ops::find_outlier_channels(plain.data(), M, K, K, found);
   EXPECT_TRUE(found.empty()) << found.size() << " channels flagged in Gaussian rows";
 
-  // Narrow rows: the outliers inflate their row's mean; later passes still find the smaller ones.
-  const std::int64_t narrow = 32;
+  // Narrow rows: the largest outlier inflates its row's mean enough to hide the next ones;
+  // later passes, measuring rows without the channels found, find them.
+  const std::int64_t narrow = 64;
   std::vector<float> small = weights(M, narrow, 3);
-  for (std::int64_t r = 0; r < M; ++r)
-    for (std::int64_t j : {3, 17, 29}) small[r * narrow + j] = (r % 2 ? 1.0f : -1.0f) * 0.02f * (20.0f + j);
+  for (std::int64_t r = 0; r < M; ++r) {
+    const float sign = r % 2 ? 1.0f : -1.0f;
+    small[r * narrow + 3] = sign * 0.02f * 400.0f;
+    small[r * narrow + 17] = sign * 0.02f * 150.0f;
+    small[r * narrow + 29] = sign * 0.02f * 80.0f;
+  }
   ops::find_outlier_channels(small.data(), M, narrow, narrow, found);
   EXPECT_EQ(found, (std::vector<std::int64_t>{3, 17, 29}));
 
   // At most outlier_limit(K) channels, the largest.
   std::vector<float> many = weights(M, K, 4);
   for (std::int64_t r = 0; r < M; ++r)
-    for (std::int64_t j = 0; j < 40; ++j) many[r * K + j * 12] = 0.02f * (30.0f + j);
+    for (std::int64_t j = 0; j < 12; ++j) many[r * K + j * 12] = 0.02f * (100.0f + 20.0f * j);
   ops::find_outlier_channels(many.data(), M, K, K, found);
   ASSERT_EQ(static_cast<std::int64_t>(found.size()), ops::outlier_limit(K));
-  EXPECT_EQ(found.back(), 39 * 12);
+  EXPECT_EQ(found.front(), 4 * 12);
+  EXPECT_EQ(found.back(), 11 * 12);
 }
 
 // Per-row int8 of these activations leaves the ordinary channels ~3 levels (relative error
