@@ -9,8 +9,11 @@
 
 #include "xclip/config.h"
 #include "xclip/convert.h"
-#include "xclip/model.h"
 #include "xclip/tensor.h"
+
+namespace xclip {
+class Model;
+}  // namespace xclip
 
 namespace xclip::api {
 
