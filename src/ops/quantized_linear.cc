@@ -3,7 +3,6 @@
 #include <dnnl.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <dnnl.hpp>
 #include <map>
@@ -13,7 +12,6 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
-#include "ops/gemm.h"
 #include "ops/onednn.h"
 #include "ops/outlier_channels.h"
 

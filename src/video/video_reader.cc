@@ -380,6 +380,10 @@ std::vector<Stretch> plan_stretches(const VideoReader::Impl& m, const std::vecto
 // seek; independent single-threaded decoders pay off when the stretches balance well enough
 // that the busiest one decodes under 1 / 1.6 of the frames.
 constexpr double kFrameThreadingSpeedup = 1.6;
+// Each extra decoder costs a thread and an open (demuxer, stream probe, codec): worth it only
+// when the frames it takes off the busiest decoder add up to this many pixels (~50 frames of
+// 640x360, 5 of 1080p). Small clips, as a server classifies them, keep one decoder.
+constexpr double kMinParallelPixels = 1e7;
 
 // Stretches dealt to `workers` decoders, longest first to the least loaded; each share in
 // ascending target order.
@@ -412,7 +416,10 @@ int parallel_decoders(const VideoReader::Impl& m, const std::vector<Stretch>& st
   std::int64_t total = 0, busiest = 0;
   for (const Stretch& s : stretches) total += s.frames;
   deal(stretches, workers, &busiest);
-  return static_cast<double>(busiest) * kFrameThreadingSpeedup < static_cast<double>(total) ? workers : 1;
+  const double pixels = static_cast<double>(m.info.width) * m.info.height;
+  const bool balanced = static_cast<double>(busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
+  const bool worth_it = static_cast<double>(total - busiest) * pixels >= kMinParallelPixels;
+  return balanced && worth_it ? workers : 1;
 }
 
 }  // namespace

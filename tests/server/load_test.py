@@ -88,9 +88,7 @@ def main():
         # 1. Mixed load.
         server = Server(["--index", str(tmp / "index"), "--allow-dir", str(tmp / "videos")])
         try:
-            # Warm-up: sessions, caches, label sets and one allocator arena per busy thread (after
-            # 10 s, one full-suite run still saw +5.5 % where other runs saw +1.1 %).
-            run_clients(server, 20, routes, clips[0])
+            run_clients(server, 10, routes, clips[0])  # warm-up: sessions, caches and allocator arenas
             before = rss_kib(server.proc.pid)
             results = run_clients(server, SECONDS, routes, clips[0])
             after = rss_kib(server.proc.pid)

@@ -298,8 +298,9 @@ TEST(VideoReaderTest, KeyframeSeekUsesTheKeyframeBeforeEachTarget) {
 }
 
 TEST(VideoReaderTest, ParallelDecodersGiveTheFramesOfOneDecoder) {
-  // Keyframes every 25 frames, B-frames: 8 uniform targets fall in 8 stretches.
-  const std::string path = make_video("gop25_16s.mp4", source("160x120", 25, 16) + " -c:v libx264 -g 25 -keyint_min 25 -sc_threshold 0 -bf 2 -pix_fmt yuv420p");
+  // Keyframes every 40 frames, B-frames: 8 uniform targets of 400 frames fall in 8 stretches
+  // of 6-36 frames, enough 640x360 pictures for a second decoder to pay off.
+  const std::string path = make_video("gop40_16s.mp4", source("640x360", 25, 16) + " -c:v libx264 -g 40 -keyint_min 40 -sc_threshold 0 -bf 2 -pix_fmt yuv420p");
   VideoOpenOptions one, two;
   one.threads = 1;
   two.threads = 2;
@@ -323,6 +324,9 @@ TEST(VideoReaderTest, ParallelDecodersGiveTheFramesOfOneDecoder) {
   ASSERT_EQ(ref.size(), bytes);
   EXPECT_EQ(std::memcmp(ref.data(), a.frames.data<std::uint8_t>() + 5 * bytes, bytes), 0);
   EXPECT_THROW(parallel.frames_at({targets[0], 100000}), InvalidArgument);
+  // A few frames of a small clip are not worth a second decoder.
+  parallel.frames_at({targets[0], targets[7]});
+  EXPECT_EQ(parallel.last_stats().decoders, 1);
 }
 
 std::string expect_open_error(const std::string& path) {
