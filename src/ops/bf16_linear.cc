@@ -1,6 +1,5 @@
 #include "ops/bf16_linear.h"
 
-#include <algorithm>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -140,14 +139,7 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
     XCLIP_FAIL(Error) << "oneDNN bf16 matmul failed: " << e.what();
   }
   if (n_out == 0) return;
-  add_outlier_product(side.data(), M, n_out, columns.data(), W.N, y);
-  if (act != cpu::Activation::Identity) {
-    const cpu::CpuKernels& k = cpu::kernels();
-    parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(W.N, 1)),
-                 [&](std::int64_t lo, std::int64_t hi) {
-                   for (std::int64_t r = lo; r < hi; ++r) k.f32_bias_act(y + r * W.N, nullptr, W.N, act);
-                 });
-  }
+  add_outlier_product(side.data(), M, n_out, columns.data(), W.N, y, act);
 }
 
 }  // namespace xclip::ops

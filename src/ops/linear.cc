@@ -5,8 +5,6 @@
 
 namespace xclip::ops {
 
-namespace {
-
 void bias_act_rows(float* y, const float* bias, std::int64_t M, std::int64_t N, cpu::Activation act) {
   if (bias == nullptr && act == cpu::Activation::Identity) return;
   const cpu::CpuKernels& k = cpu::kernels();
@@ -14,8 +12,6 @@ void bias_act_rows(float* y, const float* bias, std::int64_t M, std::int64_t N, 
     for (std::int64_t r = lo; r < hi; ++r) k.f32_bias_act(y + r * N, bias, N, act);
   });
 }
-
-}  // namespace
 
 void linear(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const float* W, const float* bias,
             std::int64_t N, float* y, cpu::Activation act) {

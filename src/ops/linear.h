@@ -12,6 +12,10 @@ namespace xclip::ops {
 void linear(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const float* W, const float* bias,
             std::int64_t N, float* y, cpu::Activation act = cpu::Activation::Identity);
 
+// y[M, N] = act(y + bias) row by row, in parallel (bias may be null; nothing to do when it is
+// null and act is Identity): the epilogue of products whose GEMM could not fuse it.
+void bias_act_rows(float* y, const float* bias, std::int64_t M, std::int64_t N, cpu::Activation act);
+
 // y[M, N] += x[M, K] · Wᵀ + bias: the residual add is folded into the GEMM (beta = 1).
 void linear_accumulate(const float* x, std::int64_t M, std::int64_t K, const float* W, const float* bias, std::int64_t N,
                        float* y);

@@ -9,6 +9,7 @@
 #include "core/parallel.h"
 #include "ops/cpu/kernels.h"
 #include "ops/gemm.h"
+#include "ops/linear.h"
 
 namespace xclip::ops {
 
@@ -103,9 +104,9 @@ void gather_outliers(const float* x, std::int64_t M, std::int64_t ldx, const std
 }
 
 void add_outlier_product(const float* side, std::int64_t M, std::int64_t n, const float* columns, std::int64_t N,
-                         float* y) {
-  if (n == 0) return;
-  gemm_f32(true, M, N, n, side, n, columns, n, 1.0f, y, N);
+                         float* y, cpu::Activation act) {
+  if (n > 0) gemm_f32(true, M, N, n, side, n, columns, n, 1.0f, y, N);
+  bias_act_rows(y, nullptr, M, N, act);
 }
 
 namespace {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/cpu/kernels.h"
+
 namespace xclip::ops {
 
 // A channel is an outlier when, in some row, |x| exceeds this many times the row's mean |x|.
@@ -33,9 +35,10 @@ void find_outlier_channels(const float* x, std::int64_t M, std::int64_t K, std::
 void gather_outliers(const float* x, std::int64_t M, std::int64_t ldx, const std::vector<std::int64_t>& channels,
                      float* side);
 
-// y[M, N] += side[M, n] · columns[N, n]ᵀ in float32.
+// y[M, N] = act(y + side[M, n] · columns[N, n]ᵀ), the product in float32: the end of an
+// int8/bf16 product whose own epilogue ran without the activation.
 void add_outlier_product(const float* side, std::int64_t M, std::int64_t n, const float* columns, std::int64_t N,
-                         float* y);
+                         float* y, cpu::Activation act);
 
 // While a Recording is alive, every reduced-precision product notes which of its weights'
 // input channels were outliers: `xclip convert` runs its probe inputs this way and stores

@@ -209,12 +209,7 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
                    k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, epilogue_act, accumulate);
                });
   if (n_out == 0) return;
-  add_outlier_product(side.data(), M, n_out, columns.data(), N, y);
-  if (act != cpu::Activation::Identity)
-    parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)),
-                 [&](std::int64_t lo, std::int64_t hi) {
-                   for (std::int64_t r = lo; r < hi; ++r) k.f32_bias_act(y + r * N, nullptr, N, act);
-                 });
+  add_outlier_product(side.data(), M, n_out, columns.data(), N, y, act);
 }
 
 }  // namespace xclip::ops

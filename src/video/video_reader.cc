@@ -386,40 +386,46 @@ constexpr double kFrameThreadingSpeedup = 1.6;
 constexpr double kMinParallelPixels = 1e7;
 
 // Stretches dealt to `workers` decoders, longest first to the least loaded; each share in
-// ascending target order.
-std::vector<std::vector<std::int64_t>> deal(const std::vector<Stretch>& stretches, int workers,
-                                            std::int64_t* busiest = nullptr) {
+// ascending target order, with the frames the busiest share decodes.
+struct Shares {
+  std::vector<std::vector<std::int64_t>> targets;
+  std::int64_t busiest = 0;
+};
+
+Shares deal(const std::vector<Stretch>& stretches, int workers) {
   std::vector<std::size_t> order(stretches.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return stretches[a].frames > stretches[b].frames; });
-  std::vector<std::vector<std::int64_t>> shares(static_cast<std::size_t>(workers));
+  Shares out;
+  out.targets.resize(static_cast<std::size_t>(workers));
   std::vector<std::int64_t> load(static_cast<std::size_t>(workers), 0);
   for (std::size_t i : order) {
     const std::size_t w = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     load[w] += stretches[i].frames;
-    shares[w].insert(shares[w].end(), stretches[i].targets.begin(), stretches[i].targets.end());
+    out.targets[w].insert(out.targets[w].end(), stretches[i].targets.begin(), stretches[i].targets.end());
   }
-  for (auto& share : shares) std::sort(share.begin(), share.end());
-  std::erase_if(shares, [](const std::vector<std::int64_t>& share) { return share.empty(); });
-  if (busiest) *busiest = *std::max_element(load.begin(), load.end());
-  return shares;
+  for (auto& share : out.targets) std::sort(share.begin(), share.end());
+  std::erase_if(out.targets, [](const std::vector<std::int64_t>& share) { return share.empty(); });
+  out.busiest = *std::max_element(load.begin(), load.end());
+  return out;
 }
 
-// How many decoders frames_at should run: 1 (one frame-threaded decoder) unless several
-// stretches split well across the cores. Streams numbered by counting decoded frames
-// (decode_timestamps_only) keep one decoder.
-int parallel_decoders(const VideoReader::Impl& m, const std::vector<Stretch>& stretches) {
+// The targets of each decoder frames_at should run: one share (one frame-threaded decoder)
+// unless several stretches split well across the cores. Streams numbered by counting decoded
+// frames (decode_timestamps_only) keep one decoder.
+std::vector<std::vector<std::int64_t>> plan_decoders(const VideoReader::Impl& m, const std::vector<Stretch>& stretches,
+                                                     const std::vector<std::int64_t>& targets) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int workers = std::min<int>(m.options.threads > 0 ? m.options.threads : cores,
                                     static_cast<int>(stretches.size()));
-  if (workers < 2 || m.decode_timestamps_only) return 1;
-  std::int64_t total = 0, busiest = 0;
+  if (workers < 2 || m.decode_timestamps_only) return {targets};
+  std::int64_t total = 0;
   for (const Stretch& s : stretches) total += s.frames;
-  deal(stretches, workers, &busiest);
+  Shares shares = deal(stretches, workers);
   const double pixels = static_cast<double>(m.info.width) * m.info.height;
-  const bool balanced = static_cast<double>(busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
-  const bool worth_it = static_cast<double>(total - busiest) * pixels >= kMinParallelPixels;
-  return balanced && worth_it ? workers : 1;
+  const bool balanced = static_cast<double>(shares.busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
+  const bool worth_it = static_cast<double>(total - shares.busiest) * pixels >= kMinParallelPixels;
+  return balanced && worth_it ? std::move(shares.targets) : std::vector<std::vector<std::int64_t>>{targets};
 }
 
 }  // namespace
@@ -554,15 +560,13 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
   out.pts_seconds.assign(indices.size(), 0.0);
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
-  const std::vector<Stretch> stretches = plan_stretches(m, targets);
-  const int workers = parallel_decoders(m, stretches);
-  if (workers <= 1) {
+  const std::vector<std::vector<std::int64_t>> shares = plan_decoders(m, plan_stretches(m, targets), targets);
+  if (shares.size() == 1) {
     m.decode_targets(targets, wanted, out);
     return out;
   }
   // Independent decoders, one per core, each on whole stretches: no frame is decoded twice,
   // and no decoder's threads drain at a seek (frame threading loses that time at every one).
-  const std::vector<std::vector<std::int64_t>> shares = deal(stretches, workers);
   std::vector<std::unique_ptr<Impl>> decoders(shares.size());
   std::vector<std::exception_ptr> errors(shares.size());
   std::vector<std::thread> threads;

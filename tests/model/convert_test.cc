@@ -143,10 +143,17 @@ Tensor outlier_channels(std::vector<std::int64_t> channels) {
   return Tensor::from_values<std::int64_t>(DType::I64, {static_cast<std::int64_t>(channels.size())}, channels.data());
 }
 
-std::int64_t fc1_rows(const TensorList& tensors) {
+// F32 [rows of the first vision fc1, n] zeros: outlier columns shaped for that weight.
+Tensor zero_columns(const TensorList& tensors, std::int64_t n) {
   for (const auto& [name, t] : tensors)
-    if (name == "vision_model.encoder.layers.0.mlp.fc1.weight") return t.dim(0);
+    if (name == "vision_model.encoder.layers.0.mlp.fc1.weight") return Tensor::zeros(DType::F32, {t.dim(0), n});
   throw std::runtime_error("fc1 weight missing from the converted folder");
+}
+
+void add_outlier_tensors(TensorList& tensors, const std::string& weight, std::vector<std::int64_t> channels,
+                         Tensor columns) {
+  tensors.emplace_back(weight + "_outlier_channels", outlier_channels(std::move(channels)));
+  tensors.emplace_back(weight + "_outlier_columns", std::move(columns));
 }
 
 TEST(ConvertTest, HostileInt8PairsAreRejectedByName) {
@@ -188,29 +195,19 @@ TEST(ConvertTest, HostileInt8PairsAreRejectedByName) {
        [&](TensorList& t) { t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5})); },
        "without its partner"},
       {"outlier channels not ascending",
-       [&](TensorList& t) {
-         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({5, 1}));
-         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 2}));
-       },
+       [&](TensorList& t) { add_outlier_tensors(t, fc1, {5, 1}, zero_columns(t, 2)); },
        "channels must be ascending input channels"},
       {"outlier channel out of range",
-       [&](TensorList& t) {
-         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 100000}));
-         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 2}));
-       },
+       [&](TensorList& t) { add_outlier_tensors(t, fc1, {1, 100000}, zero_columns(t, 2)); },
        "channels must be ascending input channels"},
       {"outlier columns mis-shaped",
-       [&](TensorList& t) {
-         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5}));
-         t.emplace_back(fc1 + "_outlier_columns", Tensor::zeros(DType::F32, {fc1_rows(t), 3}));
-       },
+       [&](TensorList& t) { add_outlier_tensors(t, fc1, {1, 5}, zero_columns(t, 3)); },
        "_outlier_columns: expected F32"},
       {"outlier columns not finite",
        [&](TensorList& t) {
-         Tensor columns = Tensor::zeros(DType::F32, {fc1_rows(t), 2});
+         Tensor columns = zero_columns(t, 2);
          columns.mutable_data<float>()[1] = std::numeric_limits<float>::infinity();
-         t.emplace_back(fc1 + "_outlier_channels", outlier_channels({1, 5}));
-         t.emplace_back(fc1 + "_outlier_columns", columns);
+         add_outlier_tensors(t, fc1, {1, 5}, columns);
        },
        "is not finite"},
   };
