@@ -53,6 +53,9 @@ class Session {
   NamedTensors vision_model(const Tensor& pixel_values, const ForwardOptions& options = {});
 
   const Model& model() const { return *model_; }
+  // Bytes this session keeps for activations: the high-water mark of its calls so far, held
+  // so that later calls of that size allocate nothing.
+  std::size_t workspace_bytes() const;
 
  private:
   struct State;

@@ -182,6 +182,8 @@ Session::Session(std::shared_ptr<const Model> model) : model_(std::move(model)),
 }
 Session::~Session() = default;
 
+std::size_t Session::workspace_bytes() const { return state_->arena.capacity(); }
+
 NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions& options) {
   const model::XclipModel& xclip = model_->impl().full("forward");
   const ForwardOptions o = start_call(*model_, state_->arena, options);

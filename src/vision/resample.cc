@@ -110,11 +110,7 @@ void resize_window(const std::uint8_t* src, int in_h, int in_w, int out_h, int o
     for (int y = top; y < top + window_h; ++y) row1 = std::max(row1, cv.first[y] + cv.count[y]);
   }
   const int rows = row1 - row0;
-  // Reused across calls (one per calling thread) so that frames after the first fault no pages in.
-  // (The reference matters: worker threads must see this thread's buffer, not their own.)
-  thread_local std::vector<std::uint8_t> scratch;
-  std::vector<std::uint8_t>& temp = scratch;
-  temp.resize(static_cast<std::size_t>(rows) * window_w * kChannels);
+  std::vector<std::uint8_t> temp(static_cast<std::size_t>(rows) * window_w * kChannels);
 
   // Pillow's 22-bit weights do not fit the SIMD kernels' int16 lanes: scalar for those.
   const cpu::CpuKernels& kernels = ch.fits_int16 ? cpu::kernels() : *cpu::kernels_for_isa("scalar");

@@ -51,6 +51,20 @@ def test_health_info_metrics(server):
         assert name in text
 
 
+def test_memory_metrics(server):
+    """The figures the load test judges leaks by: resident size, malloc's bytes in use, and the
+    sessions' activation workspaces, which a forward pass grows."""
+    assert server("POST", "/embed/text", {"inputs": ["a dog"]})[0] == 200
+    values = {}
+    for line in server("GET", "/metrics")[2].decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    resident, heap = values["process_resident_memory_bytes"], values["xclip_heap_in_use_bytes"]
+    assert 0 < heap < resident, (heap, resident)  # the mapped weights and code are resident, not malloc'd
+    assert 0 < values["xclip_workspace_bytes"] < heap
+
+
 def test_embed_text_matches_the_library(server):
     import xclip
 

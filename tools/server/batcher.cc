@@ -91,6 +91,7 @@ void Batcher::run() {
     lock.unlock();
     if (!texts.empty()) run_texts(texts);
     if (!videos.empty()) run_videos(videos);
+    workspace_bytes_ = session_.workspace_bytes();
     lock.lock();
   }
 }

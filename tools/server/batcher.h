@@ -5,6 +5,7 @@
 // at once (the server answers 429).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -49,6 +50,8 @@ class Batcher {
   std::future<VideoSearchFeatures> embed_video(Tensor pixels);
   // Texts (counted by prompt) and videos waiting.
   std::size_t queue_depth() const;
+  // The worker session's activation memory (its high-water mark, bounded by max_batch).
+  std::size_t workspace_bytes() const { return workspace_bytes_; }
 
  private:
   struct TextItem {
@@ -76,6 +79,7 @@ class Batcher {
   std::deque<VideoItem> videos_;
   std::size_t queued_ = 0;  // texts (counted by prompt) and videos waiting
   bool stop_ = false;
+  std::atomic<std::size_t> workspace_bytes_{0};
   std::thread worker_;
 };
 

@@ -1,5 +1,9 @@
 #include "metrics.h"
 
+#include <malloc.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <sstream>
 
 namespace xclip::server {
@@ -28,6 +32,22 @@ void render_histogram(std::ostringstream& out, const std::string& name, const st
   out << name << "_count{" << labels << "} " << count << "\n";
 }
 
+// Resident set size from /proc/self/statm (second field, in pages); 0 when unreadable.
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Bytes malloc has handed out and not had back, over every arena and mmapped chunk. Unlike
+// the resident size it does not move with fragmentation or with pages the allocator keeps
+// for reuse, so a leak shows here as steady growth per request.
+std::uint64_t heap_in_use_bytes() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<std::uint64_t>(info.uordblks) + static_cast<std::uint64_t>(info.hblkhd);
+}
+
 }  // namespace
 
 void Metrics::observe_request(const std::string& route, int status, double seconds) {
@@ -52,10 +72,9 @@ void Metrics::add_videos_decoded(std::size_t n) {
   videos_decoded_ += n;
 }
 
-void Metrics::set_gauges(std::function<std::size_t()> queue_depth, std::function<std::int64_t()> index_windows) {
+void Metrics::set_gauges(Gauges gauges) {
   std::lock_guard<std::mutex> lock(mutex_);
-  queue_depth_ = std::move(queue_depth);
-  index_windows_ = std::move(index_windows);
+  gauges_ = std::move(gauges);
 }
 
 std::string Metrics::render() const {
@@ -75,13 +94,22 @@ std::string Metrics::render() const {
     render_histogram(out, "xclip_batch_size", "kind", kind, kBatchBuckets, h.counts, h.sum, h.count);
   out << "# HELP xclip_queue_depth Texts and videos waiting for a forward pass.\n"
       << "# TYPE xclip_queue_depth gauge\n"
-      << "xclip_queue_depth " << (queue_depth_ ? queue_depth_() : 0) << "\n";
+      << "xclip_queue_depth " << (gauges_.queue_depth ? gauges_.queue_depth() : 0) << "\n";
   out << "# HELP xclip_videos_decoded_total Videos decoded for requests.\n"
       << "# TYPE xclip_videos_decoded_total counter\n"
       << "xclip_videos_decoded_total " << videos_decoded_ << "\n";
   out << "# HELP xclip_index_windows Windows in the search index (0 without --index).\n"
       << "# TYPE xclip_index_windows gauge\n"
-      << "xclip_index_windows " << (index_windows_ ? index_windows_() : 0) << "\n";
+      << "xclip_index_windows " << (gauges_.index_windows ? gauges_.index_windows() : 0) << "\n";
+  out << "# HELP xclip_workspace_bytes Activation memory the sessions hold (the high-water mark of their batches).\n"
+      << "# TYPE xclip_workspace_bytes gauge\n"
+      << "xclip_workspace_bytes " << (gauges_.workspace_bytes ? gauges_.workspace_bytes() : 0) << "\n";
+  out << "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+      << "# TYPE process_resident_memory_bytes gauge\n"
+      << "process_resident_memory_bytes " << resident_bytes() << "\n";
+  out << "# HELP xclip_heap_in_use_bytes Bytes allocated with malloc and not yet freed.\n"
+      << "# TYPE xclip_heap_in_use_bytes gauge\n"
+      << "xclip_heap_in_use_bytes " << heap_in_use_bytes() << "\n";
   return out.str();
 }
 

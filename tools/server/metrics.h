@@ -17,8 +17,13 @@ class Metrics {
   void observe_request(const std::string& route, int status, double seconds);
   void observe_batch(const std::string& kind, std::size_t size);
   void add_videos_decoded(std::size_t n = 1);
-  // Gauges read when /metrics is served.
-  void set_gauges(std::function<std::size_t()> queue_depth, std::function<std::int64_t()> index_windows);
+  // Gauges read when /metrics is served (set once the model is loaded).
+  struct Gauges {
+    std::function<std::size_t()> queue_depth;
+    std::function<std::int64_t()> index_windows;
+    std::function<std::size_t()> workspace_bytes;
+  };
+  void set_gauges(Gauges gauges);
   std::string render() const;
 
  private:
@@ -35,8 +40,7 @@ class Metrics {
   std::map<std::string, Histogram> latency_;
   std::map<std::string, Histogram> batches_;
   std::uint64_t videos_decoded_ = 0;
-  std::function<std::size_t()> queue_depth_;
-  std::function<std::int64_t()> index_windows_;
+  Gauges gauges_;
 };
 
 }  // namespace xclip::server

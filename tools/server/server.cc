@@ -2,6 +2,7 @@
 // Batcher, errors as {"error", "type"} with text-embeddings-inference's status codes.
 #include "server.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -132,16 +133,21 @@ class SessionPool {
       }
     }
     if (!s) s = std::make_unique<Session>(model_);
+    const std::size_t held = s->workspace_bytes();
     auto result = f(*s);
+    workspace_bytes_ += s->workspace_bytes() - held;
     std::lock_guard<std::mutex> lock(mutex_);
     free_.push_back(std::move(s));
     return result;
   }
+  // Activation memory of all its sessions (each at its high-water mark).
+  std::size_t workspace_bytes() const { return workspace_bytes_; }
 
  private:
   std::shared_ptr<const Model> model_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Session>> free_;
+  std::atomic<std::size_t> workspace_bytes_{0};
 };
 
 // Route name for metrics: the path with ids replaced.
@@ -177,7 +183,10 @@ class Server {
     install_signal_handlers();
     std::thread loader([this] { load(); });
     std::thread watcher([this] {
-      while (!g_stop_requested && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (!g_stop_requested && !stopping_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        trim_heap_when_idle();
+      }
       http_.stop();  // stops accepting; requests in flight finish before listen returns
     });
     if (!options_.quiet)
@@ -215,6 +224,7 @@ class Server {
     http_.set_keep_alive_timeout(5);
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
+      note_activity();
       return authorize(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                  : httplib::Server::HandlerResponse::Handled;
     });
@@ -232,7 +242,25 @@ class Server {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
       metrics_.observe_request(route_of(req.path), res.status, seconds);
+      note_activity();
     });
+  }
+
+  void note_activity() {
+    last_activity_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    served_since_trim_ = true;
+  }
+
+  // After a burst, a second without requests hands the pages malloc keeps free back to the
+  // system. Requests decode video on their own threads, so glibc gives each its own arena,
+  // and megabytes of freed frames would otherwise stay resident in every one of them.
+  void trim_heap_when_idle() {
+    if (!served_since_trim_) return;
+    const auto idle = std::chrono::steady_clock::now().time_since_epoch().count() - last_activity_ns_.load();
+    if (idle < std::chrono::nanoseconds(std::chrono::seconds(1)).count()) return;
+    if (batcher_ && batcher_->queue_depth() > 0) return;
+    served_since_trim_ = false;
+    malloc_trim(0);
   }
 
   // The key is needed everywhere but the health check and the page's static files; media
@@ -272,8 +300,11 @@ class Server {
         index_ = std::make_unique<VideoIndex>(VideoIndex::open(options_.index_dir, io));
         index_windows_ = index_->info().windows;
       }
-      metrics_.set_gauges([this] { return batcher_ ? batcher_->queue_depth() : 0; },
-                          [this] { return index_windows_.load(); });
+      Metrics::Gauges gauges;
+      gauges.queue_depth = [this] { return batcher_->queue_depth(); };
+      gauges.index_windows = [this] { return index_windows_.load(); };
+      gauges.workspace_bytes = [this] { return batcher_->workspace_bytes() + sessions_->workspace_bytes(); };
+      metrics_.set_gauges(std::move(gauges));
       ready_ = true;
       if (!options_.quiet) std::fprintf(stderr, "xclip serve: ready (%s)\n", model_->path().c_str());
     } catch (const std::exception& e) {
@@ -679,6 +710,8 @@ class Server {
   httplib::Server http_;
   Metrics metrics_;
   std::atomic<bool> ready_{false}, stopping_{false};
+  std::atomic<bool> served_since_trim_{false};
+  std::atomic<std::int64_t> last_activity_ns_{0};
   int listen_socket_ = -1;
   mutable std::mutex load_mutex_;
   std::string load_error_;
