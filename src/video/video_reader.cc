@@ -60,6 +60,7 @@ struct VideoReader::Impl {
   SwsPtr sws;
   AVStream* stream = nullptr;
   int stream_index = -1;
+  int decoder_threads = 0;
 
   // Presentation-order timestamps (stream time base) of every frame, and keyframe ones.
   // Frames may share a timestamp (variable timing muxed at a coarse time base).
@@ -71,10 +72,13 @@ struct VideoReader::Impl {
   // a keyframe whose B-frames delay it).
   std::map<std::int64_t, std::int64_t> keyframe_seek_ts;
   std::int64_t first_pts = 0;
-  // Some packets carry no presentation timestamp (AVI, where packed B-frames shift the
-  // decoder's guesses by a frame): frame_pts are decode timestamps, and decoded frames are
-  // numbered by counting from the keyframe a seek lands on (AVI's index seeks exactly).
+  // Some packets carry no presentation timestamp (AVI, MPEG program streams): frame_pts are
+  // decode timestamps, and decoded frames are numbered by counting them. From the keyframe a
+  // seek lands on when the decoder does not reorder (AVI's index seeks exactly); from the
+  // first frame when it does, since a keyframe's place in presentation order is then unknown
+  // (in an open GOP, B-frames that follow it in the stream are shown before it).
   bool decode_timestamps_only = false;
+  bool counted_from_start = false;
 
   // Decoder position: presentation index of the last frame received, -1 after a seek.
   std::int64_t last_index = -1;
@@ -128,6 +132,7 @@ struct VideoReader::Impl {
       av_packet_unref(packet.get());
     }
     decode_timestamps_only = !all_pts;
+    counted_from_start = decode_timestamps_only && stream->codecpar->video_delay > 0;
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
@@ -167,7 +172,16 @@ struct VideoReader::Impl {
     ++stats.seeks;
   }
 
+  // Closes and opens the demuxer and decoder again: the one way back to the first frame that
+  // is exact in every container (in an MPEG program stream, a seek to the first timestamp
+  // lands on the second GOP).
+  void reopen();
+
   void seek_to_start() {
+    if (counted_from_start) {
+      reopen();
+      return;
+    }
     arm();
     const std::int64_t start = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
     if (av_seek_frame(format.get(), stream_index, start, AVSEEK_FLAG_BACKWARD) < 0) {
@@ -199,6 +213,11 @@ struct VideoReader::Impl {
 
   std::int64_t index_of(std::int64_t pts) const {
     return std::lower_bound(frame_pts.begin(), frame_pts.end(), pts) - frame_pts.begin();
+  }
+
+  // Where decoding must start for frame `index` to be reached with its number known.
+  std::int64_t decode_start(std::int64_t index) const {
+    return counted_from_start ? 0 : keyframe_index_at_or_before(index);
   }
 
   // Presentation index of the keyframe at or before frame `index`.
@@ -236,8 +255,11 @@ struct VideoReader::Impl {
         av_packet_unref(packet.get());
         continue;
       }
-      const std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
-      codec->skip_frame = (pts != AV_NOPTS_VALUE && pts < needed_pts) ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+      // Without presentation timestamps frames are numbered by counting them: none may be
+      // skipped, and a decode timestamp says nothing about where a B-frame is shown anyway.
+      const std::int64_t pts = packet->pts;
+      const bool before_needed = !decode_timestamps_only && pts != AV_NOPTS_VALUE && pts < needed_pts;
+      codec->skip_frame = before_needed ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
       err = avcodec_send_packet(codec.get(), packet.get());
       av_packet_unref(packet.get());
       if (err == AVERROR_INVALIDDATA) {
@@ -261,9 +283,16 @@ struct VideoReader::Impl {
       const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(target)];
       // The keyframe at or before the target; seek when it lies beyond the decoder position
       // (decoding on would cost at least the frames up to it) or when the target is behind us.
-      const std::int64_t key_index = keyframe_index_at_or_before(target);
+      const std::int64_t key_index = decode_start(target);
       const std::int64_t key_pts = frame_pts[static_cast<std::size_t>(key_index)];
-      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to(key_pts);
+      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) {
+        if (counted_from_start) {
+          seek_to_start();
+          ++stats.seeks;
+        } else {
+          seek_to(key_pts);
+        }
+      }
 
       bool found = false;
       // Bounded: at most every frame of the video between the keyframe and the target, plus
@@ -296,6 +325,7 @@ struct VideoReader::Impl {
     keyframe_seek_ts = other.keyframe_seek_ts;
     first_pts = other.first_pts;
     decode_timestamps_only = other.decode_timestamps_only;
+    counted_from_start = other.counted_from_start;
     info.frame_count = other.info.frame_count;
     info.frame_count_exact = other.info.frame_count_exact;
     indexed = true;
@@ -365,7 +395,7 @@ std::vector<Stretch> plan_stretches(const VideoReader::Impl& m, const std::vecto
   std::vector<Stretch> out;
   std::int64_t key = 0;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    const std::int64_t k = m.keyframe_index_at_or_before(targets[i]);
+    const std::int64_t k = m.decode_start(targets[i]);
     if (i == 0 || k > targets[i - 1] + 1) {
       out.emplace_back();
       key = k;
@@ -444,6 +474,8 @@ namespace {
 // stream information read but not the frame index.
 std::unique_ptr<VideoReader::Impl> open_impl(const std::string& path, const VideoOpenOptions& options,
                                              int decoder_threads);
+// Opens impl.info.path's demuxer and decoder into `impl`; fills the stream's part of its info.
+void open_streams(VideoReader::Impl& impl);
 
 }  // namespace
 
@@ -464,76 +496,95 @@ namespace {
 
 std::unique_ptr<VideoReader::Impl> open_impl(const std::string& path, const VideoOpenOptions& options,
                                              int decoder_threads) {
+  auto impl = std::make_unique<VideoReader::Impl>();
+  impl->info.path = path;
+  impl->options = options;
+  impl->decoder_threads = decoder_threads;
+  open_streams(*impl);
+  return impl;
+}
+
+void open_streams(VideoReader::Impl& m) {
+  const std::string& path = m.info.path;
   struct stat st {};
   XCLIP_CHECK(::stat(path.c_str(), &st) == 0, IoError) << path << ": no such file";
   XCLIP_CHECK(!S_ISDIR(st.st_mode), IoError) << path << ": is a directory, not a video file";
   XCLIP_CHECK(st.st_size > 0, FormatError) << path << ": empty file";
   av_log_set_level(AV_LOG_FATAL);  // errors reach the caller as exceptions, not as log lines
 
-  auto impl = std::make_unique<VideoReader::Impl>();
-  impl->info.path = path;
-  impl->options = options;
   AVFormatContext* raw = avformat_alloc_context();
   XCLIP_CHECK(raw != nullptr, Error) << "out of memory opening " << path;
   raw->interrupt_callback.callback = interrupt_callback;
-  raw->interrupt_callback.opaque = &impl->deadline;
-  impl->arm();
+  raw->interrupt_callback.opaque = &m.deadline;
+  m.arm();
   int err = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);  // frees raw on failure
   if (err < 0) {
     if (err == AVERROR(EACCES)) XCLIP_FAIL(IoError) << path << ": permission denied";
     XCLIP_FAIL(FormatError) << path << ": not a video FFmpeg can read (" << av_error_text(err) << ")";
   }
-  impl->format.reset(raw);
-  impl->arm();
+  m.format.reset(raw);
+  m.arm();
   err = avformat_find_stream_info(raw, nullptr);
-  if (err < 0) impl->fail_ffmpeg("reading stream information", err);
+  if (err < 0) m.fail_ffmpeg("reading stream information", err);
 
   for (unsigned i = 0; i < raw->nb_streams; ++i) {
     const AVStream* s = raw->streams[i];
     if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
-      impl->stream_index = static_cast<int>(i);
+      m.stream_index = static_cast<int>(i);
       break;
     }
   }
-  XCLIP_CHECK(impl->stream_index >= 0, FormatError) << path << ": no video stream (audio-only or data file?)";
-  impl->stream = raw->streams[impl->stream_index];
-  const AVCodecParameters* par = impl->stream->codecpar;
+  XCLIP_CHECK(m.stream_index >= 0, FormatError) << path << ": no video stream (audio-only or data file?)";
+  m.stream = raw->streams[m.stream_index];
+  const AVCodecParameters* par = m.stream->codecpar;
   const AVCodec* decoder = avcodec_find_decoder(par->codec_id);
   XCLIP_CHECK(decoder != nullptr, UnsupportedError)
       << path << ": no decoder for codec '" << avcodec_get_name(par->codec_id) << "' in this FFmpeg build";
-  impl->codec.reset(avcodec_alloc_context3(decoder));
-  XCLIP_CHECK(impl->codec != nullptr, Error) << "out of memory opening " << path;
-  err = avcodec_parameters_to_context(impl->codec.get(), par);
-  if (err < 0) impl->fail_ffmpeg("reading codec parameters", err);
-  impl->codec->thread_count = decoder_threads;
-  impl->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-  err = avcodec_open2(impl->codec.get(), decoder, nullptr);
-  if (err < 0) impl->fail_ffmpeg("opening the " + std::string(decoder->name) + " decoder", err);
+  m.codec.reset(avcodec_alloc_context3(decoder));
+  XCLIP_CHECK(m.codec != nullptr, Error) << "out of memory opening " << path;
+  err = avcodec_parameters_to_context(m.codec.get(), par);
+  if (err < 0) m.fail_ffmpeg("reading codec parameters", err);
+  m.codec->thread_count = m.decoder_threads;
+  m.codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  err = avcodec_open2(m.codec.get(), decoder, nullptr);
+  if (err < 0) m.fail_ffmpeg("opening the " + std::string(decoder->name) + " decoder", err);
   XCLIP_CHECK(par->width > 0 && par->height > 0 && par->width <= 16384 && par->height <= 16384, FormatError)
       << path << ": implausible frame size " << par->width << "x" << par->height;
 
-  VideoInfo& info = impl->info;
+  VideoInfo& info = m.info;
   info.container = raw->iformat->name;
   info.codec = avcodec_get_name(par->codec_id);
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
   info.pixel_format = pix ? pix : "unknown";
   info.coded_width = par->width;
   info.coded_height = par->height;
-  info.rotation = rotation_of(impl->stream);
+  info.rotation = rotation_of(m.stream);
   const bool swap = info.rotation == 90 || info.rotation == 270;
   info.width = swap ? par->height : par->width;
   info.height = swap ? par->width : par->height;
-  AVRational rate = impl->stream->avg_frame_rate;
-  if (rate.num <= 0 || rate.den <= 0) rate = impl->stream->r_frame_rate;
+  AVRational rate = m.stream->avg_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) rate = m.stream->r_frame_rate;
   info.average_fps = (rate.num > 0 && rate.den > 0) ? av_q2d(rate) : 0.0;
-  if (impl->stream->duration != AV_NOPTS_VALUE && impl->stream->duration > 0)
-    info.duration_seconds = static_cast<double>(impl->stream->duration) * av_q2d(impl->stream->time_base);
+  if (m.stream->duration != AV_NOPTS_VALUE && m.stream->duration > 0)
+    info.duration_seconds = static_cast<double>(m.stream->duration) * av_q2d(m.stream->time_base);
   else if (raw->duration != AV_NOPTS_VALUE && raw->duration > 0)
     info.duration_seconds = static_cast<double>(raw->duration) / AV_TIME_BASE;
-  return impl;
 }
 
 }  // namespace
+
+void VideoReader::Impl::reopen() {
+  const int was = stream_index;
+  sws.reset();
+  codec.reset();
+  format.reset();
+  stream = nullptr;
+  stream_index = -1;
+  open_streams(*this);
+  XCLIP_CHECK(stream_index == was, FormatError) << info.path << ": the file changed while it was being read";
+  last_index = -1;
+  at_eof = false;
+}
 
 DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
   Impl& m = *impl_;

@@ -190,6 +190,14 @@ INSTANTIATE_TEST_SUITE_P(
         ContainerCase{"bframes.mkv", {kMatrixSrc + kX264 + " -g 25 -bf 2 OUT"}},
         ContainerCase{"vp9.webm", {kMatrixSrc + " -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 25 OUT"}},
         ContainerCase{"mpeg4.avi", {kMatrixSrc + " -c:v mpeg4 -g 25 OUT"}},
+        // AVI stores no presentation times: B-frames there come in decode order only.
+        ContainerCase{"mpeg4_bframes.avi", {kMatrixSrc + " -c:v mpeg4 -g 25 -bf 2 OUT"}},
+        ContainerCase{"h264_bframes.avi", {kMatrixSrc + kX264 + " -g 25 -bf 3 OUT"}},
+        ContainerCase{"mpeg2_bframes.mpg", {kMatrixSrc + " -c:v mpeg2video -g 15 -bf 2 OUT"}},
+        ContainerCase{"bframes.flv", {kMatrixSrc + kX264 + " -g 25 -bf 2 OUT"}},
+        // Elementary streams: no container, no timestamps at all.
+        ContainerCase{"bframes.h264", {kMatrixSrc + kX264 + " -g 25 -bf 3 -f h264 OUT"}},
+        ContainerCase{"bframes.m4v", {kMatrixSrc + " -c:v mpeg4 -g 25 -bf 2 -f m4v OUT"}},
         ContainerCase{"bframes.ts", {kMatrixSrc + kX264 + " -g 25 -bf 3 OUT"}},
         ContainerCase{"open_gop.mkv", {kMatrixSrc + kX264 + " -g 20 -bf 3 -x264-params open-gop=1:scenecut=0 OUT"}},
         // vfr patterns: a slow middle, every 7th timestamp repeated, gaps (missing timestamps).
