@@ -21,6 +21,9 @@ make_seed vp9.webm -c:v libvpx-vp9 -b:v 100k
 make_seed mpeg4.avi -c:v mpeg4
 make_seed mjpeg.mkv -c:v mjpeg
 make_seed h264.ts -c:v libx264 -pix_fmt yuv420p
+# No presentation timestamps and reordered frames: frames counted from the first (reopen path).
+make_seed mpeg4_bframes.avi -c:v mpeg4 -bf 2
+make_seed mpeg2_bframes.mpg -c:v mpeg2video -bf 2
 cp ../shared/golden/tiny_pytorch_model.bin "$corpus/parsers/tiny_pytorch_model.bin"
 /usr/bin/python3 - "$corpus/parsers" <<'PY'
 import json, struct, sys
