@@ -149,8 +149,14 @@ struct VideoReader::Impl {
     seek_to_start();
   }
 
-  // Seeks to the keyframe shown at `pts` (or before it).
+  // Seeks to the keyframe shown at `pts` (or before it); to the first frame when frames are
+  // counted from it (decode_start is then 0 for every target).
   void seek_to(std::int64_t pts) {
+    if (counted_from_start) {
+      seek_to_start();
+      ++stats.seeks;
+      return;
+    }
     const auto known = keyframe_seek_ts.find(pts);
     const std::int64_t ts = known != keyframe_seek_ts.end() ? known->second : pts;
     arm();
@@ -285,14 +291,7 @@ struct VideoReader::Impl {
       // (decoding on would cost at least the frames up to it) or when the target is behind us.
       const std::int64_t key_index = decode_start(target);
       const std::int64_t key_pts = frame_pts[static_cast<std::size_t>(key_index)];
-      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) {
-        if (counted_from_start) {
-          seek_to_start();
-          ++stats.seeks;
-        } else {
-          seek_to(key_pts);
-        }
-      }
+      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to(key_pts);
 
       bool found = false;
       // Bounded: at most every frame of the video between the keyframe and the target, plus
