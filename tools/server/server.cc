@@ -247,7 +247,7 @@ class Server {
   }
 
   void note_activity() {
-    last_activity_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    last_activity_ = std::chrono::steady_clock::now();
     served_since_trim_ = true;
   }
 
@@ -256,8 +256,7 @@ class Server {
   // and megabytes of freed frames would otherwise stay resident in every one of them.
   void trim_heap_when_idle() {
     if (!served_since_trim_) return;
-    const auto idle = std::chrono::steady_clock::now().time_since_epoch().count() - last_activity_ns_.load();
-    if (idle < std::chrono::nanoseconds(std::chrono::seconds(1)).count()) return;
+    if (std::chrono::steady_clock::now() - last_activity_.load() < std::chrono::seconds(1)) return;
     if (batcher_ && batcher_->queue_depth() > 0) return;
     served_since_trim_ = false;
     malloc_trim(0);
@@ -711,7 +710,7 @@ class Server {
   Metrics metrics_;
   std::atomic<bool> ready_{false}, stopping_{false};
   std::atomic<bool> served_since_trim_{false};
-  std::atomic<std::int64_t> last_activity_ns_{0};
+  std::atomic<std::chrono::steady_clock::time_point> last_activity_{};
   int listen_socket_ = -1;
   mutable std::mutex load_mutex_;
   std::string load_error_;
