@@ -76,6 +76,19 @@ def raw_exchange(port, head, payload=b"", timeout=30):
     return status, data[head_end + 4:head_end + 4 + (length[0] if length else len(data))]
 
 
+def metric_values(server):
+    """/metrics as {sample name with labels: value}; fails unless it answers 200."""
+    status, _, text = server("GET", "/metrics")
+    if status != 200:
+        pytest.fail(f"/metrics answered {status}")
+    values = {}
+    for line in text.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
 def make_video(path, source, seconds):
     if shutil.which("ffmpeg") is None:
         pytest.fail("the ffmpeg CLI is needed to make test videos")

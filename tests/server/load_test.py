@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import Server, make_video  # noqa: E402
+from conftest import Server, make_video, metric_values  # noqa: E402
 
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -47,23 +47,14 @@ LEAK_BYTES_PER_REQUEST = 8
 RESIDENT_GROWTH_LIMIT = 0.25
 
 
-def metric(server, name):
-    status, _, body = server("GET", "/metrics")
-    if status != 200:
-        raise RuntimeError(f"/metrics answered {status}")
-    for line in body.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise RuntimeError(f"/metrics has no {name}")
-
-
 def footprint(server):
     """What the server holds while idle: {name: count}."""
     time.sleep(1.5)  # requests' sockets close; the server trims its heap after a second idle
     pid = server.proc.pid
     threads = next(int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("Threads:"))
-    return {"heap": metric(server, "xclip_heap_in_use_bytes") - metric(server, "xclip_workspace_bytes"),
-            "resident": metric(server, "process_resident_memory_bytes"),
+    values = metric_values(server)
+    return {"heap": values["xclip_heap_in_use_bytes"] - values["xclip_workspace_bytes"],
+            "resident": values["process_resident_memory_bytes"],
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": threads}
 
 

@@ -12,7 +12,7 @@ import uuid
 import numpy as np
 import pytest
 
-from conftest import MODEL, XCLIP, Server, raw_exchange, request
+from conftest import MODEL, XCLIP, Server, metric_values, raw_exchange, request
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,7 @@ def test_memory_metrics(server):
     """The figures the load test judges leaks by: resident size, malloc's bytes in use, and the
     sessions' activation workspaces, which a forward pass grows."""
     assert server("POST", "/embed/text", {"inputs": ["a dog"]})[0] == 200
-    values = {}
-    for line in server("GET", "/metrics")[2].decode().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
+    values = metric_values(server)
     resident, heap = values["process_resident_memory_bytes"], values["xclip_heap_in_use_bytes"]
     assert 0 < heap < resident, (heap, resident)  # the mapped weights and code are resident, not malloc'd
     assert 0 < values["xclip_workspace_bytes"] < heap
