@@ -91,10 +91,13 @@ void Batcher::run() {
     lock.unlock();
     if (!texts.empty()) run_texts(texts);
     if (!videos.empty()) run_videos(videos);
-    workspace_bytes_ = session_.workspace_bytes();
     lock.lock();
   }
 }
+
+// Published before any caller is answered, so a caller that reads /metrics after its reply sees
+// the workspace its own forward pass needed.
+void Batcher::note_workspace() { workspace_bytes_ = session_.workspace_bytes(); }
 
 void Batcher::run_texts(std::vector<TextItem>& items) {
   try {
@@ -105,6 +108,7 @@ void Batcher::run_texts(std::vector<TextItem>& items) {
     tok.truncation = true;
     const auto [ids, mask] = processor_.tokenizer().encode_to_tensors(all, tok);
     const Tensor features = session_.get_text_features(ids, mask);
+    note_workspace();
     const std::int64_t d = features.dim(1);
     std::int64_t row = 0;
     for (TextItem& t : items) {
@@ -134,6 +138,7 @@ void Batcher::run_videos(std::vector<VideoItem>& items) {
       for (std::size_t i = begin; i < end; ++i)
         std::memcpy(static_cast<char*>(batch.mutable_raw()) + (i - begin) * bytes, items[i].pixels.raw(), bytes);
       const VideoSearchFeatures f = session_.get_video_search_features(batch);
+      note_workspace();
       const std::int64_t d = f.video_embeds.dim(1), layers = f.prompt_keys_values.dim(0);
       const std::int64_t per_layer = f.prompt_keys_values.dim(2) * f.prompt_keys_values.dim(3);
       for (std::int64_t v = 0; v < n; ++v) {

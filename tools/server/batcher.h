@@ -66,6 +66,7 @@ class Batcher {
   void run();
   void run_texts(std::vector<TextItem>& items);
   void run_videos(std::vector<VideoItem>& items);
+  void note_workspace();
   void check_room(std::size_t adding);
 
   std::shared_ptr<const Model> model_;
