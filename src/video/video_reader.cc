@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -414,47 +415,29 @@ constexpr double kFrameThreadingSpeedup = 1.6;
 // 640x360, 5 of 1080p). Small clips, as a server classifies them, keep one decoder.
 constexpr double kMinParallelPixels = 1e7;
 
-// Stretches dealt to `workers` decoders, longest first to the least loaded; each share in
-// ascending target order, with the frames the busiest share decodes.
-struct Shares {
-  std::vector<std::vector<std::int64_t>> targets;
-  std::int64_t busiest = 0;
-};
-
-Shares deal(const std::vector<Stretch>& stretches, int workers) {
-  std::vector<std::size_t> order(stretches.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return stretches[a].frames > stretches[b].frames; });
-  Shares out;
-  out.targets.resize(static_cast<std::size_t>(workers));
+// The frames the busiest of `workers` decoders would decode, stretches dealt longest first to
+// the least loaded (the order the decoders take them in).
+std::int64_t busiest_load(const std::vector<Stretch>& longest_first, int workers) {
   std::vector<std::int64_t> load(static_cast<std::size_t>(workers), 0);
-  for (std::size_t i : order) {
-    const std::size_t w = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    load[w] += stretches[i].frames;
-    out.targets[w].insert(out.targets[w].end(), stretches[i].targets.begin(), stretches[i].targets.end());
-  }
-  for (auto& share : out.targets) std::sort(share.begin(), share.end());
-  std::erase_if(out.targets, [](const std::vector<std::int64_t>& share) { return share.empty(); });
-  out.busiest = *std::max_element(load.begin(), load.end());
-  return out;
+  for (const Stretch& s : longest_first) *std::min_element(load.begin(), load.end()) += s.frames;
+  return *std::max_element(load.begin(), load.end());
 }
 
-// The targets of each decoder frames_at should run: one share (one frame-threaded decoder)
-// unless several stretches split well across the cores. Streams numbered by counting decoded
-// frames (decode_timestamps_only) keep one decoder.
-std::vector<std::vector<std::int64_t>> plan_decoders(const VideoReader::Impl& m, const std::vector<Stretch>& stretches,
-                                                     const std::vector<std::int64_t>& targets) {
+// How many independent decoders frames_at should run over `longest_first`: one (frame
+// threaded) unless the stretches split well across the cores. Streams numbered by counting
+// decoded frames (decode_timestamps_only) keep one decoder.
+int decoder_count(const VideoReader::Impl& m, const std::vector<Stretch>& longest_first) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int workers = std::min<int>(m.options.threads > 0 ? m.options.threads : cores,
-                                    static_cast<int>(stretches.size()));
-  if (workers < 2 || m.decode_timestamps_only) return {targets};
+                                    static_cast<int>(longest_first.size()));
+  if (workers < 2 || m.decode_timestamps_only) return 1;
   std::int64_t total = 0;
-  for (const Stretch& s : stretches) total += s.frames;
-  Shares shares = deal(stretches, workers);
+  for (const Stretch& s : longest_first) total += s.frames;
+  const std::int64_t busiest = busiest_load(longest_first, workers);
   const double pixels = static_cast<double>(m.info.width) * m.info.height;
-  const bool balanced = static_cast<double>(shares.busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
-  const bool worth_it = static_cast<double>(total - shares.busiest) * pixels >= kMinParallelPixels;
-  return balanced && worth_it ? std::move(shares.targets) : std::vector<std::vector<std::int64_t>>{targets};
+  const bool balanced = static_cast<double>(busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
+  const bool worth_it = static_cast<double>(total - busiest) * pixels >= kMinParallelPixels;
+  return balanced && worth_it ? workers : 1;
 }
 
 }  // namespace
@@ -610,29 +593,35 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
   out.pts_seconds.assign(indices.size(), 0.0);
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
-  const std::vector<std::vector<std::int64_t>> shares = plan_decoders(m, plan_stretches(m, targets), targets);
-  if (shares.size() == 1) {
+  std::vector<Stretch> stretches = plan_stretches(m, targets);
+  std::stable_sort(stretches.begin(), stretches.end(), [](const Stretch& a, const Stretch& b) { return a.frames > b.frames; });
+  const int workers = decoder_count(m, stretches);
+  if (workers == 1) {
     m.decode_targets(targets, wanted, out);
     return out;
   }
-  // Independent decoders, one per core, each on whole stretches: no frame is decoded twice,
-  // and no decoder's threads drain at a seek (frame threading loses that time at every one).
-  std::vector<std::unique_ptr<Impl>> decoders(shares.size());
-  std::vector<std::exception_ptr> errors(shares.size());
+  // Independent decoders, one per core, each taking the longest stretch left when it is free:
+  // no frame is decoded twice, no decoder's threads drain at a seek (frame threading loses that
+  // time at every one), and a core slowed by other work takes fewer stretches.
+  std::vector<std::unique_ptr<Impl>> decoders(static_cast<std::size_t>(workers));
+  std::vector<std::exception_ptr> errors(decoders.size());
+  std::atomic<std::size_t> next_stretch{0};
   std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < shares.size(); ++i) {
+  for (std::size_t i = 0; i < decoders.size(); ++i) {
     threads.emplace_back([&, i] {
       try {
         decoders[i] = open_impl(m.info.path, m.options, 1);
         decoders[i]->adopt_index(m);
-        decoders[i]->decode_targets(shares[i], wanted, out);
+        for (std::size_t s = next_stretch++; s < stretches.size(); s = next_stretch++)
+          decoders[i]->decode_targets(stretches[s].targets, wanted, out);
       } catch (...) {
+        next_stretch = stretches.size();  // the others stop after their current stretch
         errors[i] = std::current_exception();
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  m.stats.decoders = static_cast<int>(shares.size());
+  m.stats.decoders = workers;
   for (const std::unique_ptr<Impl>& d : decoders) {
     if (!d) continue;
     m.stats.decoded_frames += d->stats.decoded_frames;
