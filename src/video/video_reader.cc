@@ -84,6 +84,9 @@ struct VideoReader::Impl {
   // Decoder position: presentation index of the last frame received, -1 after a seek.
   std::int64_t last_index = -1;
   bool at_eof = false;
+  // For a stream counted from its first frame: reopened and nothing read since, so going back
+  // to the start needs no second reopen.
+  bool at_start = false;
   Stats stats;
 
   void arm() { deadline = Clock::now() + kCallTimeout; }
@@ -110,6 +113,7 @@ struct VideoReader::Impl {
     if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
     while (true) {
       arm();
+      at_start = false;
       const int err = av_read_frame(format.get(), packet.get());
       if (err < 0) break;
       // Packets an edit list cuts are decoded (as references) but never shown: not frames.
@@ -154,8 +158,8 @@ struct VideoReader::Impl {
   // counted from it (decode_start is then 0 for every target).
   void seek_to(std::int64_t pts) {
     if (counted_from_start) {
+      if (!at_start) ++stats.seeks;
       seek_to_start();
-      ++stats.seeks;
       return;
     }
     const auto known = keyframe_seek_ts.find(pts);
@@ -186,7 +190,8 @@ struct VideoReader::Impl {
 
   void seek_to_start() {
     if (counted_from_start) {
-      reopen();
+      if (!at_start) reopen();
+      at_start = true;
       return;
     }
     arm();
@@ -252,6 +257,7 @@ struct VideoReader::Impl {
         return false;
       }
       arm();
+      at_start = false;
       err = av_read_frame(format.get(), packet.get());
       if (err < 0) {
         at_eof = true;

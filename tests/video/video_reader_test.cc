@@ -281,6 +281,24 @@ TEST(VideoReaderTest, TimesAndSeekingStatistics) {
   EXPECT_THROW(r.frames_at_times({-1.0}), InvalidArgument);
 }
 
+// AVI with B-frames: no presentation times, so frames are counted from the first one and every
+// way back to it reopens the file. The open leaves the reader there: the first call starts
+// decoding at once, a later call for an earlier frame goes back once.
+TEST(VideoReaderTest, StreamsCountedFromTheStartReopenOnlyToGoBack) {
+  const std::string path = make_video("counted_bframes.avi", source("160x120", 25, 2) + " -c:v mpeg4 -g 25 -bf 2");
+  VideoReader r = VideoReader::open(path);
+  const DecodedFrames later = r.frames_at({30, 40});
+  EXPECT_EQ(r.last_stats().seeks, 0) << "the open already left the reader at the first frame";
+  const DecodedFrames again = r.frames_at({10, 40});
+  EXPECT_EQ(r.last_stats().seeks, 1);
+  const std::size_t bytes = static_cast<std::size_t>(later.frames.dim(1) * later.frames.dim(2) * 3);
+  EXPECT_TRUE(std::equal(later.frames.data<std::uint8_t>() + bytes, later.frames.data<std::uint8_t>() + 2 * bytes,
+                         again.frames.data<std::uint8_t>() + bytes))
+      << "frame 40 differs between the two calls";
+  const std::vector<std::uint8_t> ref = ffmpeg_frame(path, 10);
+  EXPECT_TRUE(std::equal(ref.begin(), ref.end(), again.frames.data<std::uint8_t>())) << "frame 10 differs from ffmpeg's";
+}
+
 TEST(VideoReaderTest, KeyframeSeekUsesTheKeyframeBeforeEachTarget) {
   // Keyframes every 50 frames (x264 may add scene-cut keyframes: compare with exact decoding
   // of whatever keyframes keyframe mode reports, and check they lie at or before the targets).
