@@ -8,6 +8,7 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "core/scratch.h"
 #include "ops/convert.h"
 #include "ops/onednn.h"
 #include "ops/outlier_channels.h"
@@ -104,8 +105,7 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   thread_local std::vector<std::uint16_t> xb;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns;
-  xb.resize(static_cast<std::size_t>(M * K));
-  std::uint16_t* b = xb.data();
+  std::uint16_t* b = grow_only(xb, static_cast<std::size_t>(M * K));
   find_outlier_channels(x, M, K, ldx, outliers);
   const std::int64_t n_out = static_cast<std::int64_t>(outliers.size());
   const std::int64_t* o = outliers.data();

@@ -12,6 +12,7 @@
 
 #include "core/check.h"
 #include "core/parallel.h"
+#include "core/scratch.h"
 #include "ops/onednn.h"
 #include "ops/outlier_channels.h"
 
@@ -165,12 +166,9 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   thread_local std::vector<std::int32_t> acc;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns, masked_rows;
-  xq.resize(static_cast<std::size_t>(M * K));
-  row_scale.resize(static_cast<std::size_t>(M));
-  acc.resize(static_cast<std::size_t>(M * N));
-  std::int8_t* q = xq.data();
-  float* rs = row_scale.data();
-  std::int32_t* c = acc.data();
+  std::int8_t* q = grow_only(xq, static_cast<std::size_t>(M * K));
+  float* rs = grow_only(row_scale, static_cast<std::size_t>(M));
+  std::int32_t* c = grow_only(acc, static_cast<std::size_t>(M * N));
   const cpu::CpuKernels& k = cpu::kernels();
 
   find_outlier_channels(x, M, K, ldx, outliers);
@@ -181,14 +179,13 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
     });
   } else {
     if (OutlierLog* log = OutlierLog::active()) log->record(W.names, outliers);
-    side.resize(static_cast<std::size_t>(M * n_out));
-    columns.resize(static_cast<std::size_t>(N * n_out));
-    gather_outliers(x, M, ldx, outliers, side.data());
-    weight_columns(W, outliers, columns.data());
+    float* side_values = grow_only(side, static_cast<std::size_t>(M * n_out));
+    float* side_columns = grow_only(columns, static_cast<std::size_t>(N * n_out));
+    gather_outliers(x, M, ldx, outliers, side_values);
+    weight_columns(W, outliers, side_columns);
     // Each row is quantized without its outlier channels (zeroed in a copy), so that its
     // scale follows the ordinary channels.
-    masked_rows.resize(static_cast<std::size_t>(M * K));
-    float* masked = masked_rows.data();
+    float* masked = grow_only(masked_rows, static_cast<std::size_t>(M * K));
     const std::int64_t* o = outliers.data();
     parallel_for(0, M, 8, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t r = lo; r < hi; ++r) {
