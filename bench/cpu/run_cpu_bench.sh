@@ -21,6 +21,8 @@ MODEL="${2:-$BUILD/models/base-patch32}"
 THREADS="${3:-$(nproc)}"
 REPEATS="${4:-5}"
 SHARED="$(cd .. && pwd)/shared"
+source bench/common/steal.sh
+steal_mark
 INPUTS="$BUILD/bench_cpu_inputs.safetensors"
 /usr/bin/python3 bench/cpu/xclip_torch.py check "$SHARED/golden" "$BUILD/models" >&2
 ours=$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS" f32)
@@ -69,3 +71,4 @@ else:
         mo, mt = statistics.median(times), statistics.median(torch["times_ms"][name])
         print("%-22s %8.1f [%5.0f-%5.0f] %8.1f %17s %6.2fx" % (name, mo, times[0], times[-1], mt, "", mt / mo))
 PY
+steal_report

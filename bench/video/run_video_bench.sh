@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD="${1:-build}"
+source bench/common/steal.sh
+steal_mark
 make_video() {  # OUT BFRAMES
   [ -f "$1" ] && return
   mkdir -p "$(dirname "$1")"
@@ -28,3 +30,4 @@ ours = float(sys.argv[1])
 print('PyAV exact strategy, 8 frames: ' + ', '.join('%s %.1f ms' % kv for kv in r['ms'].items()) +
       '; fastest %s %.1f ms; xclip.cpp exact %.1f ms: %.2fx' % (r['fastest'], r['fastest_ms'], ours, r['fastest_ms'] / ours))" "$OURS_8"
 done
+steal_report
