@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "core/scratch.h"
 #include "ops/cpu/kernels.h"
 
 namespace xclip::ops {
@@ -33,10 +34,8 @@ void attention(const AttentionShape& s, const float* q, std::int64_t ldq, const 
       0, tasks, std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(work_per_task, 1)),
       [&](std::int64_t lo, std::int64_t hi) {
         thread_local HeadScratch scratch;
-        scratch.keys_t.resize(std::max(scratch.keys_t.size(), static_cast<std::size_t>(s.head_dim * kv_stride)));
-        scratch.probs.resize(std::max(scratch.probs.size(), static_cast<std::size_t>(s.q_len * kv_stride)));
-        float* keys_t = scratch.keys_t.data();
-        float* probs = scratch.probs.data();
+        float* keys_t = grow_only(scratch.keys_t, static_cast<std::size_t>(s.head_dim * kv_stride));
+        float* probs = grow_only(scratch.probs, static_cast<std::size_t>(s.q_len * kv_stride));
         for (std::int64_t task = lo; task < hi; ++task) {
           const std::int64_t b = task / s.heads;
           const std::int64_t h = task % s.heads;

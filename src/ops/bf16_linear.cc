@@ -116,11 +116,11 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
     }
   });
   if (n_out) {
-    side.resize(static_cast<std::size_t>(M * n_out));
-    columns.resize(static_cast<std::size_t>(W.N * n_out));
-    gather_outliers(x, M, ldx, outliers, side.data());
+    float* side_values = grow_only(side, static_cast<std::size_t>(M * n_out));
+    float* side_columns = grow_only(columns, static_cast<std::size_t>(W.N * n_out));
+    gather_outliers(x, M, ldx, outliers, side_values);
     for (std::int64_t n = 0; n < W.N; ++n)
-      for (std::int64_t i = 0; i < n_out; ++i) columns[n * n_out + i] = W.source[n * K + o[i]];
+      for (std::int64_t i = 0; i < n_out; ++i) side_columns[n * n_out + i] = W.source[n * K + o[i]];
   }
   // With outliers the activation waits until their float32 product is added.
   const cpu::Activation epilogue_act = n_out ? cpu::Activation::Identity : act;
