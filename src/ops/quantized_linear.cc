@@ -13,6 +13,8 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/scratch.h"
+#include "ops/gemm.h"
+#include "ops/linear.h"
 #include "ops/onednn.h"
 #include "ops/outlier_channels.h"
 
@@ -53,6 +55,17 @@ struct PackedInt8Weights {
     return {it->second, weights.get()};
   }
 
+  // W's values in float32 (see dequantize_int8_weights), made once: the product of CPUs whose
+  // int8 kernels are not exact.
+  const float* dequantized(const QuantizedMatrix& W) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (dequantized_values.empty()) {
+      dequantized_values.resize(static_cast<std::size_t>(N * K));
+      dequantize_int8_weights(W, dequantized_values.data());
+    }
+    return dequantized_values.data();
+  }
+
  private:
   void pack_once() const {
     using dt = dnnl::memory::data_type;
@@ -70,6 +83,7 @@ struct PackedInt8Weights {
   mutable bool tried = false;
   mutable std::unique_ptr<dnnl::memory> weights;  // blocked, owned by oneDNN
   mutable std::map<std::int64_t, std::shared_ptr<const dnnl::matmul>> by_rows;
+  mutable std::vector<float> dequantized_values;
 };
 
 void QuantizedMatrix::pack() {
@@ -107,7 +121,112 @@ void multiply_s8(const std::int8_t* q, std::int64_t M, std::int64_t K, const Qua
   XCLIP_CHECK(status == dnnl_success, Error) << "oneDNN int8 GEMM failed (status " << static_cast<int>(status) << ")";
 }
 
+// Multiplies s8 values at the ends of their range through both of multiply_s8's paths and
+// compares with the exact int32 sums. Without VNNI, oneDNN's kernels shift the activations to
+// u8 and add pairs of u8·s8 products in int16 with saturation (vpmaddubsw); at 255·127·2 such
+// a pair overflows, and a few overflowing pairs are enough to bend an embedding.
+bool probe_int8_products_exact() {
+  const std::int64_t K = 256, N = 48;
+  std::uint32_t state = 12345;
+  auto extreme = [&state]() {  // mostly ±127, some ±100: signs and sizes that overflow int16 pairs
+    state = state * 1664525u + 1013904223u;
+    const std::int8_t magnitude = (state >> 28) % 4 == 0 ? 100 : 127;
+    return static_cast<std::int8_t>((state >> 31) ? -magnitude : magnitude);
+  };
+  QuantizedMatrix W;
+  W.rows = N;
+  W.cols = K;
+  W.values = Tensor::empty(DType::I8, {N, K});
+  W.scales = Tensor::empty(DType::F32, {N});
+  std::int8_t* w = W.values.mutable_data<std::int8_t>();
+  for (std::int64_t i = 0; i < N * K; ++i) w[i] = extreme();
+  QuantizedMatrix packed = W;
+  packed.pack();
+  for (const std::int64_t M : {std::int64_t{1}, std::int64_t{37}}) {
+    std::vector<std::int8_t> x(static_cast<std::size_t>(M * K));
+    for (std::int8_t& v : x) v = extreme();
+    for (const QuantizedMatrix* matrix : {&W, &packed}) {
+      std::vector<std::int32_t> c(static_cast<std::size_t>(M * N));
+      multiply_s8(x.data(), M, K, *matrix, c.data());
+      for (std::int64_t r = 0; r < M; ++r)
+        for (std::int64_t n = 0; n < N; ++n) {
+          std::int64_t exact = 0;
+          for (std::int64_t k = 0; k < K; ++k) exact += std::int64_t{x[r * K + k]} * w[n * K + k];
+          if (c[r * N + n] != exact) return false;
+        }
+    }
+  }
+  return true;
+}
+
+// y = act(x · Wᵀ + bias) (or y += x · Wᵀ + bias) in float32 on the weights the int8 path
+// uses: W's dequantized values, and for the outlier channels of x the float32 columns it has
+// (ops/outlier_channels.h). Only the activations stay float32, so the result is at least as
+// close to float32 as exact int8's: the product where the int8 kernels are not exact.
+// Screening also runs while convert records it: its folder must not depend on the CPU.
+void linear_q8_in_float32(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const QuantizedMatrix& W,
+                          const float* bias, float* y, cpu::Activation act, bool accumulate) {
+  const std::int64_t N = W.rows;
+  thread_local std::vector<float> unpacked;  // matrices never packed (tests) dequantize per call
+  const float* w = nullptr;
+  if (W.packed) {
+    w = W.packed->dequantized(W);
+  } else {
+    float* scratch = grow_only(unpacked, static_cast<std::size_t>(N * K));
+    dequantize_int8_weights(W, scratch);
+    w = scratch;
+  }
+  gemm_f32(true, M, N, K, x, ldx, w, K, accumulate ? 1.0f : 0.0f, y, N);
+
+  // The stored columns are in w already; whole float32 weights (int8 quantized at load) give
+  // the outliers' columns only at run time, as a correction x_o · (W_o - dequantized W_o).
+  const bool whole_float_weights =
+      std::any_of(W.exact.begin(), W.exact.end(), [](const ExactColumns& e) { return e.full != nullptr; });
+  OutlierLog* log = OutlierLog::active();
+  thread_local std::vector<std::int64_t> outliers;
+  thread_local std::vector<float> side, columns;
+  outliers.clear();
+  if (whole_float_weights || log) find_outlier_channels(x, M, K, ldx, outliers);
+  if (log && !outliers.empty()) log->record(W.names, outliers);
+  const std::int64_t n_out = whole_float_weights ? static_cast<std::int64_t>(outliers.size()) : 0;
+  if (n_out == 0) return bias_act_rows(y, bias, M, N, act);
+  float* side_values = grow_only(side, static_cast<std::size_t>(M * n_out));
+  float* correction = grow_only(columns, static_cast<std::size_t>(N * n_out));
+  gather_outliers(x, M, ldx, outliers, side_values);
+  weight_columns(W, outliers, correction);
+  for (std::int64_t r = 0; r < N; ++r)
+    for (std::int64_t i = 0; i < n_out; ++i) correction[r * n_out + i] -= w[r * K + outliers[i]];
+  bias_act_rows(y, bias, M, N, cpu::Activation::Identity);
+  add_outlier_product(side_values, M, n_out, correction, N, y, act);
+}
+
 }  // namespace
+
+bool int8_products_exact() {
+  static const bool exact = probe_int8_products_exact();
+  return exact;
+}
+
+void dequantize_int8_weights(const QuantizedMatrix& W, float* out) {
+  const std::int64_t K = W.cols;
+  const std::int8_t* values = W.values.data<std::int8_t>();
+  const float* scales = W.scales.data<float>();
+  parallel_for(0, W.rows, 16, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r)
+      for (std::int64_t c = 0; c < K; ++c) out[r * K + c] = static_cast<float>(values[r * K + c]) * scales[r];
+  });
+  // The columns convert stored in float32 (the outlier channels it found) replace theirs.
+  const std::int64_t parts = static_cast<std::int64_t>(W.exact.size());
+  for (std::int64_t p = 0; p < parts; ++p) {
+    const ExactColumns& e = W.exact[static_cast<std::size_t>(p)];
+    if (e.full || !e.channels.defined()) continue;
+    const std::int64_t part_rows = W.rows / parts, n = e.channels.numel();
+    const std::int64_t* channels = e.channels.data<std::int64_t>();
+    const float* columns = e.columns.data<float>();
+    for (std::int64_t r = 0; r < part_rows; ++r)
+      for (std::int64_t i = 0; i < n; ++i) out[(p * part_rows + r) * K + channels[i]] = columns[r * n + i];
+  }
+}
 
 QuantizedMatrix QuantizedMatrix::quantize(const float* W, std::int64_t rows, std::int64_t cols) {
   QuantizedMatrix m;
@@ -160,6 +279,7 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   XCLIP_DCHECK(K == W.cols);
   const std::int64_t N = W.rows;
   if (M == 0) return;
+  if (!int8_products_exact()) return linear_q8_in_float32(x, M, K, ldx, W, bias, y, act, accumulate);
   // Scratch per calling thread, grown once (no allocation per layer once warm).
   thread_local std::vector<std::int8_t> xq;
   thread_local std::vector<float> row_scale;

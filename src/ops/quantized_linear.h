@@ -46,15 +46,25 @@ struct QuantizedMatrix {
   void pack();
 };
 
+// Whether oneDNN's int8 products are exact int32 on this CPU (probed once). They are with VNNI
+// (AVX512-VNNI, AMX); without it they can saturate, and linear_q8 then multiplies in float32
+// on the dequantized weights instead.
+bool int8_products_exact();
+
+// out[rows, cols] = W's values · scales, with the float32 columns `xclip convert` stored for
+// outlier channels in their place.
+void dequantize_int8_weights(const QuantizedMatrix& W, float* out);
+
 // Whether products of M rows with W run on the packed matmul primitive (packs W if needed).
 bool uses_packed_matmul(const QuantizedMatrix& W, std::int64_t M);
 
-// y[M, N] = act(x[M, K] · Wᵀ + bias), or y += x · Wᵀ + bias when `accumulate` (then act must
-// be Identity). x rows are `ldx` floats apart. Outlier channels of x are multiplied in
-// float32 beside the int8 product (see ops/outlier_channels.h).
 // out[N, n]: W's columns for `channels`, from W.exact where it has them, else dequantized.
 void weight_columns(const QuantizedMatrix& W, const std::vector<std::int64_t>& channels, float* out);
 
+// y[M, N] = act(x[M, K] · Wᵀ + bias), or y += x · Wᵀ + bias when `accumulate` (then act must
+// be Identity). x rows are `ldx` floats apart. Outlier channels of x are multiplied in
+// float32 beside the int8 product (see ops/outlier_channels.h); where int8_products_exact()
+// is false the whole product runs in float32 on the dequantized weights.
 void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const QuantizedMatrix& W,
                const float* bias, float* y, cpu::Activation act, bool accumulate);
 

@@ -158,6 +158,46 @@ TEST_P(OpsTest, Int8LinearTracksFloat) {
   EXPECT_LT(std::sqrt(err / norm), 0.02) << "int8 relative error";
 }
 
+// Values on the int8 grids (each activation row and weight row peaks at ±127 steps) quantize
+// without rounding, so an int8 product equals the float one up to float rounding, whatever
+// the CPU: exact int32 kernels where they exist, float32 on the dequantized weights where
+// oneDNN's would saturate pairs of u8·s8 products in int16 (no VNNI). Most values sit at the
+// ends of the range, which is where saturating kernels go wrong (by tens of percent).
+TEST_P(OpsTest, Int8ProductsOfExtremeValuesAreExact) {
+  const std::int64_t K = 256, N = 48;
+  std::uint32_t state = 7;
+  auto steps = [&state]() {
+    state = state * 1664525u + 1013904223u;
+    const int magnitude = (state >> 27) % 8 == 0 ? static_cast<int>((state >> 16) % 128) : 127;
+    return static_cast<float>((state >> 31) ? -magnitude : magnitude);
+  };
+  std::vector<float> W(N * K);
+  for (std::int64_t n = 0; n < N; ++n) {
+    for (std::int64_t k = 0; k < K; ++k) W[n * K + k] = steps() * 0.01f * static_cast<float>(n + 1);
+    W[n * K] = 127.0f * 0.01f * static_cast<float>(n + 1);  // the row's peak: scale = one step
+  }
+  const QuantizedMatrix q = QuantizedMatrix::quantize(W.data(), N, K);
+  for (const std::int64_t M : {1, 37, 408}) {
+    std::vector<float> x(M * K);
+    for (std::int64_t r = 0; r < M; ++r) {
+      for (std::int64_t k = 0; k < K; ++k) x[r * K + k] = steps() * 0.5f;
+      x[r * K + 1] = -127.0f * 0.5f;
+    }
+    std::vector<float> y(M * N, NAN);
+    linear_q8(x.data(), M, K, K, q, nullptr, y.data(), cpu::Activation::Identity, false);
+    for (std::int64_t r = 0; r < M; ++r)
+      for (std::int64_t n = 0; n < N; ++n) {
+        double want = 0, magnitude = 0;
+        for (std::int64_t k = 0; k < K; ++k) {
+          want += double{x[r * K + k]} * W[n * K + k];
+          magnitude += std::abs(double{x[r * K + k]} * W[n * K + k]);
+        }
+        ASSERT_NEAR(y[r * N + n], want, 1e-5 * magnitude)
+            << "M=" << M << " row " << r << " column " << n << (int8_products_exact() ? " (int8 kernels)" : " (float32)");
+      }
+  }
+}
+
 // The packed matmul path (weights reordered for oneDNN's matmul primitive) is exact int32
 // arithmetic like the GEMM API path: the same floats for any row count, also when one packed
 // matrix serves several row counts and odd shapes.
