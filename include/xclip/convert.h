@@ -22,6 +22,11 @@ struct ConversionCheck {
   double threshold = 0.0;       // the min_cosine it was held to
   double top1_threshold = 0.0;  // the min_top1 it was held to
   bool passed = false;          // both cosines >= threshold and top1_agreement >= top1_threshold
+  // What the candidate's products ran on: "int8" (exact int32 kernels), "float32" (int8
+  // weights dequantized, on a CPU whose int8 kernels are not exact: see int8_products_exact),
+  // or "bf16". A check made in float32 says nothing of int8 kernels, so WeightType::Auto
+  // trusts it only on CPUs that also multiply int8 weights in float32.
+  std::string products = "int8";
 
   std::string to_json() const;
   static ConversionCheck from_json(const std::string& text, const std::string& source);
@@ -60,6 +65,11 @@ ConversionCheck convert_model(const std::string& source, const std::string& dest
 // quantized at load or as converted; Bf16) against float32, on the same probe inputs.
 ConversionCheck check_precision(const std::string& folder, WeightType weights, double min_cosine = 0.999,
                                 double min_top1 = 0.99);
+
+// Whether this CPU's int8 kernels give exact int32 products (oneDNN with VNNI: AVX512-VNNI,
+// AMX). Without VNNI they add pairs of products in int16 with saturation, so int8 weights are
+// multiplied in float32 after dequantization instead: the same weights, float32's speed.
+bool int8_products_exact();
 
 // The check recorded in `folder`/model.safetensors (metadata "xclip_check"), if any.
 std::optional<ConversionCheck> read_conversion_check(const std::string& folder);

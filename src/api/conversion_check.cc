@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "io/json.h"
 #include "ops/outlier_channels.h"
+#include "ops/quantized_linear.h"
 #include "xclip/model.h"
 #include "xclip/tokenizer.h"
 
@@ -118,7 +119,8 @@ std::string ConversionCheck::to_json() const {
   return nlohmann::json{{"min_video_cosine", min_video_cosine}, {"min_text_cosine", min_text_cosine},
                         {"top1_agreement", top1_agreement},     {"videos", videos},
                         {"prompts", prompts},                   {"threshold", threshold},
-                        {"top1_threshold", top1_threshold},     {"passed", passed}}
+                        {"top1_threshold", top1_threshold},     {"passed", passed},
+                        {"products", products}}
       .dump();
 }
 
@@ -135,6 +137,10 @@ ConversionCheck ConversionCheck::from_json(const std::string& text, const std::s
     c.threshold = j.at("threshold").get<double>();
     c.top1_threshold = j.at("top1_threshold").get<double>();
     c.passed = j.at("passed").get<bool>();
+    // Checks written before this field ran on int8 kernels (AVX512-VNNI and AMX machines).
+    c.products = j.value("products", std::string("int8"));
+    XCLIP_CHECK(c.products == "int8" || c.products == "float32" || c.products == "bf16", FormatError)
+        << source << ": bad conversion check: unknown products '" << c.products << "'";
   } catch (const nlohmann::json::exception& e) {
     XCLIP_FAIL(FormatError) << source << ": bad conversion check: " << e.what();
   }
@@ -162,6 +168,10 @@ ProbeOutputs run_probe(const std::shared_ptr<const Model>& model, const std::str
 
 }  // namespace
 
+bool int8_check_trusted(const std::optional<ConversionCheck>& check, bool exact_int8_products) {
+  return check && check->passed && (check->products == "int8" || !exact_int8_products);
+}
+
 ConversionCheck compare_on_probe(const std::shared_ptr<const Model>& reference,
                                  const std::shared_ptr<const Model>& candidate, const std::string& folder,
                                  double threshold, double top1_threshold) {
@@ -179,6 +189,9 @@ ConversionCheck compare_on_probe(const std::shared_ptr<const Model>& reference,
   check.top1_agreement = static_cast<double>(agree) / kProbeVideos;
   check.passed = check.min_video_cosine >= threshold && check.min_text_cosine >= threshold &&
                  check.top1_agreement >= top1_threshold;
+  check.products = candidate->weights() == WeightType::Bf16 ? "bf16"
+                   : ops::int8_products_exact()             ? "int8"
+                                                            : "float32";
   return check;
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -22,6 +23,11 @@ namespace xclip::api {
 ConversionCheck compare_on_probe(const std::shared_ptr<const Model>& reference,
                                  const std::shared_ptr<const Model>& candidate, const std::string& folder,
                                  double threshold, double top1_threshold);
+
+// Whether WeightType::Auto may run an int8 folder in int8 on a CPU whose int8 products are
+// `exact_int8_products` or not: its check passed, and ran on int8 kernels unless this CPU too
+// multiplies int8 weights in float32 (which is at least as precise as int8 kernels).
+bool int8_check_trusted(const std::optional<ConversionCheck>& check, bool exact_int8_products);
 
 // The input channels each quantizable weight of `int8_model` sees as activation outliers on
 // the probe inputs (ops/outlier_channels.h): weight name -> channels.

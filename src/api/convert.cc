@@ -77,6 +77,8 @@ ConversionCheck check_precision(const std::string& folder, WeightType weights, d
   return api::compare_on_probe(Model::load(folder, f32), Model::load(folder, reduced), folder, min_cosine, min_top1);
 }
 
+bool int8_products_exact() { return ops::int8_products_exact(); }
+
 std::optional<ConversionCheck> read_conversion_check(const std::string& folder) {
   const std::string path = folder + "/model.safetensors";
   std::error_code ec;

@@ -5,6 +5,7 @@
 
 #include "core/arena.h"
 #include "core/check.h"
+#include "api/conversion_check.h"
 #include "core/parallel.h"
 #include "io/weight_store.h"
 #include "model/weight_loader.h"
@@ -127,8 +128,7 @@ std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const Lo
   // Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
   bool int8_trusted = false;
   if (options.weights == WeightType::Auto && impl->store.holds_int8()) {
-    const std::optional<ConversionCheck> check = read_conversion_check(path);
-    int8_trusted = check && check->passed;
+    int8_trusted = api::int8_check_trusted(read_conversion_check(path), int8_products_exact());
   }
   impl->build(options, int8_trusted);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

@@ -10,6 +10,9 @@
 #include <optional>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
+#include "api/conversion_check.h"
 #include "cli/cli_runner.h"
 #include "support/model_fixture.h"
 
@@ -252,6 +255,7 @@ TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
   EXPECT_GE(check.min_video_cosine, 0.999);
   EXPECT_GE(check.min_text_cosine, 0.999);
   EXPECT_EQ(check.top1_agreement, 1.0);
+  EXPECT_EQ(check.products, int8_products_exact() ? "int8" : "float32");
   const std::optional<ConversionCheck> recorded = read_conversion_check(out);
   ASSERT_TRUE(recorded.has_value());
   EXPECT_EQ(recorded->to_json(), check.to_json());
@@ -265,6 +269,29 @@ TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
   LoadOptions int8;
   int8.weights = WeightType::Int8;
   EXPECT_EQ(Model::load(out, int8)->weights(), WeightType::Int8);
+}
+
+// A check made with int8 weights multiplied in float32 (a CPU without VNNI) vouches for CPUs
+// that do the same, not for int8 kernels; checks from before the field ran on int8 kernels.
+TEST(ConvertCheckTest, AutoTrustsACheckOnlyForTheProductsItRanOn) {
+  ConversionCheck check;
+  check.passed = true;
+  for (const char* products : {"int8", "float32"}) {
+    check.products = products;
+    const ConversionCheck read = ConversionCheck::from_json(check.to_json(), "test");
+    EXPECT_EQ(read.products, products);
+    EXPECT_TRUE(api::int8_check_trusted(read, false)) << products;
+    EXPECT_EQ(api::int8_check_trusted(read, true), check.products == "int8") << products;
+  }
+  check.passed = false;
+  EXPECT_FALSE(api::int8_check_trusted(check, false));
+  EXPECT_FALSE(api::int8_check_trusted(std::nullopt, false));
+
+  nlohmann::json older = nlohmann::json::parse(check.to_json());
+  older.erase("products");
+  EXPECT_EQ(ConversionCheck::from_json(older.dump(), "older").products, "int8");
+  older["products"] = "fp4";
+  EXPECT_THROW(ConversionCheck::from_json(older.dump(), "older"), FormatError);
 }
 
 // The unbalanced fixture is ill-conditioned (see make_outlier_checkpoint.py): no 8-bit
@@ -305,6 +332,12 @@ TEST(ConvertCheckCliTest, InfoPrintsTheCheckAndConvertReportsIt) {
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("\"runs_in\": \"int8\""), std::string::npos) << info.output;
   EXPECT_NE(info.output.find("\"passed\": true"), std::string::npos) << info.output;
+  // Where int8 weights are multiplied in float32, both commands say so.
+  const bool float_products = !int8_products_exact();
+  EXPECT_EQ(converted.output.find("int8 kernels are not exact") != std::string::npos, float_products) << converted.output;
+  EXPECT_NE(info.output.find(float_products ? "\"int8_products_here\": \"float32" : "\"int8_products_here\": \"int8\""),
+            std::string::npos)
+      << info.output;
   const RunResult plain = run_cli("info --model " + tiny_model_dir());
   EXPECT_NE(plain.output.find("\"int8_check\": null"), std::string::npos) << plain.output;
   EXPECT_EQ(run_cli("convert --model " + tiny_model_dir() + " --output " + out + " --min-cosine 2").exit_code, 2);

@@ -84,6 +84,11 @@ int run_convert(int argc, char** argv) {
               << " prompts: min cosine to float32 " << check.min_video_cosine << " (videos), " << check.min_text_cosine
               << " (texts); top-1 agreement " << check.top1_agreement * 100 << " %; "
               << (check.passed ? "passed" : "FAILED (written because of --force; runs in float32 by default)") << "\n";
+    if (check.products == "float32")
+      std::cerr << "note: this CPU's int8 kernels are not exact (no VNNI), so the check multiplied the int8 weights in "
+                   "float32; --dtype auto runs this folder in int8 only on CPUs that do the same. On a CPU with VNNI, "
+                   "convert again there, or see `xclip info --model "
+                << output << " --check int8` before asking for --dtype int8\n";
   }
   return 0;
 }

@@ -62,6 +62,8 @@ int run_info(int argc, char** argv) {
                      {"num_frames", c.vision_config.num_frames}}}};
   const std::optional<ConversionCheck> check = read_conversion_check(model->path());
   out["int8_check"] = check ? nlohmann::ordered_json::parse(check->to_json()) : nlohmann::ordered_json();
+  // What int8 weights are multiplied with here (see xclip::int8_products_exact).
+  out["int8_products_here"] = int8_products_exact() ? "int8" : "float32 (this CPU's int8 kernels saturate: no VNNI)";
   if (args.has("check")) {
     const std::string precision = args.get("check");
     if (precision != "int8" && precision != "bf16") throw UsageError("--check takes int8 or bf16, not '" + precision + "'");
