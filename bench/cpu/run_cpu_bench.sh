@@ -56,6 +56,8 @@ g = ours["gflop"]["vision_only_1v"] / (statistics.median(v) / 1e3)
 print("vision tower alone (1 video): %.1f ms, %.1f GFLOP/s = %.0f%% of the GEMM peak" % (statistics.median(v), g, 100 * g / peak))
 print("int8 weights (folder from `xclip convert`, load %.0f ms, first forward %.0f ms), against PyTorch float32:" %
       (ours8["load_ms"], ours8["first_forward_ms"]))
+if ours8["int8_products"] != "int8":
+    print("  (this CPU has no exact int8 kernels (no VNNI): the int8 weights are multiplied in float32)")
 for name, times in ours8["times_ms"].items():
     if name not in torch["times_ms"]:
         continue

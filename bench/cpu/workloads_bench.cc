@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     nlohmann::ordered_json out;
     out["isa"] = xclip::cpu::kernels().isa;
     out["gemm"] = xclip::ops::gemm_backend();
+    out["int8_products"] = xclip::int8_products_exact() ? "int8" : "float32";
     out["threads"] = model->num_threads();
     const xclip::WeightType resolved = model->weights();
     out["weights"] =
