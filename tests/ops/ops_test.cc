@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "io/weight_store.h"
+#include "model/weight_loader.h"
 #include "ops/attention.h"
 #include "ops/bf16_linear.h"
 #include "ops/convert.h"
@@ -15,6 +17,7 @@
 #include "ops/interpolate.h"
 #include "ops/linear.h"
 #include "ops/quantized_linear.h"
+#include "xclip/error.h"
 
 namespace xclip::ops {
 namespace {
@@ -226,7 +229,12 @@ TEST_P(OpsTest, PackedInt8MatmulEqualsTheGemmPath) {
 // bf16 products (AVX512-BF16 CPUs) track float32 to bf16's precision for every activation,
 // with and without bias, and accumulate onto y when asked.
 TEST_P(OpsTest, Bf16LinearTracksFloat) {
-  if (!bf16_supported()) GTEST_SKIP() << "this CPU has no AVX512-BF16 (Model::load refuses bf16 here, tested)";
+  if (!bf16_supported()) {
+    // Without AVX512-BF16 nothing reaches these products: asking for bf16 is refused.
+    const io::WeightStore none = io::WeightStore::from_tensors({}, "no weights");
+    EXPECT_THROW(model::resolve_precision(WeightType::Bf16, none, false), UnsupportedError);
+    return;
+  }
   const std::int64_t K = 96, N = 40, ldx = 100;
   auto W = random_vector(N * K, 51), b = random_vector(N, 52);
   const auto w16 = prepare_bf16(W.data(), N, K);
