@@ -51,9 +51,6 @@ class KernelsTest : public ::testing::TestWithParam<std::string> {
     if (table == nullptr) throw std::runtime_error("unsupported ISA " + GetParam());
     return *table;
   }
-  void SetUp() override {
-    if (kernels_for_isa(GetParam()) == nullptr) GTEST_SKIP() << GetParam() << " not supported by this CPU";
-  }
 };
 
 TEST_P(KernelsTest, Add) {
@@ -235,7 +232,9 @@ TEST_P(KernelsTest, ResampleRowMatchesScalar) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, KernelsTest, ::testing::Values("scalar", "avx2", "avx512"),
+// The variants this CPU runs (a CPU without AVX-512 cannot test those kernels: they are not
+// listed rather than skipped and counted as passes).
+INSTANTIATE_TEST_SUITE_P(Isa, KernelsTest, ::testing::ValuesIn(supported_isas()),
                          [](const auto& info) { return info.param; });
 
 TEST(KernelDispatchTest, ScalarAlwaysSupportedAndChosenIsSupported) {
