@@ -59,11 +59,11 @@ struct PackedInt8Weights {
   // int8 kernels are not exact.
   const float* dequantized(const QuantizedMatrix& W) const {
     std::lock_guard<std::mutex> lock(mutex);
-    if (dequantized_values.empty()) {
-      dequantized_values.resize(static_cast<std::size_t>(N * K));
-      dequantize_int8_weights(W, dequantized_values.data());
+    if (!dequantized_values) {
+      dequantized_values.reset(new float[static_cast<std::size_t>(N * K)]);  // not zero-filled first
+      dequantize_int8_weights(W, dequantized_values.get());
     }
-    return dequantized_values.data();
+    return dequantized_values.get();
   }
 
  private:
@@ -83,7 +83,7 @@ struct PackedInt8Weights {
   mutable bool tried = false;
   mutable std::unique_ptr<dnnl::memory> weights;  // blocked, owned by oneDNN
   mutable std::map<std::int64_t, std::shared_ptr<const dnnl::matmul>> by_rows;
-  mutable std::vector<float> dequantized_values;
+  mutable std::unique_ptr<float[]> dequantized_values;
 };
 
 void QuantizedMatrix::pack() {
