@@ -3,9 +3,9 @@
 
 #include <sys/stat.h>
 
+#include "api/conversion_check.h"
 #include "core/arena.h"
 #include "core/check.h"
-#include "api/conversion_check.h"
 #include "core/parallel.h"
 #include "io/weight_store.h"
 #include "model/weight_loader.h"
