@@ -3,6 +3,7 @@
 
 #include "bindings.h"
 #include "tensors.h"
+#include "xclip/convert.h"
 #include "xclip/hub.h"
 #include "xclip/model.h"
 
@@ -65,6 +66,9 @@ void bind_model(py::module_& m) {
       },
       py::arg("path_or_id"), py::arg("revision") = "", py::arg("progress") = true,
       "A model folder for a folder or a hub id (downloaded into the Hugging Face cache if needed).");
+  m.def("int8_products_exact", &int8_products_exact,
+        "Whether this CPU's int8 kernels give exact products (VNNI); where they do not, int8 weights are "
+        "multiplied in float32 after dequantization.");
   py::enum_<WeightType>(m, "WeightType")
       .value("Auto", WeightType::Auto)
       .value("F32", WeightType::F32)

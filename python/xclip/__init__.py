@@ -10,8 +10,8 @@ index.search("a dog catching a frisbee").
 """
 
 from ._xclip import (Error, FormatError, IndexedWindow, InvalidArgument, IoError, SearchHit, UnsupportedError,
-                     VideoIndex, VideoInfo, VideoReader, WeightType, __version__, load_safetensors, resolve_model,
-                     sampling, save_safetensors)
+                     VideoIndex, VideoInfo, VideoReader, WeightType, __version__, int8_products_exact, load_safetensors,
+                     resolve_model, sampling, save_safetensors)
 from .configuration import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
 from .modeling import AutoModel, XCLIPModel, XCLIPTextModel, XCLIPVisionModel
 from .outputs import BaseModelOutputWithPooling, ModelOutput, XCLIPOutput
@@ -25,5 +25,5 @@ __all__ = [
     "UnsupportedError", "VideoIndex", "VideoInfo", "VideoMAEImageProcessor", "VideoReader", "WeightType", "Workflow",
     "XCLIPConfig", "XCLIPModel", "XCLIPOutput", "XCLIPProcessor", "XCLIPTextConfig", "XCLIPTextModel",
     "XCLIPVisionConfig", "XCLIPVisionModel", "__version__", "classify", "embed_texts", "embed_videos",
-    "load_safetensors", "resolve_model", "sampling", "save_safetensors",
+    "int8_products_exact", "load_safetensors", "resolve_model", "sampling", "save_safetensors",
 ]
