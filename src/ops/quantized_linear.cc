@@ -133,13 +133,12 @@ bool probe_int8_products_exact() {
     const std::int8_t magnitude = (state >> 28) % 4 == 0 ? 100 : 127;
     return static_cast<std::int8_t>((state >> 31) ? -magnitude : magnitude);
   };
-  QuantizedMatrix W;
-  W.rows = N;
-  W.cols = K;
-  W.values = Tensor::empty(DType::I8, {N, K});
-  W.scales = Tensor::empty(DType::F32, {N});
-  std::int8_t* w = W.values.mutable_data<std::int8_t>();
-  for (std::int64_t i = 0; i < N * K; ++i) w[i] = extreme();
+  // Every row peaks at 127, so quantizing keeps these integers as they are (scale 1).
+  std::vector<float> weights(static_cast<std::size_t>(N * K));
+  for (float& v : weights) v = extreme();
+  for (std::int64_t n = 0; n < N; ++n) weights[n * K] = 127.0f;
+  QuantizedMatrix W = QuantizedMatrix::quantize(weights.data(), N, K);
+  const std::int8_t* w = W.values.data<std::int8_t>();
   QuantizedMatrix packed = W;
   packed.pack();
   for (const std::int64_t M : {std::int64_t{1}, std::int64_t{37}}) {
