@@ -1,0 +1,50 @@
+// Matrix products on AMX tiles (Intel Sapphire Rapids and later): int8·int8 → int32 and
+// bf16·bf16 → float32, for the reduced-precision linear layers. oneDNN 2.6's AMX kernels
+// reach only ~200–250 GOP/s on the 400-row products of one video (about what its float32
+// sgemm does); these blocks of 32×32 run the same products several times faster. Each
+// finished block goes straight to a caller's epilogue while it is still in cache.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace xclip::cpu {
+
+// True when the CPU has AMX tiles with int8 and bf16 products, the kernel lets this process
+// use the tile registers, and XCLIP_AMX is not "0" (the switch that compares with oneDNN).
+bool amx_usable();
+
+// Rows and columns of one output block; the A operand's rows are read in whole blocks, so
+// callers allocate round_up(M, kAmxBlock) rows (the extra ones are ignored in the output).
+constexpr std::int64_t kAmxBlock = 32;
+inline std::int64_t amx_padded_rows(std::int64_t M) { return (M + kAmxBlock - 1) / kAmxBlock * kAmxBlock; }
+
+// Above this many rows oneDNN's AMX matmul overtakes these blocks (measured on a 2-core Xeon:
+// 15–17 ms against 20–27 ms for 3,264 × 768 × 3,072 and 7,700 × 512 × 2,048 int8, even at
+// 3,264 × 3,072 × 768; 2–3.5× slower than them at 408 rows).
+constexpr std::int64_t kAmxMaxRows = 1024;
+
+// Whether W [N, K] can be packed: N a multiple of 32, K of 64 (int8) or 32 (bf16).
+bool amx_s8_shape_ok(std::int64_t N, std::int64_t K);
+bool amx_bf16_shape_ok(std::int64_t N, std::int64_t K);
+
+// W [N, K] row-major (nn.Linear) into the tile layout, N·K elements: per 16 output columns
+// and per K chunk (64 int8 / 32 bf16), one 1 KiB tile whose row r holds, for each column, the
+// 4 int8 (2 bf16) inputs 4r.. (2r..) of the chunk.
+void amx_pack_s8(const std::int8_t* W, std::int64_t N, std::int64_t K, std::int8_t* packed);
+void amx_pack_bf16(const std::uint16_t* W, std::int64_t N, std::int64_t K, std::uint16_t* packed);
+
+// Receives one finished block: output rows [row0, row0 + rows) (rows ≤ 32, padding rows left
+// out) and columns [col0, col0 + 32); values c[r · 32 + j]. Called from several threads at
+// once, for disjoint blocks.
+using AmxS32Sink = std::function<void(std::int64_t row0, std::int64_t rows, std::int64_t col0, const std::int32_t* c)>;
+using AmxF32Sink = std::function<void(std::int64_t row0, std::int64_t rows, std::int64_t col0, const float* c)>;
+
+// A[M, K] (rows K elements apart, amx_padded_rows(M) rows readable) times the packed W, in
+// parallel over blocks. Shapes must satisfy the *_shape_ok checks and amx_usable().
+void amx_matmul_s8(const std::int8_t* A, std::int64_t M, std::int64_t K, const std::int8_t* packed, std::int64_t N,
+                   const AmxS32Sink& sink);
+void amx_matmul_bf16(const std::uint16_t* A, std::int64_t M, std::int64_t K, const std::uint16_t* packed,
+                     std::int64_t N, const AmxF32Sink& sink);
+
+}  // namespace xclip::cpu
