@@ -1,5 +1,6 @@
 #include "ops/bf16_linear.h"
 
+#include <cstring>
 #include <dnnl.hpp>
 #include <map>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "core/parallel.h"
 #include "core/scratch.h"
 #include "ops/convert.h"
+#include "ops/cpu/amx.h"
 #include "ops/onednn.h"
 #include "ops/outlier_channels.h"
 
@@ -45,6 +47,22 @@ void append_activation(dnnl::post_ops& ops, cpu::Activation act) {
 struct Bf16Weights {
   const float* source = nullptr;  // [N, K] float32
   std::int64_t K = 0, N = 0;
+
+  // The weights rounded to bf16 in the AMX tile layout, made at the first product, or null
+  // where the tile kernels cannot run (no AMX, or a shape they do not take).
+  const std::uint16_t* tiles() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!tiles_tried) {
+      tiles_tried = true;
+      if (cpu::amx_usable() && cpu::amx_bf16_shape_ok(N, K)) {
+        std::vector<std::uint16_t> rounded(static_cast<std::size_t>(N * K));
+        f32_to_bf16(source, rounded.data(), N * K);
+        tile_values.reset(new std::uint16_t[static_cast<std::size_t>(N * K)]);
+        cpu::amx_pack_bf16(rounded.data(), N, K, tile_values.get());
+      }
+    }
+    return tile_values.get();
+  }
 
   struct Prepared {
     std::shared_ptr<const dnnl::matmul> matmul;
@@ -82,6 +100,8 @@ struct Bf16Weights {
   mutable std::mutex mutex;
   mutable std::unique_ptr<dnnl::memory> weights;
   mutable std::map<std::tuple<std::int64_t, int, bool, bool>, std::shared_ptr<const dnnl::matmul>> primitives;
+  mutable bool tiles_tried = false;
+  mutable std::unique_ptr<std::uint16_t[]> tile_values;
 };
 
 bool bf16_supported() {
@@ -94,8 +114,20 @@ std::shared_ptr<const Bf16Weights> prepare_bf16(const float* W, std::int64_t row
   w->source = W;
   w->K = cols;
   w->N = rows;
+  if (cpu::amx_usable()) w->tiles();  // at load: see QuantizedMatrix::pack
   return w;
 }
+
+namespace {
+
+// y = act(b · Wᵀ + bias) (or y += b · Wᵀ + bias) for the rounded activations b: on AMX tiles
+// (b then has amx_padded_rows(M) rows), or through oneDNN's matmul with fused post-ops.
+void multiply_on_tiles(const std::uint16_t* b, std::int64_t M, std::int64_t K, const std::uint16_t* tiles,
+                       std::int64_t N, const float* bias, float* y, cpu::Activation act, bool accumulate);
+void multiply_with_onednn(const std::uint16_t* b, std::int64_t M, std::int64_t K, const Bf16Weights& W,
+                          const float* bias, float* y, cpu::Activation epilogue_act, bool accumulate);
+
+}  // namespace
 
 void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx, const Bf16Weights& W,
                  const float* bias, float* y, cpu::Activation act, bool accumulate) {
@@ -105,7 +137,11 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   thread_local std::vector<std::uint16_t> xb;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns;
-  std::uint16_t* b = grow_only(xb, static_cast<std::size_t>(M * K));
+  const std::uint16_t* tiles = M <= cpu::kAmxMaxRows ? W.tiles() : nullptr;
+  // The tile kernels read whole blocks of rows: the padding rows are zero.
+  const std::int64_t b_rows = tiles ? cpu::amx_padded_rows(M) : M;
+  std::uint16_t* b = grow_only(xb, static_cast<std::size_t>(b_rows * K));
+  std::memset(b + M * K, 0, sizeof(std::uint16_t) * static_cast<std::size_t>((b_rows - M) * K));
   find_outlier_channels(x, M, K, ldx, outliers);
   const std::int64_t n_out = static_cast<std::int64_t>(outliers.size());
   const std::int64_t* o = outliers.data();
@@ -124,10 +160,34 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   }
   // With outliers the activation waits until their float32 product is added.
   const cpu::Activation epilogue_act = n_out ? cpu::Activation::Identity : act;
+  if (tiles) {
+    multiply_on_tiles(b, M, K, tiles, W.N, bias, y, epilogue_act, accumulate);
+  } else {
+    multiply_with_onednn(b, M, K, W, bias, y, epilogue_act, accumulate);
+  }
+  if (n_out == 0) return;
+  add_outlier_product(side.data(), M, n_out, columns.data(), W.N, y, act);
+}
+
+namespace {
+
+void multiply_on_tiles(const std::uint16_t* b, std::int64_t M, std::int64_t K, const std::uint16_t* tiles,
+                       std::int64_t N, const float* bias, float* y, cpu::Activation act, bool accumulate) {
+  const cpu::CpuKernels& k = cpu::kernels();
+  // Each 32×32 block gets its epilogue while it is still in cache.
+  cpu::amx_matmul_bf16(b, M, K, tiles, N,
+                       [&](std::int64_t row0, std::int64_t rows, std::int64_t col0, const float* block) {
+                         k.f32_rows_bias_act(block, cpu::kAmxBlock, rows, bias ? bias + col0 : nullptr,
+                                             y + row0 * N + col0, N, cpu::kAmxBlock, act, accumulate);
+                       });
+}
+
+void multiply_with_onednn(const std::uint16_t* b, std::int64_t M, std::int64_t K, const Bf16Weights& W,
+                          const float* bias, float* y, cpu::Activation epilogue_act, bool accumulate) {
   try {
     const Bf16Weights::Prepared p = W.prepare(M, epilogue_act, accumulate, bias != nullptr);
     thread_local dnnl::stream stream(cpu_engine());
-    const dnnl::memory src(rows_desc(M, K, dt::bf16), cpu_engine(), b);
+    const dnnl::memory src(rows_desc(M, K, dt::bf16), cpu_engine(), const_cast<std::uint16_t*>(b));
     const dnnl::memory dst(rows_desc(M, W.N, dt::f32), cpu_engine(), y);
     std::unordered_map<int, dnnl::memory> args = {
         {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *p.weights}, {DNNL_ARG_DST, dst}};
@@ -138,8 +198,8 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   } catch (const dnnl::error& e) {
     XCLIP_FAIL(Error) << "oneDNN bf16 matmul failed: " << e.what();
   }
-  if (n_out == 0) return;
-  add_outlier_product(side.data(), M, n_out, columns.data(), W.N, y, act);
 }
+
+}  // namespace
 
 }  // namespace xclip::ops

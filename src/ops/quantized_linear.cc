@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/scratch.h"
+#include "ops/cpu/amx.h"
 #include "ops/gemm.h"
 #include "ops/linear.h"
 #include "ops/onednn.h"
@@ -55,6 +56,20 @@ struct PackedInt8Weights {
     return {it->second, weights.get()};
   }
 
+  // W's values in the AMX tile layout (packed once, by QuantizedMatrix::pack where AMX runs),
+  // or null where the tile kernels cannot run (no AMX, or a shape they do not take).
+  const std::int8_t* tiles() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!tiles_tried) {
+      tiles_tried = true;
+      if (cpu::amx_usable() && cpu::amx_s8_shape_ok(N, K)) {
+        tile_values.reset(new std::int8_t[static_cast<std::size_t>(N * K)]);
+        cpu::amx_pack_s8(values.data<std::int8_t>(), N, K, tile_values.get());
+      }
+    }
+    return tile_values.get();
+  }
+
   // W's values in float32 (see dequantize_int8_weights), made once: the product of CPUs whose
   // int8 kernels are not exact.
   const float* dequantized(const QuantizedMatrix& W) const {
@@ -84,6 +99,8 @@ struct PackedInt8Weights {
   mutable std::unique_ptr<dnnl::memory> weights;  // blocked, owned by oneDNN
   mutable std::map<std::int64_t, std::shared_ptr<const dnnl::matmul>> by_rows;
   mutable std::unique_ptr<float[]> dequantized_values;
+  mutable bool tiles_tried = false;
+  mutable std::unique_ptr<std::int8_t[]> tile_values;
 };
 
 void QuantizedMatrix::pack() {
@@ -91,6 +108,10 @@ void QuantizedMatrix::pack() {
   p->K = cols;
   p->N = rows;
   p->values = values;
+  // The tile layout is made here, at load, where AMX runs: at 2–7 GB/s it adds ~20–40 ms to
+  // loading base-patch32, against ~2× on the first forward when done there (with its page
+  // faults). oneDNN's reorder (~300 MB/s) stays on first use.
+  if (cpu::amx_usable()) p->tiles();
   packed = std::move(p);
 }
 
@@ -121,12 +142,24 @@ void multiply_s8(const std::int8_t* q, std::int64_t M, std::int64_t K, const Qua
   XCLIP_CHECK(status == dnnl_success, Error) << "oneDNN int8 GEMM failed (status " << static_cast<int>(status) << ")";
 }
 
-// Multiplies s8 values at the ends of their range through both of multiply_s8's paths and
-// compares with the exact int32 sums. Without VNNI, oneDNN's kernels shift the activations to
-// u8 and add pairs of u8·s8 products in int16 with saturation (vpmaddubsw); at 255·127·2 such
-// a pair overflows, and a few overflowing pairs are enough to bend an embedding.
+// c[M, N] = q · Wᵀ on AMX tiles (q has amx_padded_rows(M) rows): the probe's view of the
+// product linear_q8 fuses with its epilogue.
+void multiply_s8_on_tiles(const std::int8_t* q, std::int64_t M, std::int64_t K, const std::int8_t* tiles,
+                          std::int64_t N, std::int32_t* c) {
+  cpu::amx_matmul_s8(
+      q, M, K, tiles, N, [&](std::int64_t row0, std::int64_t rows, std::int64_t col0, const std::int32_t* block) {
+        for (std::int64_t r = 0; r < rows; ++r)
+          std::memcpy(c + (row0 + r) * N + col0, block + r * cpu::kAmxBlock, sizeof(std::int32_t) * cpu::kAmxBlock);
+      });
+}
+
+// Multiplies s8 values at the ends of their range through each int8 path (multiply_s8's two,
+// and AMX tiles where they run) and compares with the exact int32 sums. Without VNNI,
+// oneDNN's kernels shift the activations to u8 and add pairs of u8·s8 products in int16 with
+// saturation (vpmaddubsw); at 255·127·2 such a pair overflows, and a few overflowing pairs
+// are enough to bend an embedding.
 bool probe_int8_products_exact() {
-  const std::int64_t K = 256, N = 48;
+  const std::int64_t K = 256, N = 64;  // a shape the AMX tiles take too
   std::uint32_t state = 12345;
   auto extreme = [&state]() {  // mostly ±127, some ±100: signs and sizes that overflow int16 pairs
     state = state * 1664525u + 1013904223u;
@@ -141,12 +174,17 @@ bool probe_int8_products_exact() {
   const std::int8_t* w = W.values.data<std::int8_t>();
   QuantizedMatrix packed = W;
   packed.pack();
+  const std::int8_t* tiles = packed.packed->tiles();
   for (const std::int64_t M : {std::int64_t{1}, std::int64_t{37}}) {
-    std::vector<std::int8_t> x(static_cast<std::size_t>(M * K));
-    for (std::int8_t& v : x) v = extreme();
-    for (const QuantizedMatrix* matrix : {&W, &packed}) {
+    std::vector<std::int8_t> x(static_cast<std::size_t>(cpu::amx_padded_rows(M) * K));  // zero padding rows
+    for (std::int64_t i = 0; i < M * K; ++i) x[i] = extreme();
+    for (int path = 0; path < (tiles ? 3 : 2); ++path) {
       std::vector<std::int32_t> c(static_cast<std::size_t>(M * N));
-      multiply_s8(x.data(), M, K, *matrix, c.data());
+      if (path == 2) {
+        multiply_s8_on_tiles(x.data(), M, K, tiles, N, c.data());
+      } else {
+        multiply_s8(x.data(), M, K, path == 0 ? W : packed, c.data());
+      }
       for (std::int64_t r = 0; r < M; ++r)
         for (std::int64_t n = 0; n < N; ++n) {
           std::int64_t exact = 0;
@@ -285,9 +323,12 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   thread_local std::vector<std::int32_t> acc;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns, masked_rows;
-  std::int8_t* q = grow_only(xq, static_cast<std::size_t>(M * K));
+  const std::int8_t* tiles = W.packed && M <= cpu::kAmxMaxRows ? W.packed->tiles() : nullptr;
+  // The tile kernels read whole blocks of rows: the padding rows are zero.
+  const std::int64_t q_rows = tiles ? cpu::amx_padded_rows(M) : M;
+  std::int8_t* q = grow_only(xq, static_cast<std::size_t>(q_rows * K));
+  std::memset(q + M * K, 0, static_cast<std::size_t>((q_rows - M) * K));
   float* rs = grow_only(row_scale, static_cast<std::size_t>(M));
-  std::int32_t* c = grow_only(acc, static_cast<std::size_t>(M * N));
   const cpu::CpuKernels& k = cpu::kernels();
 
   find_outlier_channels(x, M, K, ldx, outliers);
@@ -315,14 +356,25 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
       }
     });
   }
-  multiply_s8(q, M, K, W, c);
   const float* ws = W.scales.data<float>();
   // With outliers the activation waits until their float32 product is added.
   const cpu::Activation epilogue_act = n_out ? cpu::Activation::Identity : act;
+  if (tiles) {
+    // Each 32×32 block is rescaled into y while it is still in cache.
+    cpu::amx_matmul_s8(
+        q, M, K, tiles, N, [&](std::int64_t row0, std::int64_t rows, std::int64_t col0, const std::int32_t* block) {
+          k.s32_dequantize_bias_act(block, cpu::kAmxBlock, rows, rs + row0, ws + col0, bias ? bias + col0 : nullptr,
+                                    y + row0 * N + col0, N, cpu::kAmxBlock, epilogue_act, accumulate);
+        });
+    if (n_out) add_outlier_product(side.data(), M, n_out, columns.data(), N, y, act);
+    return;
+  }
+  std::int32_t* c = grow_only(acc, static_cast<std::size_t>(M * N));
+  multiply_s8(q, M, K, W, c);
   parallel_for(0, M, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(N, 1)),
                [&](std::int64_t lo, std::int64_t hi) {
-                 for (std::int64_t r = lo; r < hi; ++r)
-                   k.s32_dequantize_bias_act(c + r * N, rs[r], ws, bias, y + r * N, N, epilogue_act, accumulate);
+                 k.s32_dequantize_bias_act(c + lo * N, N, hi - lo, rs + lo, ws, bias, y + lo * N, N, N, epilogue_act,
+                                           accumulate);
                });
   if (n_out == 0) return;
   add_outlier_product(side.data(), M, n_out, columns.data(), N, y, act);

@@ -1,6 +1,7 @@
 // int8 matrix products for reduced-precision inference: weights quantized once per output
-// channel (symmetric int8), activations per row on the fly, int32 accumulation through
-// oneDNN (VNNI where the CPU has it), float32 rescale + bias + activation after.
+// channel (symmetric int8), activations per row on the fly, int32 accumulation on AMX tiles
+// (ops/cpu/amx.h) or through oneDNN (VNNI where the CPU has it), float32 rescale + bias +
+// activation after (on AMX, per finished block while it is in cache).
 #pragma once
 
 #include <cstdint>
@@ -41,8 +42,9 @@ struct QuantizedMatrix {
 
   // W is [rows, cols] row-major (the nn.Linear layout).
   static QuantizedMatrix quantize(const float* W, std::int64_t rows, std::int64_t cols);
-  // Products use oneDNN's matmul primitive on weights reordered for it at the first product
-  // (not here: keeps loading fast); the GEMM API where oneDNN has no optimised int8 matmul.
+  // Products use AMX tiles where the CPU has them (the tile layout is made here), else
+  // oneDNN's matmul primitive on weights reordered for it at the first product (not here:
+  // keeps loading fast); the GEMM API where oneDNN has no optimised int8 matmul.
   void pack();
 };
 

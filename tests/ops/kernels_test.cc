@@ -143,7 +143,7 @@ TEST_P(KernelsTest, DequantizeBiasActivation) {
       auto cols = random_vector(n, 13, 1e-5f), bias = random_vector(n, 14);
       const float row = 0.37f;
       std::vector<float> y(static_cast<std::size_t>(n), std::numeric_limits<float>::quiet_NaN());
-      k().s32_dequantize_bias_act(acc.data(), row, cols.data(), bias.data(), y.data(), n, act, false);
+      k().s32_dequantize_bias_act(acc.data(), n, 1, &row, cols.data(), bias.data(), y.data(), n, n, act, false);
       for (std::int64_t i = 0; i < n; ++i) {
         const double ref = reference_activation(act, static_cast<double>(acc[i]) * row * cols[i] + bias[i]);
         EXPECT_NEAR(y[i], ref, 2e-6 * (1 + std::fabs(ref)))
@@ -154,8 +154,61 @@ TEST_P(KernelsTest, DequantizeBiasActivation) {
   const std::int64_t n = 37;
   std::vector<std::int32_t> acc(n, -3);
   std::vector<float> cols(n, 0.5f), y(n, 10.0f);
-  k().s32_dequantize_bias_act(acc.data(), 2.0f, cols.data(), nullptr, y.data(), n, Activation::Identity, true);
+  const float two = 2.0f;
+  k().s32_dequantize_bias_act(acc.data(), n, 1, &two, cols.data(), nullptr, y.data(), n, n, Activation::Identity, true);
   for (float v : y) EXPECT_EQ(v, 7.0f);
+}
+
+// Blocks of rows inside wider matrices (how the AMX products hand them over): each row its
+// own scale, nothing written outside the block.
+TEST_P(KernelsTest, DequantizeBlockOfRows) {
+  const std::int64_t rows = 5, n = 32, ld_acc = 40, ldy = 70;
+  std::vector<std::int32_t> acc(static_cast<std::size_t>(rows * ld_acc));
+  for (std::size_t i = 0; i < acc.size(); ++i) acc[i] = static_cast<std::int32_t>(i * 37 % 2001) - 1000;
+  const auto cols = random_vector(n, 21, 1e-3f), bias = random_vector(n, 22), row_scales = random_vector(rows, 23);
+  for (bool accumulate : {false, true}) {
+    const Activation act = accumulate ? Activation::Identity : Activation::QuickGelu;
+    std::vector<float> y(static_cast<std::size_t>(rows * ldy), 1.5f);
+    k().s32_dequantize_bias_act(acc.data(), ld_acc, rows, row_scales.data(), cols.data(), bias.data(), y.data(), ldy, n,
+                                act, accumulate);
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t i = 0; i < ldy; ++i) {
+        const float got = y[r * ldy + i];
+        if (i >= n) {
+          EXPECT_EQ(got, 1.5f) << "wrote outside the block at row " << r << " column " << i;
+          continue;
+        }
+        const double v = static_cast<double>(acc[r * ld_acc + i]) * row_scales[r] * cols[i] + bias[i];
+        const double ref = accumulate ? 1.5 + v : reference_activation(act, v);
+        EXPECT_NEAR(got, ref, 2e-6 * (1 + std::fabs(ref))) << "accumulate=" << accumulate << " r=" << r << " i=" << i;
+      }
+  }
+}
+
+TEST_P(KernelsTest, BiasActivationOfBlockOfRows) {
+  const std::int64_t rows = 4, ldc = 36, ldy = 50;
+  for (std::int64_t n : {7, 32, 33}) {
+    const auto c = random_vector(rows * ldc, 31, 3.0f), bias = random_vector(n, 32);
+    for (bool accumulate : {false, true})
+      for (bool with_bias : {false, true}) {
+        const Activation act = accumulate ? Activation::Identity : Activation::GeluTanh;
+        std::vector<float> y(static_cast<std::size_t>(rows * ldy), -2.0f);
+        k().f32_rows_bias_act(c.data(), ldc, rows, with_bias ? bias.data() : nullptr, y.data(), ldy, n, act,
+                              accumulate);
+        for (std::int64_t r = 0; r < rows; ++r)
+          for (std::int64_t i = 0; i < ldy; ++i) {
+            const float got = y[r * ldy + i];
+            if (i >= n) {
+              EXPECT_EQ(got, -2.0f) << "wrote outside the block at row " << r << " column " << i;
+              continue;
+            }
+            const double v = static_cast<double>(c[r * ldc + i]) + (with_bias ? bias[i] : 0.0);
+            const double ref = accumulate ? -2.0 + v : reference_activation(act, v);
+            EXPECT_NEAR(got, ref, 2e-6 * (1 + std::fabs(ref)))
+                << "n=" << n << " accumulate=" << accumulate << " bias=" << with_bias << " r=" << r << " i=" << i;
+          }
+      }
+  }
 }
 
 TEST_P(KernelsTest, SmallGemmReadsAndWritesOnlyTheNamedElements) {

@@ -226,6 +226,30 @@ TEST_P(OpsTest, PackedInt8MatmulEqualsTheGemmPath) {
   }
 }
 
+// Large products (above cpu::kAmxMaxRows) and small ones run on different kernels where the
+// CPU has AMX (oneDNN's matmul, the tile blocks): the rows they share must agree, exactly for
+// int8 (both exact int32 with the same epilogue), to float32 rounding for bf16. Elsewhere
+// both sizes take the same path and the test holds trivially.
+TEST_P(OpsTest, ReducedPrecisionRowsAgreeAcrossRowCounts) {
+  const std::int64_t M = 1100, part = 70, K = 768, N = 2304;
+  auto W = random_vector(N * K, 61), b = random_vector(N, 62), x = random_vector(M * K, 63);
+  QuantizedMatrix q = QuantizedMatrix::quantize(W.data(), N, K);
+  q.pack();
+  std::vector<float> whole(M * N, NAN), first(part * N, NAN);
+  linear_q8(x.data(), M, K, K, q, b.data(), whole.data(), cpu::Activation::QuickGelu, false);
+  linear_q8(x.data(), part, K, K, q, b.data(), first.data(), cpu::Activation::QuickGelu, false);
+  for (std::int64_t i = 0; i < part * N; ++i) ASSERT_EQ(first[i], whole[i]) << "int8, element " << i;
+  if (!bf16_supported()) return;  // refused there: Bf16LinearTracksFloat checks the refusal
+  const auto w16 = prepare_bf16(W.data(), N, K);
+  linear_bf16(x.data(), M, K, K, *w16, b.data(), whole.data(), cpu::Activation::Identity, false);
+  linear_bf16(x.data(), part, K, K, *w16, b.data(), first.data(), cpu::Activation::Identity, false);
+  for (std::int64_t i = 0; i < part * N; ++i) {
+    double magnitude = std::abs(b[i % N]);
+    for (std::int64_t k = 0; k < K; ++k) magnitude += std::abs(double{x[i / N * K + k]} * W[i % N * K + k]);
+    ASSERT_NEAR(first[i], whole[i], 2.0 * K * 0x1p-24 * magnitude) << "bf16, element " << i;
+  }
+}
+
 // bf16 products (AVX512-BF16 CPUs) track float32 to bf16's precision for every activation,
 // with and without bias, and accumulate onto y when asked.
 TEST_P(OpsTest, Bf16LinearTracksFloat) {

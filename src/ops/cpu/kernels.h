@@ -34,10 +34,16 @@ struct CpuKernels {
   // q[i] = round_half_even(clamp(x[i] / scale, ±127)) (x · (1/scale) exactly as computed).
   // Bit-identical across variants.
   float (*f32_quantize_s8)(const float* x, std::int64_t n, std::int8_t* q);
-  // The float result of an int8 product row: v[i] = acc[i] · row_scale · col_scales[i]
-  // (+ bias[i]); y[i] = act(v[i]), or y[i] += v[i] when `accumulate` (act must be Identity).
-  void (*s32_dequantize_bias_act)(const std::int32_t* acc, float row_scale, const float* col_scales, const float* bias,
-                                  float* y, std::int64_t n, Activation act, bool accumulate);
+  // The float result of an int8 product, rows of n (acc and y rows ld_acc, ldy apart):
+  // v[r, i] = acc[r, i] · row_scales[r] · col_scales[i] (+ bias[i]); y[r, i] = act(v[r, i]),
+  // or y[r, i] += v[r, i] when `accumulate` (act must be Identity).
+  void (*s32_dequantize_bias_act)(const std::int32_t* acc, std::int64_t ld_acc, std::int64_t rows,
+                                  const float* row_scales, const float* col_scales, const float* bias, float* y,
+                                  std::int64_t ldy, std::int64_t n, Activation act, bool accumulate);
+  // The same for a float product c: y[r, i] = act(c[r, i] + bias[i]), or y[r, i] += c[r, i]
+  // + bias[i] when `accumulate` (act must be Identity); bias may be null.
+  void (*f32_rows_bias_act)(const float* c, std::int64_t ldc, std::int64_t rows, const float* bias, float* y,
+                            std::int64_t ldy, std::int64_t n, Activation act, bool accumulate);
   // Sum and maximum of |x[i]| over one row (outlier-channel screening).
   void (*f32_abs_sum_max)(const float* x, std::int64_t n, float* sum, float* max);
   // peak[i] = max(peak[i], |x[i]| · scale)
