@@ -1,5 +1,7 @@
 #include "model/mlp.h"
 
+#include <algorithm>
+
 #include "ops/linear.h"
 
 namespace xclip::model {
@@ -10,11 +12,27 @@ Mlp::Mlp(const WeightLoader& weights, const std::string& prefix, std::int64_t hi
       fc2_(weights, prefix + ".fc2", intermediate_size, hidden_size, true),
       act_(activation_from_name(hidden_act)) {}
 
+std::int64_t Mlp::rows_per_pass(std::int64_t rows) const {
+  // oneDNN's float32 sgemm is fastest on whole products (passes of 128–256 rows measured
+  // 10–50 % slower on a text batch); the int8 and bf16 products lose little on a few hundred
+  // rows and gain ~20 % on a 5,200-row text batch from fc1's output staying in cache for fc2.
+  if (!fc1_.int8 && !fc1_.bf16) return rows;
+  constexpr std::int64_t kHiddenBytes = 3 << 19;  // 1.5 MiB of the 2 MiB L2 of the CPUs measured
+  const std::int64_t fit = kHiddenBytes / static_cast<std::int64_t>(sizeof(float)) / fc1_.out / 32 * 32;
+  return std::min(rows, std::max<std::int64_t>(fit, 64));
+}
+
 void Mlp::forward_accumulate(const float* x, std::int64_t rows, float* residual, RunState& s) const {
   ArenaScope scope(s.arena);
-  float* hidden = s.arena.alloc_floats(rows * fc1_.out);
-  fc1_.forward(x, rows, fc1_.in, hidden, act_);
-  fc2_.forward_accumulate(hidden, rows, residual);
+  const std::int64_t pass = rows_per_pass(rows);
+  float* hidden = s.arena.alloc_floats(pass * fc1_.out);
+  // Rows are independent here, so passes over row blocks give every row the same arithmetic
+  // (int8 scales are per row; outlier screening sees fewer rows at once, see outlier_channels.h).
+  for (std::int64_t first = 0; first < rows; first += pass) {
+    const std::int64_t n = std::min(pass, rows - first);
+    fc1_.forward(x + first * fc1_.in, n, fc1_.in, hidden, act_);
+    fc2_.forward_accumulate(hidden, n, residual + first * fc2_.out);
+  }
 }
 
 }  // namespace xclip::model

@@ -20,6 +20,9 @@ class Mlp {
   void forward_accumulate(const float* x, std::int64_t rows, float* residual, RunState& s) const;
 
  private:
+  // Rows per fc1 → fc2 pass: all of them in float32, cache-sized blocks in int8 and bf16.
+  std::int64_t rows_per_pass(std::int64_t rows) const;
+
   LinearWeights fc1_;
   LinearWeights fc2_;
   cpu::Activation act_;
