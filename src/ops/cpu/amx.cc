@@ -118,9 +118,10 @@ void multiply(const std::uint8_t* A, std::int64_t M, std::int64_t row_bytes, con
   const std::int64_t m_blocks = amx_padded_rows(M) / kAmxBlock, n_blocks = N / kAmxBlock;
   const std::int64_t rows_per_item = std::min<std::int64_t>(m_blocks, 8);
   const std::int64_t row_items = (m_blocks + rows_per_item - 1) / rows_per_item;
-  // Columns per item: 8 blocks, fewer when that leaves a thread without work.
+  // Columns per item: 8 blocks, fewer until each thread has ~8 items (threads take contiguous
+  // ranges of items, so few items leave one thread idle for the last of them).
   std::int64_t cols_per_item = std::min<std::int64_t>(n_blocks, 8);
-  while (cols_per_item > 1 && row_items * ((n_blocks + cols_per_item - 1) / cols_per_item) < 2 * num_threads())
+  while (cols_per_item > 1 && row_items * ((n_blocks + cols_per_item - 1) / cols_per_item) < 8 * num_threads())
     cols_per_item /= 2;
   const std::int64_t col_items = (n_blocks + cols_per_item - 1) / cols_per_item;
   parallel_for(0, row_items * col_items, 1, [&](std::int64_t lo, std::int64_t hi) {
