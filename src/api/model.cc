@@ -10,6 +10,7 @@
 #include "io/weight_store.h"
 #include "model/weight_loader.h"
 #include "model/xclip_model.h"
+#include "ops/gemm.h"
 #include "xclip/convert.h"
 #include "xclip/hub.h"
 
@@ -88,6 +89,7 @@ struct Model::Impl {
     const model::WeightLoader loader(store, precision);
     build_modules(loader);
     store.finish(part_prefix(part));
+    ops::warm_up_gemm();
   }
 
   void build_modules(const model::WeightLoader& loader) {
