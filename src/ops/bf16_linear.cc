@@ -48,8 +48,8 @@ struct Bf16Weights {
   const float* source = nullptr;  // [N, K] float32
   std::int64_t K = 0, N = 0;
 
-  // The weights rounded to bf16 in the AMX tile layout, made at the first product, or null
-  // where the tile kernels cannot run (no AMX, or a shape they do not take).
+  // The weights rounded to bf16 in the AMX tile layout (made once, by prepare_bf16 where AMX
+  // runs), or null where the tile kernels cannot run (no AMX, or a shape they do not take).
   const std::uint16_t* tiles() const {
     std::lock_guard<std::mutex> lock(mutex);
     if (!tiles_tried) {
