@@ -5,6 +5,8 @@
 #include "ops/cpu/amx.h"
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -36,17 +38,27 @@ std::set<std::string> cpu_flags() {
   return {};
 }
 
-TEST(AmxUsableTest, FollowsTheCpuFlagsAndTheSwitch) {
+// Where the CPU lists the flags, Linux must also grant this process the tile state (kernels
+// before 5.16 cannot): asked here directly, apart from the library's own probe.
+bool kernel_grants_tile_state() {
+#if defined(__x86_64__) && defined(SYS_arch_prctl)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
+TEST(AmxUsableTest, FollowsTheCpuFlagsTheKernelAndTheSwitch) {
   const std::set<std::string> flags = cpu_flags();
   ASSERT_FALSE(flags.empty()) << "no flags line in /proc/cpuinfo";
   const bool has = flags.count("amx_tile") && flags.count("amx_int8") && flags.count("amx_bf16");
   const char* env = std::getenv("XCLIP_AMX");
   const bool switched_off = env && std::string(env) == "0";
-#if defined(__x86_64__)
-  EXPECT_EQ(amx_usable(), has && !switched_off) << "flags say AMX " << (has ? "present" : "absent");
-#else
-  EXPECT_FALSE(amx_usable());
-#endif
+  const bool granted = has && kernel_grants_tile_state();
+  EXPECT_EQ(amx_usable(), granted && !switched_off)
+      << "flags say AMX " << (has ? "present" : "absent") << ", the kernel " << (granted ? "grants" : "refuses")
+      << " the tile state";
 }
 
 TEST(AmxShapeTest, PackingRefusesShapesOffTheTileGrid) {
