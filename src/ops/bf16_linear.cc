@@ -48,20 +48,17 @@ struct Bf16Weights {
   const float* source = nullptr;  // [N, K] float32
   std::int64_t K = 0, N = 0;
 
-  // The weights rounded to bf16 in the AMX tile layout (made once, by prepare_bf16 where AMX
-  // runs), or null where the tile kernels cannot run (no AMX, or a shape they do not take).
-  const std::uint16_t* tiles() const {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (!tiles_tried) {
-      tiles_tried = true;
-      if (cpu::amx_usable() && cpu::amx_bf16_shape_ok(N, K)) {
-        std::vector<std::uint16_t> rounded(static_cast<std::size_t>(N * K));
-        f32_to_bf16(source, rounded.data(), N * K);
-        tile_values.reset(new std::uint16_t[static_cast<std::size_t>(N * K)]);
-        cpu::amx_pack_bf16(rounded.data(), N, K, tile_values.get());
-      }
-    }
-    return tile_values.get();
+  // The weights rounded to bf16 in the AMX tile layout, or null where the tile kernels cannot
+  // run (no AMX, or a shape they do not take). Fixed once pack_tiles() has run, in prepare_bf16.
+  const std::uint16_t* tiles() const { return tile_values.get(); }
+
+  // At load, where AMX runs: see QuantizedMatrix::pack.
+  void pack_tiles() {
+    if (!cpu::amx_usable() || !cpu::amx_bf16_shape_ok(N, K)) return;
+    std::vector<std::uint16_t> rounded(static_cast<std::size_t>(N * K));
+    f32_to_bf16(source, rounded.data(), N * K);
+    tile_values.reset(new std::uint16_t[static_cast<std::size_t>(N * K)]);
+    cpu::amx_pack_bf16(rounded.data(), N, K, tile_values.get());
   }
 
   struct Prepared {
@@ -100,8 +97,7 @@ struct Bf16Weights {
   mutable std::mutex mutex;
   mutable std::unique_ptr<dnnl::memory> weights;
   mutable std::map<std::tuple<std::int64_t, int, bool, bool>, std::shared_ptr<const dnnl::matmul>> primitives;
-  mutable bool tiles_tried = false;
-  mutable std::unique_ptr<std::uint16_t[]> tile_values;
+  std::unique_ptr<std::uint16_t[]> tile_values;
 };
 
 bool bf16_supported() {
@@ -114,7 +110,7 @@ std::shared_ptr<const Bf16Weights> prepare_bf16(const float* W, std::int64_t row
   w->source = W;
   w->K = cols;
   w->N = rows;
-  if (cpu::amx_usable()) w->tiles();  // at load: see QuantizedMatrix::pack
+  w->pack_tiles();
   return w;
 }
 

@@ -56,18 +56,17 @@ struct PackedInt8Weights {
     return {it->second, weights.get()};
   }
 
-  // W's values in the AMX tile layout (packed once, by QuantizedMatrix::pack where AMX runs),
-  // or null where the tile kernels cannot run (no AMX, or a shape they do not take).
-  const std::int8_t* tiles() const {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (!tiles_tried) {
-      tiles_tried = true;
-      if (cpu::amx_usable() && cpu::amx_s8_shape_ok(N, K)) {
-        tile_values.reset(new std::int8_t[static_cast<std::size_t>(N * K)]);
-        cpu::amx_pack_s8(values.data<std::int8_t>(), N, K, tile_values.get());
-      }
-    }
-    return tile_values.get();
+  // W's values in the AMX tile layout, or null where the tile kernels cannot run (no AMX, or
+  // a shape they do not take). Fixed once pack_tiles() has run, before the weights are shared.
+  const std::int8_t* tiles() const { return tile_values.get(); }
+
+  // The tile layout is made at load, where AMX runs: at 2–7 GB/s it adds ~20–40 ms to loading
+  // base-patch32, against ~2× on the first forward when done there (with its page faults).
+  // oneDNN's reorder (~300 MB/s) stays on first use.
+  void pack_tiles() {
+    if (!cpu::amx_usable() || !cpu::amx_s8_shape_ok(N, K)) return;
+    tile_values.reset(new std::int8_t[static_cast<std::size_t>(N * K)]);
+    cpu::amx_pack_s8(values.data<std::int8_t>(), N, K, tile_values.get());
   }
 
   // W's values in float32 (see dequantize_int8_weights), made once: the product of CPUs whose
@@ -99,8 +98,7 @@ struct PackedInt8Weights {
   mutable std::unique_ptr<dnnl::memory> weights;  // blocked, owned by oneDNN
   mutable std::map<std::int64_t, std::shared_ptr<const dnnl::matmul>> by_rows;
   mutable std::unique_ptr<float[]> dequantized_values;
-  mutable bool tiles_tried = false;
-  mutable std::unique_ptr<std::int8_t[]> tile_values;
+  std::unique_ptr<std::int8_t[]> tile_values;
 };
 
 void QuantizedMatrix::pack() {
@@ -108,10 +106,7 @@ void QuantizedMatrix::pack() {
   p->K = cols;
   p->N = rows;
   p->values = values;
-  // The tile layout is made here, at load, where AMX runs: at 2–7 GB/s it adds ~20–40 ms to
-  // loading base-patch32, against ~2× on the first forward when done there (with its page
-  // faults). oneDNN's reorder (~300 MB/s) stays on first use.
-  if (cpu::amx_usable()) p->tiles();
+  p->pack_tiles();
   packed = std::move(p);
 }
 
