@@ -1,8 +1,9 @@
 // Matrix products on AMX tiles (Intel Sapphire Rapids and later): int8·int8 → int32 and
-// bf16·bf16 → float32, for the reduced-precision linear layers. oneDNN 2.6's AMX kernels
-// reach only ~200–250 GOP/s on the 400-row products of one video (about what its float32
-// sgemm does); these blocks of 32×32 run the same products several times faster. Each
-// finished block goes straight to a caller's epilogue while it is still in cache.
+// bf16·bf16 → float32, for the reduced-precision linear layers. On the 2-core Xeon measured,
+// oneDNN 2.6's AMX kernels ran the 400-row products of one video at 130–310 GOP/s in most
+// runs (about its float32 sgemm's speed) and these 32×32 blocks 1.4–3.5× faster; in one run
+// oneDNN was as fast as they (bench/cpu/amx_products_bench.cc compares both). Each finished
+// block goes straight to a caller's epilogue while it is still in cache.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +20,9 @@ bool amx_usable();
 constexpr std::int64_t kAmxBlock = 32;
 inline std::int64_t amx_padded_rows(std::int64_t M) { return (M + kAmxBlock - 1) / kAmxBlock * kAmxBlock; }
 
-// Above this many rows oneDNN's AMX matmul overtakes these blocks (measured on a 2-core Xeon:
-// 15–17 ms against 20–27 ms for 3,264 × 768 × 3,072 and 7,700 × 512 × 2,048 int8, even at
-// 3,264 × 3,072 × 768; 2–3.5× slower than them at 408 rows).
+// Above this many rows oneDNN's AMX matmul overtook these blocks in most runs on a 2-core
+// Xeon (15–17 ms against 20–27 ms for 3,264 × 768 × 3,072 and 7,700 × 512 × 2,048 int8, even
+// at 3,264 × 3,072 × 768), while it was 2–3.5× slower than them at 408 rows.
 constexpr std::int64_t kAmxMaxRows = 1024;
 
 // Whether W [N, K] can be packed: N a multiple of 32, K of 64 (int8) or 32 (bf16).
