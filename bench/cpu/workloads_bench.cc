@@ -2,7 +2,8 @@
 //   a  forward, 1 video x 3 labels        b  forward, 1 video x 400 labels (zero-shot)
 //   c  get_video_features, 8 videos       d  get_text_features, 400 labels
 // Writes the exact inputs to a safetensors file for the PyTorch baseline
-// (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, GEMM peak.
+// (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, the GEMM peak
+// at the start and around each workload's timings.
 //
 //   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8|bf16|auto]
 // (auto: as the folder stores its weights, e.g. an `xclip convert` int8 folder)
@@ -58,22 +59,34 @@ double head_flops(const xclip::XCLIPConfig& c, std::int64_t texts) {
          (texts * 2 * dp * dp * 2 + 2 * 2 * p * dp * dp + 4.0 * texts * p * dp + texts * 2 * dp * 4 * dp * 2);
 }
 
-template <class F>
-std::vector<double> time_ms(int repeats, F f) {
-  f();  // warm-up: grows the arena
-  return xclip::bench::sorted_times_ms(repeats, f);
-}
-
-double gemm_peak() {
+// GFLOP/s of the best of `runs` float32 1024³ products: the GEMM peak of this machine now.
+double gemm_peak(int runs = 6) {
   const std::int64_t n = 1024;
   std::vector<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n);
   double best = 1e30;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < runs; ++i) {
     const auto t0 = Clock::now();
     xclip::ops::gemm_f32(true, n, n, n, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
   }
   return 2.0 * n * n * n / best / 1e9;
+}
+
+struct Timed {
+  std::vector<double> times_ms;
+  // The GEMM peak measured just before and just after the timings, the higher of the two: a
+  // shared machine's speed drifts by tens of percent within minutes, so a peak taken at the
+  // start of the run would credit or blame the workload for the drift.
+  double peak_gflops = 0;
+};
+
+template <class F>
+Timed time_ms(int repeats, F f) {
+  f();  // warm-up: grows the arena
+  const double before = gemm_peak(3);
+  Timed t{xclip::bench::sorted_times_ms(repeats, f), 0};
+  t.peak_gflops = std::max(before, gemm_peak(3));
+  return t;
 }
 
 }  // namespace
@@ -138,11 +151,15 @@ int main(int argc, char** argv) {
     const auto t_first = Clock::now();
     session.forward({ids3, mask3, video1});
     out["first_forward_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - t_first).count();
-    out["times_ms"]["a_forward_1v3t"] = time_ms(repeats, [&] { session.forward({ids3, mask3, video1}); });
-    out["times_ms"]["b_zero_shot_1v400t"] = time_ms(repeats, [&] { session.forward({ids400, mask400, video1}); });
-    out["times_ms"]["c_video_features_8v"] = time_ms(repeats, [&] { session.get_video_features(video8); });
-    out["times_ms"]["d_text_features_400t"] = time_ms(repeats, [&] { session.get_text_features(ids400, mask400); });
-    out["times_ms"]["vision_only_1v"] = time_ms(repeats, [&] { session.get_video_features(video1); });
+    const auto record = [&](const char* name, const Timed& t) {
+      out["times_ms"][name] = t.times_ms;
+      out["peak_gflops_around"][name] = t.peak_gflops;
+    };
+    record("a_forward_1v3t", time_ms(repeats, [&] { session.forward({ids3, mask3, video1}); }));
+    record("b_zero_shot_1v400t", time_ms(repeats, [&] { session.forward({ids400, mask400, video1}); }));
+    record("c_video_features_8v", time_ms(repeats, [&] { session.get_video_features(video8); }));
+    record("d_text_features_400t", time_ms(repeats, [&] { session.get_text_features(ids400, mask400); }));
+    record("vision_only_1v", time_ms(repeats, [&] { session.get_video_features(video1); }));
     std::printf("%s\n", out.dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "xclip_bench_workloads: %s\n", e.what());
