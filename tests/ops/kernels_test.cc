@@ -241,6 +241,38 @@ TEST_P(KernelsTest, SmallGemmReadsAndWritesOnlyTheNamedElements) {
   }
 }
 
+TEST_P(KernelsTest, FewRowsLinearReadsAndWritesOnlyTheNamedElements) {
+  for (std::int64_t M : {1, 2, 3, 4, 5, 9}) {
+    for (std::int64_t N : {1, 3, 4, 5, 8, 13}) {
+      for (std::int64_t K : {1, 7, 16, 17, 40, 64}) {
+        for (const bool accumulate : {false, true}) {
+          const std::int64_t ldx = K + 3, ldw = K + 1, ldy = N + 2;
+          auto x = random_vector(M * ldx, 31), W = random_vector(N * ldw, 32);
+          // Elements outside the named rows are NaN: reading one would poison y.
+          for (std::int64_t r = 0; r < M; ++r)
+            for (std::int64_t c = K; c < ldx; ++c) x[r * ldx + c] = std::numeric_limits<float>::quiet_NaN();
+          for (std::int64_t r = 0; r < N; ++r)
+            for (std::int64_t c = K; c < ldw; ++c) W[r * ldw + c] = std::numeric_limits<float>::quiet_NaN();
+          std::vector<float> y(static_cast<std::size_t>(M * ldy), -3.0f);
+          k().f32_few_rows_linear(x.data(), M, ldx, W.data(), N, ldw, K, y.data(), ldy, accumulate);
+          for (std::int64_t r = 0; r < M; ++r)
+            for (std::int64_t n = 0; n < ldy; ++n) {
+              if (n >= N) {
+                EXPECT_EQ(y[r * ldy + n], -3.0f) << "wrote past N: M=" << M << " N=" << N << " K=" << K;
+                continue;
+              }
+              double ref = accumulate ? -3.0 : 0.0;
+              for (std::int64_t c = 0; c < K; ++c) ref += static_cast<double>(x[r * ldx + c]) * W[n * ldw + c];
+              EXPECT_NEAR(y[r * ldy + n], ref, 1e-5 * std::sqrt(static_cast<double>(K)))
+                  << "M=" << M << " N=" << N << " K=" << K << " accumulate=" << accumulate << " r=" << r
+                  << " n=" << n;
+            }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(KernelsTest, Softmax) {
   for (std::int64_t n : kSizes) {
     auto x = random_vector(n, 10, 5.0f);

@@ -69,6 +69,30 @@ TEST_P(OpsTest, LinearWithStridedInputBiasAndActivation) {
     }
 }
 
+// Products of kFewRowsMin to kFewRows rows take the kernel that reads W in place, others the
+// GEMM library: both sides of both switches, with the epilogues, a stride and N not a multiple
+// of the kernel's 4 columns (the threads' slices then end mid-block).
+TEST_P(OpsTest, LinearOnBothSidesOfTheFewRowsSwitch) {
+  const std::int64_t K = 45, N = 37, ldx = 50;
+  for (const std::int64_t M : {kFewRowsMin - 1, kFewRowsMin, std::int64_t{7}, kFewRows, kFewRows + 1, std::int64_t{70}}) {
+    auto x = random_vector(M * ldx, 7), W = random_vector(N * K, 8), b = random_vector(N, 9);
+    auto start = random_vector(M * N, 10);
+    std::vector<float> y(M * N, NAN), acc = start;
+    linear(x.data(), M, K, ldx, W.data(), b.data(), N, y.data(), cpu::Activation::QuickGelu);
+    std::vector<float> packed_x(M * K);  // linear_accumulate takes dense rows
+    for (std::int64_t m = 0; m < M; ++m)
+      for (std::int64_t k = 0; k < K; ++k) packed_x[m * K + k] = x[m * ldx + k];
+    linear_accumulate(packed_x.data(), M, K, W.data(), b.data(), N, acc.data());
+    for (std::int64_t m = 0; m < M; ++m)
+      for (std::int64_t n = 0; n < N; ++n) {
+        double v = b[n];
+        for (std::int64_t k = 0; k < K; ++k) v += static_cast<double>(x[m * ldx + k]) * W[n * K + k];
+        EXPECT_NEAR(y[m * N + n], v / (1.0 + std::exp(-1.702 * v)), 1e-4) << "M=" << M << " m=" << m << " n=" << n;
+        EXPECT_NEAR(acc[m * N + n], start[m * N + n] + v, 1e-4) << "M=" << M << " m=" << m << " n=" << n;
+      }
+  }
+}
+
 // Naive attention in double with transformers' additive-mask semantics.
 std::vector<double> reference_attention(const AttentionShape& s, const std::vector<float>& q,
                                         const std::vector<float>& k, const std::vector<float>& v,

@@ -52,6 +52,10 @@ struct CpuKernels {
   // products too small for a BLAS call (one attention head). Reads only the named elements.
   void (*f32_small_gemm)(std::int64_t M, std::int64_t N, std::int64_t K, float alpha, const float* A, std::int64_t lda,
                          const float* B, std::int64_t ldb, float* C, std::int64_t ldc);
+  // y[M, N] = x[M, K] · W[N, K]ᵀ, or y += x · Wᵀ when `accumulate`, rows ldx, ldw, ldy apart:
+  // a linear layer's product for a few rows of x (see ops::kFewRows), reading W once.
+  void (*f32_few_rows_linear)(const float* x, std::int64_t M, std::int64_t ldx, const float* W, std::int64_t N,
+                              std::int64_t ldw, std::int64_t K, float* y, std::int64_t ldy, bool accumulate);
 };
 
 // The table for the best ISA this CPU supports, or the one forced by XCLIP_CPU_ISA.
