@@ -2,8 +2,8 @@
 //   a  forward, 1 video x 3 labels        b  forward, 1 video x 400 labels (zero-shot)
 //   c  get_video_features, 8 videos       d  get_text_features, 400 labels
 // Writes the exact inputs to a safetensors file for the PyTorch baseline
-// (bench/cpu/xclip_torch.py) and prints JSON: per-workload times, GFLOP counts, the GEMM peak
-// at the start and around each workload's timings.
+// (bench/cpu/xclip_torch.py) and prints JSON: per-workload times (in the order run), GFLOP
+// counts, the GEMM peak at the start and just before each timing.
 //
 //   xclip_bench_workloads MODEL_DIR INPUTS_OUT THREADS REPEATS [f32|int8|bf16|auto]
 // (auto: as the folder stores its weights, e.g. an `xclip convert` int8 folder)
@@ -74,18 +74,22 @@ double gemm_peak(int runs = 6) {
 
 struct Timed {
   std::vector<double> times_ms;
-  // The GEMM peak measured just before and just after the timings, the higher of the two: a
-  // shared machine's speed drifts by tens of percent within minutes, so a peak taken at the
-  // start of the run would credit or blame the workload for the drift.
-  double peak_gflops = 0;
+  // The GEMM peak measured just before each timing (best of two 1024³ products), in the same
+  // order: a shared machine's speed moves by tens of percent within minutes, so each timing
+  // is compared with the machine's speed at that moment rather than at the start of the run.
+  std::vector<double> peak_gflops;
 };
 
 template <class F>
 Timed time_ms(int repeats, F f) {
   f();  // warm-up: grows the arena
-  const double before = gemm_peak(3);
-  Timed t{xclip::bench::sorted_times_ms(repeats, f), 0};
-  t.peak_gflops = std::max(before, gemm_peak(3));
+  Timed t;
+  for (int i = 0; i < repeats; ++i) {
+    t.peak_gflops.push_back(gemm_peak(2));
+    const auto t0 = Clock::now();
+    f();
+    t.times_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
   return t;
 }
 
@@ -153,7 +157,7 @@ int main(int argc, char** argv) {
     out["first_forward_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - t_first).count();
     const auto record = [&](const char* name, const Timed& t) {
       out["times_ms"][name] = t.times_ms;
-      out["peak_gflops_around"][name] = t.peak_gflops;
+      out["peak_gflops_before"][name] = t.peak_gflops;
     };
     record("a_forward_1v3t", time_ms(repeats, [&] { session.forward({ids3, mask3, video1}); }));
     record("b_zero_shot_1v400t", time_ms(repeats, [&] { session.forward({ids400, mask400, video1}); }));
