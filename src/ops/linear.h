@@ -9,9 +9,10 @@ namespace xclip::ops {
 
 // Products of kFewRowsMin to kFewRows rows run on cpu::CpuKernels::f32_few_rows_linear, W
 // read where it lies, instead of the GEMM library, which copies W into its own layout on
-// every call. Medians of alternating calls on a 2-core Xeon (base-patch32's shapes): 1.04–2.5×
-// faster from 4 to 32 rows, 0.9–1.05× at 39–48, slower above; at 2–3 rows oneDNN's sgemm is
-// 1.03–1.4× faster, and at 1 row both run at the memory's speed.
+// every call. Medians of alternating calls on a 2-core Xeon (base-patch32's shapes): 0.8–2.5×
+// as fast from 4 to 32 rows (below 1× in 3 of 80 shape and row-count pairs), 0.86–1.3× at
+// 39–48, slower above; at 2–3 rows oneDNN's sgemm is 1.03–1.4× faster, and at 1 row both run
+// at the memory's speed.
 constexpr std::int64_t kFewRowsMin = 4;
 constexpr std::int64_t kFewRows = 32;
 
