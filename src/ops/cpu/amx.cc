@@ -1,6 +1,7 @@
 #include "ops/cpu/amx.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -118,16 +119,21 @@ void multiply(const std::uint8_t* A, std::int64_t M, std::int64_t row_bytes, con
   const std::int64_t m_blocks = amx_padded_rows(M) / kAmxBlock, n_blocks = N / kAmxBlock;
   const std::int64_t rows_per_item = std::min<std::int64_t>(m_blocks, 8);
   const std::int64_t row_items = (m_blocks + rows_per_item - 1) / rows_per_item;
-  // Columns per item: 8 blocks, fewer until each thread has ~8 items (threads take contiguous
-  // ranges of items, so few items leave one thread idle for the last of them).
+  // Columns per item: 8 blocks, fewer until there are ~8 items per thread (a thread's last
+  // item is what the others may wait for).
   std::int64_t cols_per_item = std::min<std::int64_t>(n_blocks, 8);
   while (cols_per_item > 1 && row_items * ((n_blocks + cols_per_item - 1) / cols_per_item) < 8 * num_threads())
     cols_per_item /= 2;
   const std::int64_t col_items = (n_blocks + cols_per_item - 1) / cols_per_item;
-  parallel_for(0, row_items * col_items, 1, [&](std::int64_t lo, std::int64_t hi) {
+  const std::int64_t items = row_items * col_items;
+  // Threads take the next item as they finish one: on a shared VM one core is often slower
+  // than the other for a while, and fixed halves left the faster one waiting at the end.
+  std::atomic<std::int64_t> next{0};
+  parallel_for(0, std::min<std::int64_t>(items, num_threads()), 1, [&](std::int64_t, std::int64_t) {
     configure_tiles();
     alignas(64) std::uint8_t c[kAmxBlock * kAmxBlock * 4];
-    for (std::int64_t item = lo; item < hi; ++item) {
+    for (std::int64_t item = next.fetch_add(1, std::memory_order_relaxed); item < items;
+         item = next.fetch_add(1, std::memory_order_relaxed)) {
       const std::int64_t mb0 = item / col_items * rows_per_item, nb0 = item % col_items * cols_per_item;
       const std::int64_t mb1 = std::min(m_blocks, mb0 + rows_per_item), nb1 = std::min(n_blocks, nb0 + cols_per_item);
       for (std::int64_t nb = nb0; nb < nb1; ++nb) {
