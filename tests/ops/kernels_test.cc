@@ -24,6 +24,15 @@ std::vector<float> random_vector(std::int64_t n, unsigned seed, float scale = 1.
   return v;
 }
 
+// A random [rows, cols] matrix stored with rows `ld` floats apart, the padding NaN: a kernel
+// that reads past `cols` poisons its output.
+std::vector<float> random_rows_nan_padded(std::int64_t rows, std::int64_t cols, std::int64_t ld, unsigned seed) {
+  std::vector<float> m = random_vector(rows * ld, seed);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = cols; c < ld; ++c) m[r * ld + c] = std::numeric_limits<float>::quiet_NaN();
+  return m;
+}
+
 double reference_activation(Activation act, double v) {
   switch (act) {
     case Activation::Identity:
@@ -216,12 +225,7 @@ TEST_P(KernelsTest, SmallGemmReadsAndWritesOnlyTheNamedElements) {
     for (std::int64_t N : {1, 7, 8, 16, 17, 33, 48, 64, 65, 80}) {
       for (std::int64_t K : {1, 5, 64}) {
         const std::int64_t lda = K + 3, ldb = N + 5, ldc = N + 2;
-        auto A = random_vector(M * lda, 15), B = random_vector(K * ldb, 16);
-        // Elements outside the named blocks are NaN: reading one would poison C.
-        for (std::int64_t i = 0; i < M; ++i)
-          for (std::int64_t c = K; c < lda; ++c) A[i * lda + c] = std::numeric_limits<float>::quiet_NaN();
-        for (std::int64_t r = 0; r < K; ++r)
-          for (std::int64_t c = N; c < ldb; ++c) B[r * ldb + c] = std::numeric_limits<float>::quiet_NaN();
+        const auto A = random_rows_nan_padded(M, K, lda, 15), B = random_rows_nan_padded(K, N, ldb, 16);
         std::vector<float> C(static_cast<std::size_t>(M * ldc), -7.0f);
         k().f32_small_gemm(M, N, K, 0.125f, A.data(), lda, B.data(), ldb, C.data(), ldc);
         for (std::int64_t i = 0; i < M; ++i) {
@@ -247,12 +251,7 @@ TEST_P(KernelsTest, FewRowsLinearReadsAndWritesOnlyTheNamedElements) {
       for (std::int64_t K : {1, 7, 16, 17, 40, 64}) {
         for (const bool accumulate : {false, true}) {
           const std::int64_t ldx = K + 3, ldw = K + 1, ldy = N + 2;
-          auto x = random_vector(M * ldx, 31), W = random_vector(N * ldw, 32);
-          // Elements outside the named rows are NaN: reading one would poison y.
-          for (std::int64_t r = 0; r < M; ++r)
-            for (std::int64_t c = K; c < ldx; ++c) x[r * ldx + c] = std::numeric_limits<float>::quiet_NaN();
-          for (std::int64_t r = 0; r < N; ++r)
-            for (std::int64_t c = K; c < ldw; ++c) W[r * ldw + c] = std::numeric_limits<float>::quiet_NaN();
+          const auto x = random_rows_nan_padded(M, K, ldx, 31), W = random_rows_nan_padded(N, K, ldw, 32);
           std::vector<float> y(static_cast<std::size_t>(M * ldy), -3.0f);
           k().f32_few_rows_linear(x.data(), M, ldx, W.data(), N, ldw, K, y.data(), ldy, accumulate);
           for (std::int64_t r = 0; r < M; ++r)
