@@ -133,7 +133,7 @@ void linear_bf16(const float* x, std::int64_t M, std::int64_t K, std::int64_t ld
   thread_local std::vector<std::uint16_t> xb;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns;
-  const std::uint16_t* tiles = M <= cpu::kAmxMaxRows ? W.tiles() : nullptr;
+  const std::uint16_t* tiles = W.tiles();
   // The tile kernels read whole blocks of rows: the padding rows are zero.
   const std::int64_t b_rows = tiles ? cpu::amx_padded_rows(M) : M;
   std::uint16_t* b = grow_only(xb, static_cast<std::size_t>(b_rows * K));

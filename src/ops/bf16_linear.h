@@ -1,6 +1,6 @@
 // bfloat16 matrix products for reduced-precision inference on CPUs with AVX512-BF16:
-// weights converted once to bf16 (AMX tile layout where the CPU has AMX, oneDNN's blocked
-// layout otherwise and for products above cpu::kAmxMaxRows rows), activations rounded to bf16
+// weights converted once to bf16 (AMX tile layout where the CPU has AMX and the shape fits
+// its tiles, oneDNN's blocked layout otherwise), activations rounded to bf16
 // per call, float32 accumulation and output, with bias, activation or residual add applied
 // to each block as it is finished (tiles) or fused into oneDNN's matmul primitive.
 #pragma once

@@ -318,7 +318,7 @@ void linear_q8(const float* x, std::int64_t M, std::int64_t K, std::int64_t ldx,
   thread_local std::vector<std::int32_t> acc;
   thread_local std::vector<std::int64_t> outliers;
   thread_local std::vector<float> side, columns, masked_rows;
-  const std::int8_t* tiles = W.packed && M <= cpu::kAmxMaxRows ? W.packed->tiles() : nullptr;
+  const std::int8_t* tiles = W.packed ? W.packed->tiles() : nullptr;
   // The tile kernels read whole blocks of rows: the padding rows are zero.
   const std::int64_t q_rows = tiles ? cpu::amx_padded_rows(M) : M;
   std::int8_t* q = grow_only(xq, static_cast<std::size_t>(q_rows * K));

@@ -250,19 +250,25 @@ TEST_P(OpsTest, PackedInt8MatmulEqualsTheGemmPath) {
   }
 }
 
-// Large products (above cpu::kAmxMaxRows) and small ones run on different kernels where the
-// CPU has AMX (oneDNN's matmul, the tile blocks): the rows they share must agree, exactly for
-// int8 (both exact int32 with the same epilogue), to float32 rounding for bf16. Elsewhere
-// both sizes take the same path and the test holds trivially.
+// A row's int8 result must not depend on how many rows share its product nor on the kernel:
+// packed weights run on the AMX tiles where the CPU has them (oneDNN's packed matmul
+// elsewhere), unpacked ones on oneDNN's GEMM API, all exact int32 with the same epilogue, so
+// the rows must agree bit for bit. bf16 has one kernel per CPU: 1,100 and 70 rows must agree
+// to float32 rounding (the tiles' padding rows and work items differ between the two).
 TEST_P(OpsTest, ReducedPrecisionRowsAgreeAcrossRowCounts) {
   const std::int64_t M = 1100, part = 70, K = 768, N = 2304;
   auto W = random_vector(N * K, 61), b = random_vector(N, 62), x = random_vector(M * K, 63);
-  QuantizedMatrix q = QuantizedMatrix::quantize(W.data(), N, K);
+  const QuantizedMatrix unpacked = QuantizedMatrix::quantize(W.data(), N, K);
+  QuantizedMatrix q = unpacked;
   q.pack();
-  std::vector<float> whole(M * N, NAN), first(part * N, NAN);
+  std::vector<float> whole(M * N, NAN), first(part * N, NAN), first_unpacked(part * N, NAN);
   linear_q8(x.data(), M, K, K, q, b.data(), whole.data(), cpu::Activation::QuickGelu, false);
   linear_q8(x.data(), part, K, K, q, b.data(), first.data(), cpu::Activation::QuickGelu, false);
-  for (std::int64_t i = 0; i < part * N; ++i) ASSERT_EQ(first[i], whole[i]) << "int8, element " << i;
+  linear_q8(x.data(), part, K, K, unpacked, b.data(), first_unpacked.data(), cpu::Activation::QuickGelu, false);
+  for (std::int64_t i = 0; i < part * N; ++i) {
+    ASSERT_EQ(first[i], whole[i]) << "int8, element " << i;
+    ASSERT_EQ(first_unpacked[i], whole[i]) << "int8 unpacked, element " << i;
+  }
   if (!bf16_supported()) return;  // refused there: Bf16LinearTracksFloat checks the refusal
   const auto w16 = prepare_bf16(W.data(), N, K);
   linear_bf16(x.data(), M, K, K, *w16, b.data(), whole.data(), cpu::Activation::Identity, false);

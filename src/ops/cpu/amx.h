@@ -2,8 +2,11 @@
 // bf16·bf16 → float32, for the reduced-precision linear layers. On the 2-core Xeon measured,
 // oneDNN 2.6's AMX kernels ran the 400-row products of one video at 130–310 GOP/s in most
 // runs (about its float32 sgemm's speed) and these 32×32 blocks 1.4–3.5× faster; in one run
-// oneDNN was as fast as they (bench/cpu/amx_products_bench.cc compares both). Each finished
-// block goes straight to a caller's epilogue while it is still in cache.
+// oneDNN was as fast as they (bench/cpu/amx_products_bench.cc compares both). Since threads
+// take work items from a shared counter, they also beat oneDNN on the 3,264- and 5,200-row
+// products of 8 videos and 400 prompts (1.1–2.5× int8, 0.9–2.7× bf16, three runs), so they
+// take products of every size. Each finished block goes straight to a caller's epilogue
+// while it is still in cache: large products need no int32 buffer or second pass either.
 #pragma once
 
 #include <cstdint>
@@ -19,11 +22,6 @@ bool amx_usable();
 // callers allocate round_up(M, kAmxBlock) rows (the extra ones are ignored in the output).
 constexpr std::int64_t kAmxBlock = 32;
 inline std::int64_t amx_padded_rows(std::int64_t M) { return (M + kAmxBlock - 1) / kAmxBlock * kAmxBlock; }
-
-// Above this many rows oneDNN's AMX matmul overtook these blocks in most runs on a 2-core
-// Xeon (15–17 ms against 20–27 ms for 3,264 × 768 × 3,072 and 7,700 × 512 × 2,048 int8, even
-// at 3,264 × 3,072 × 768), while it was 2–3.5× slower than them at 408 rows.
-constexpr std::int64_t kAmxMaxRows = 1024;
 
 // Whether W [N, K] can be packed: N a multiple of 32, K of 64 (int8) or 32 (bf16).
 bool amx_s8_shape_ok(std::int64_t N, std::int64_t K);
