@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "model/weight_loader.h"
 #include "model/run_state.h"
+#include "ops/bf16_linear.h"
 #include "xclip/config.h"
 
 namespace xclip::model {
@@ -32,6 +34,9 @@ class VisionEmbeddings {
   const float* class_embedding_;     // class_embedding [hidden]
   const float* patch_embedding_;     // patch_embedding.weight [hidden, channels, patch, patch]
   const float* position_embedding_;  // position_embedding.weight [num_positions, hidden]
+  // The patch embedding in bf16, for int8 and bf16 inference where the CPU has AVX512-BF16
+  // (null otherwise: float32).
+  std::shared_ptr<const ops::Bf16Weights> patch_embedding_bf16_;
 };
 
 }  // namespace xclip::model
