@@ -21,8 +21,10 @@ VisionEmbeddings::VisionEmbeddings(const WeightLoader& weights, const std::strin
   // In reduced precision the patch embedding was the one large float32 product left (~7 % of
   // an int8 forward of 8 videos). bf16 rounds the pixels to 8 significant bits, finer than
   // the int8 layers' activations; convert keeps the weight float32, so folders do not change.
-  if ((weights.int8() || weights.bf16()) && ops::bf16_supported())
-    patch_embedding_bf16_ = ops::prepare_bf16(patch_embedding_, c.hidden_size, c.num_channels * c.patch_size * c.patch_size);
+  if ((weights.int8() || weights.bf16()) && ops::bf16_supported()) {
+    const std::int64_t patch_len = c.num_channels * c.patch_size * c.patch_size;
+    patch_embedding_bf16_ = ops::prepare_bf16(patch_embedding_, c.hidden_size, patch_len);
+  }
 }
 
 const float* VisionEmbeddings::positions_for(std::int64_t grid_h, std::int64_t grid_w, bool interpolate,
