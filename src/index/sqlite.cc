@@ -2,7 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "core/check.h"
 
@@ -22,7 +24,7 @@ Database::Database(const std::string& path, bool create) : path_(path) {
   // 64 KiB pages (only a new database takes them, before WAL is on): a window's stored
   // features (400 KB for base-patch32) span 7 overflow pages instead of 100.
   exec("PRAGMA page_size=65536");
-  exec("PRAGMA journal_mode=WAL");
+  enable_wal();
   exec("PRAGMA synchronous=FULL");
   // Reads through a memory map: stage 2 reads megabytes of stored features per query.
   exec("PRAGMA mmap_size=2147418112");
@@ -30,6 +32,21 @@ Database::Database(const std::string& path, bool create) : path_(path) {
 }
 
 Database::~Database() { sqlite3_close_v2(db_); }
+
+// Switching a database to WAL takes an exclusive lock for a moment. When two connections
+// switch at once (an indexer creating the database while a reader or a server opens it), each
+// holds a shared lock and wants the other's: SQLite then answers one of them SQLITE_BUSY at
+// once instead of calling the busy handler, which could only deadlock. That connection waits
+// for the other to finish here, within the same 10 s the busy handler allows.
+void Database::enable_wal() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline)
+      return check(rc, "PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 void Database::check(int rc, const char* what) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;

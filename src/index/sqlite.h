@@ -40,6 +40,8 @@ class Database {
 
  private:
   friend class Statement;
+  void enable_wal();
+
   sqlite3* db_ = nullptr;
   std::string path_;
 };
