@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "core/parallel.h"
+#include "ops/bf16_linear.h"
 #include "ops/interpolate.h"
-#include "ops/linear.h"
 
 namespace xclip::model {
 
@@ -15,16 +15,16 @@ VisionEmbeddings::VisionEmbeddings(const WeightLoader& weights, const std::strin
       patch_size_(c.patch_size),
       num_positions_((c.image_size / c.patch_size) * (c.image_size / c.patch_size) + 1),
       class_embedding_(weights.get(prefix + ".class_embedding", {c.hidden_size})),
-      patch_embedding_(weights.get(prefix + ".patch_embedding.weight",
-                                 {c.hidden_size, c.num_channels, c.patch_size, c.patch_size})),
       position_embedding_(weights.get(prefix + ".position_embedding.weight", {num_positions_, c.hidden_size})) {
+  patch_embedding_.weight =
+      weights.get(prefix + ".patch_embedding.weight", {c.hidden_size, c.num_channels, c.patch_size, c.patch_size});
+  patch_embedding_.in = c.num_channels * c.patch_size * c.patch_size;
+  patch_embedding_.out = c.hidden_size;
   // In reduced precision the patch embedding was the one large float32 product left (~7 % of
   // an int8 forward of 8 videos). bf16 rounds the pixels to 8 significant bits, finer than
   // the int8 layers' activations; convert keeps the weight float32, so folders do not change.
-  if ((weights.int8() || weights.bf16()) && ops::bf16_supported()) {
-    const std::int64_t patch_len = c.num_channels * c.patch_size * c.patch_size;
-    patch_embedding_bf16_ = ops::prepare_bf16(patch_embedding_, c.hidden_size, patch_len);
-  }
+  if ((weights.int8() || weights.bf16()) && ops::bf16_supported())
+    patch_embedding_.bf16 = ops::prepare_bf16(patch_embedding_.weight, patch_embedding_.out, patch_embedding_.in);
 }
 
 const float* VisionEmbeddings::positions_for(std::int64_t grid_h, std::int64_t grid_w, bool interpolate,
@@ -67,12 +67,7 @@ void VisionEmbeddings::forward(const float* pixels, std::int64_t images, std::in
     }
   });
   float* embedded = s.arena.alloc_floats(images * patches * d);
-  if (patch_embedding_bf16_) {
-    ops::linear_bf16(columns, images * patches, patch_len, patch_len, *patch_embedding_bf16_, nullptr, embedded,
-                     cpu::Activation::Identity, false);
-  } else {
-    ops::linear(columns, images * patches, patch_len, patch_len, patch_embedding_, nullptr, d, embedded);
-  }
+  patch_embedding_.forward(columns, images * patches, patch_len, embedded);
 
   const float* positions = positions_for(grid_h, grid_w, interpolate_pos_encoding, s);
   parallel_for(0, images, 1, [&](std::int64_t lo, std::int64_t hi) {

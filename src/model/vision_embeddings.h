@@ -5,12 +5,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "model/weight_loader.h"
 #include "model/run_state.h"
-#include "ops/bf16_linear.h"
+#include "model/weights.h"
 #include "xclip/config.h"
 
 namespace xclip::model {
@@ -32,11 +31,11 @@ class VisionEmbeddings {
 
   std::int64_t hidden_size_, num_channels_, patch_size_, num_positions_;
   const float* class_embedding_;     // class_embedding [hidden]
-  const float* patch_embedding_;     // patch_embedding.weight [hidden, channels, patch, patch]
   const float* position_embedding_;  // position_embedding.weight [num_positions, hidden]
-  // The patch embedding in bf16, for int8 and bf16 inference where the CPU has AVX512-BF16
-  // (null otherwise: float32).
-  std::shared_ptr<const ops::Bf16Weights> patch_embedding_bf16_;
+  // patch_embedding.weight [hidden, channels, patch, patch] as a linear layer without bias
+  // over channels·patch·patch inputs; bf16 in int8 and bf16 inference where the CPU has
+  // AVX512-BF16, float32 otherwise.
+  LinearWeights patch_embedding_;
 };
 
 }  // namespace xclip::model
