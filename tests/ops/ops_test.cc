@@ -2,6 +2,7 @@
 // weights), bicubic resize, half-precision conversion. Run with 1 and 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -54,6 +55,36 @@ TEST_P(OpsTest, GemmBothLayoutsAndAccumulate) {
       EXPECT_NEAR(c2[m * N + n], ref, 1e-4);
       EXPECT_NEAR(c3[m * N + n], ref + C0[m * N + n], 1e-4);
     }
+}
+
+// From 128 rows per thread the product is split by rows, each part a sequential sgemm: row
+// counts around the switch and not a multiple of the parts' 16-row alignment, three threads
+// (uneven parts), strides wider than the matrices, both layouts, accumulation into C.
+TEST_P(OpsTest, GemmSplitByRowsMatchesReference) {
+  const std::int64_t N = 40, K = 70, lda = 75, ldc = 43;
+  for (const int threads : {GetParam(), 3}) {
+    set_num_threads(threads);
+    for (const std::int64_t M : {255, 256, 257, 383, 385, 1001}) {
+      auto A = random_vector(M * lda, 7), W = random_vector(N * K, 8), C0 = random_vector(M * ldc, 9);
+      std::vector<float> B(K * N);  // W transposed
+      for (std::int64_t n = 0; n < N; ++n)
+        for (std::int64_t k = 0; k < K; ++k) B[k * N + n] = W[n * K + k];
+      std::vector<float> c1(M * ldc, NAN), c2 = C0;
+      gemm_f32(true, M, N, K, A.data(), lda, W.data(), K, 0.0f, c1.data(), ldc);
+      gemm_f32(false, M, N, K, A.data(), lda, B.data(), N, 1.0f, c2.data(), ldc);
+      double worst = 0.0;
+      for (std::int64_t m = 0; m < M; ++m)
+        for (std::int64_t n = 0; n < N; ++n) {
+          double ref = 0;
+          for (std::int64_t k = 0; k < K; ++k) ref += static_cast<double>(A[m * lda + k]) * W[n * K + k];
+          const double accumulated = ref + C0[m * ldc + n];
+          worst = std::max({worst, std::fabs(c1[m * ldc + n] - ref), std::fabs(c2[m * ldc + n] - accumulated)});
+        }
+      EXPECT_LT(worst, 1e-4) << M << " rows, " << threads << " threads";  // also false for NaN (a row not written)
+      for (std::int64_t m = 0; m < M; ++m)  // the columns between N and ldc stay untouched
+        for (std::int64_t n = N; n < ldc; ++n) ASSERT_TRUE(std::isnan(c1[m * ldc + n])) << m << ", " << n;
+    }
+  }
 }
 
 TEST_P(OpsTest, LinearWithStridedInputBiasAndActivation) {
