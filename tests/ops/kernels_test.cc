@@ -89,6 +89,23 @@ TEST_P(KernelsTest, LayerNorm) {
   }
 }
 
+// The outlier screening's row statistics: the largest |x| exactly, wherever it lies (first
+// vector block, last full block, scalar tail), and the sum of |x|.
+TEST_P(KernelsTest, AbsSumMax) {
+  for (std::int64_t n : kSizes) {
+    for (const std::int64_t at : {std::int64_t{0}, n / 2, n - 1}) {
+      auto x = random_vector(n, 13, 2.0f);
+      x[at] = -50.0f;
+      float sum = NAN, max = NAN;
+      k().f32_abs_sum_max(x.data(), n, &sum, &max);
+      double ref = 0;
+      for (float v : x) ref += std::fabs(v);
+      EXPECT_EQ(max, 50.0f) << "n=" << n << " at=" << at;
+      EXPECT_NEAR(sum, ref, 1e-5 * ref) << "n=" << n << " at=" << at;
+    }
+  }
+}
+
 TEST_P(KernelsTest, BiasActivation) {
   for (Activation act : {Activation::Identity, Activation::QuickGelu, Activation::Gelu, Activation::GeluTanh,
                          Activation::GeluFast, Activation::Relu, Activation::Silu}) {
