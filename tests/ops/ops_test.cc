@@ -58,8 +58,8 @@ TEST_P(OpsTest, GemmBothLayoutsAndAccumulate) {
 }
 
 // From 128 rows per thread the product is split by rows, each part a sequential sgemm: row
-// counts around the switch and not a multiple of the parts' 16-row alignment, three threads
-// (uneven parts), strides wider than the matrices, both layouts, accumulation into C.
+// counts around the switch and odd ones, three threads (parts of unequal size), strides
+// wider than the matrices, both layouts, accumulation into C.
 TEST_P(OpsTest, GemmSplitByRowsMatchesReference) {
   const std::int64_t N = 40, K = 70, lda = 75, ldc = 43;
   for (const int threads : {GetParam(), 3}) {
