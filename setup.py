@@ -8,6 +8,7 @@ target is built there); otherwise a Release build is configured in build-python/
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,16 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
+
+
+def library_version():
+    """The version the C++ library reports (include/xclip/version.h), so the wheel, the
+    CMake package and xclip.__version__ agree."""
+    text = (ROOT / "include" / "xclip" / "version.h").read_text()
+    match = re.search(r'#define XCLIP_VERSION_STRING "([0-9][0-9A-Za-z.+-]*)"', text)
+    if not match:
+        raise RuntimeError("include/xclip/version.h defines no XCLIP_VERSION_STRING")
+    return match.group(1)
 
 
 class CMakeExtension(Extension):
@@ -43,6 +54,7 @@ class CMakeBuild(build_ext):
 
 
 setup(
+    version=library_version(),
     ext_modules=[CMakeExtension("xclip._xclip")],
     cmdclass={"build_ext": CMakeBuild},
     # setuptools' scratch folder, away from the CMake build/ folder.

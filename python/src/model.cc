@@ -57,15 +57,17 @@ const char* dtype_name(WeightType t) {
 void bind_model(py::module_& m) {
   m.def(
       "resolve_model",
-      [](const std::string& path_or_id, const std::string& revision, bool progress) {
+      [](const std::string& path_or_id, const std::string& revision, bool progress, bool offline) {
         HubOptions hub;
         hub.revision = revision;
         hub.progress = progress;
+        if (offline) hub.offline = true;  // else $HF_HUB_OFFLINE decides
         py::gil_scoped_release release;
         return resolve_model(path_or_id, hub);
       },
-      py::arg("path_or_id"), py::arg("revision") = "", py::arg("progress") = true,
-      "A model folder for a folder or a hub id (downloaded into the Hugging Face cache if needed).");
+      py::arg("path_or_id"), py::arg("revision") = "", py::arg("progress") = true, py::arg("offline") = false,
+      "A model folder for a folder or a hub id (downloaded into the Hugging Face cache if needed; offline=True: "
+      "from the cache only, as transformers' local_files_only).");
   m.def("int8_products_exact", &int8_products_exact,
         "Whether this CPU's int8 kernels give exact products (VNNI); where they do not, int8 weights are "
         "multiplied in float32 after dequantization.");

@@ -8,10 +8,6 @@ import os
 from . import _xclip
 
 
-def _folder(path_or_id, revision=None):
-    return _xclip.resolve_model(str(path_or_id), revision or "")
-
-
 def read_config_json(folder):
     """The folder's config.json as a dict; xclip.FormatError / IoError name the file."""
     path = os.path.join(folder, "config.json")
@@ -27,6 +23,16 @@ def read_config_json(folder):
     return config_dict
 
 
+# PretrainedConfig's own fields (transformers 5.x), which every config carries beside its model's.
+_GENERIC_DEFAULTS = dict(
+    return_dict=True, output_hidden_states=False, output_attentions=False, torchscript=False, dtype=None,
+    use_bfloat16=False, tf_legacy_loss=False, pruned_heads={}, tie_word_embeddings=True, is_encoder_decoder=False,
+    is_decoder=False, cross_attention_hidden_size=None, add_cross_attention=False, tie_encoder_decoder=False,
+    architectures=None, finetuning_task=None, id2label={0: "LABEL_0", 1: "LABEL_1"},
+    label2id={"LABEL_0": 0, "LABEL_1": 1}, tokenizer_class=None, prefix=None, bos_token_id=None, pad_token_id=None,
+    eos_token_id=None, sep_token_id=None, decoder_start_token_id=None, task_specific_params=None, problem_type=None)
+
+
 class _Config:
     """A plain attribute bag with transformers' defaults; unknown fields are kept."""
 
@@ -36,10 +42,26 @@ class _Config:
     _key_in_xclip_config = None
 
     def __init__(self, **kwargs):
-        for name, value in self._defaults.items():
+        if "torch_dtype" in kwargs:  # transformers 4.x's name of `dtype`
+            kwargs.setdefault("dtype", kwargs.pop("torch_dtype"))
+        for name, value in {**_GENERIC_DEFAULTS, **self._defaults}.items():
             setattr(self, name, copy.deepcopy(value))
         for name, value in kwargs.items():
             setattr(self, name, value)
+        if isinstance(self.id2label, dict):  # JSON keys are strings
+            self.id2label = {int(k): v for k, v in self.id2label.items()}
+
+    @property
+    def use_return_dict(self):
+        return self.return_dict
+
+    @property
+    def torch_dtype(self):
+        return self.dtype
+
+    @property
+    def num_labels(self):
+        return len(self.id2label)
 
     def to_dict(self):
         out = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_")}
@@ -48,17 +70,26 @@ class _Config:
         return out
 
     def to_json_string(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str) + "\n"
 
     @classmethod
-    def from_dict(cls, config_dict, **kwargs):
+    def from_dict(cls, config_dict, return_unused_kwargs=False, **kwargs):
+        """As transformers: keyword arguments naming a field of the config override it; the
+        others are unused, and returned as (config, unused) with return_unused_kwargs=True."""
         values = {k: v for k, v in dict(config_dict).items() if k != "model_type"}
-        values.update(kwargs)
-        return cls(**values)
+        config = cls(**values)
+        unused = {}
+        for name, value in kwargs.items():
+            if hasattr(config, name):
+                setattr(config, name, value)
+            else:
+                unused[name] = value
+        return (config, unused) if return_unused_kwargs else config
 
     @classmethod
-    def from_pretrained(cls, path_or_id, revision=None, **kwargs):
-        return cls._from_full_dict(read_config_json(_folder(path_or_id, revision)), **kwargs)
+    def from_pretrained(cls, path_or_id, revision=None, local_files_only=False, **kwargs):
+        folder = _xclip.resolve_model(str(path_or_id), revision or "", offline=bool(local_files_only))
+        return cls._from_full_dict(read_config_json(folder), **kwargs)
 
     @classmethod
     def _from_full_dict(cls, config_dict, **kwargs):

@@ -24,7 +24,8 @@ class ModelOutput(dict):
         raise AttributeError(f"{type(self).__name__} has no field '{name}'")
 
     def to_tuple(self):
-        return tuple(self[k] for k in self.keys())
+        """The set fields in order, nested outputs as tuples too (transformers' to_tuple)."""
+        return tuple(v.to_tuple() if isinstance(v, ModelOutput) else v for v in self.values())
 
     def __repr__(self):
         inner = ", ".join(f"{k}=<{type(v).__name__}>" for k, v in self.items())

@@ -7,7 +7,7 @@ import collections
 import numpy as np
 
 from . import _xclip
-from .modeling import _weight_type
+from .dtypes import weight_type
 
 DEFAULT_MODEL = "microsoft/xclip-base-patch32"
 
@@ -37,7 +37,7 @@ def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips
     o.seek = seeks[seek]
     o.batch_size = int(batch_size)
     o.prefetch = int(prefetch)
-    o.dtype = _weight_type(dtype)
+    o.dtype = weight_type(dtype)
     o.num_threads = int(num_threads)
     backends = {"torchvision": _xclip.ResizeBackend.Torchvision, "pil": _xclip.ResizeBackend.Pil}
     if backend not in backends:

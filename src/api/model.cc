@@ -121,35 +121,39 @@ std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const Lo
   // A folder wins over a hub id of the same spelling, as in transformers' from_pretrained.
   const std::string path = is_directory(path_or_id) ? path_or_id : resolve_model(path_or_id, options.hub);
   XCLIP_CHECK(is_directory(path), IoError) << path << ": not a folder (expected a model folder with config.json)";
-  set_num_threads(options.num_threads);
-  auto impl = std::make_unique<Impl>();
-  impl->path = path;
-  impl->threads = xclip::num_threads();
-  impl->config = XCLIPConfig::from_file(path + "/config.json");
-  impl->store = io::WeightStore::open_folder(path);
-  // Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
-  bool int8_trusted = false;
-  if (options.weights == WeightType::Auto && impl->store.holds_int8()) {
-    int8_trusted = api::int8_check_trusted(read_conversion_check(path), int8_products_exact());
-  }
-  impl->build(options, int8_trusted);
-  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  const int threads = set_num_threads(options.num_threads);
+  return run_with_threads(threads, [&] {
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    impl->threads = threads;
+    impl->config = XCLIPConfig::from_file(path + "/config.json");
+    impl->store = io::WeightStore::open_folder(path);
+    // Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
+    bool int8_trusted = false;
+    if (options.weights == WeightType::Auto && impl->store.holds_int8()) {
+      int8_trusted = api::int8_check_trusted(read_conversion_check(path), int8_products_exact());
+    }
+    impl->build(options, int8_trusted);
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  });
 }
 
 std::shared_ptr<const Model> Model::from_weights(const XCLIPConfig& config, std::map<std::string, Tensor> weights,
                                                  const LoadOptions& options) {
-  set_num_threads(options.num_threads);
-  auto impl = std::make_unique<Impl>();
-  impl->path = "";
-  impl->threads = xclip::num_threads();
-  impl->config = config;
-  impl->store = io::WeightStore::from_tensors(std::move(weights), "weights in memory");
-  impl->build(options, true);
-  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  const int threads = set_num_threads(options.num_threads);
+  return run_with_threads(threads, [&] {
+    auto impl = std::make_unique<Impl>();
+    impl->path = "";
+    impl->threads = threads;
+    impl->config = config;
+    impl->store = io::WeightStore::from_tensors(std::move(weights), "weights in memory");
+    impl->build(options, true);
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  });
 }
 
 std::vector<std::pair<std::string, std::vector<std::int64_t>>> Model::weight_shapes(const XCLIPConfig& config,
-                                                                                   ModelPart part) {
+                                                                                    ModelPart part) {
   // Building over an empty store records every request (missing weights get placeholders).
   Impl impl;
   impl.config = config;
@@ -187,48 +191,60 @@ Session::~Session() = default;
 std::size_t Session::workspace_bytes() const { return state_->arena.capacity(); }
 
 NamedTensors Session::forward(const ForwardInputs& inputs, const ForwardOptions& options) {
-  const model::XclipModel& xclip = model_->impl().full("forward");
-  const ForwardOptions o = start_call(*model_, state_->arena, options);
-  model::RunState s{state_->arena, o};
-  return xclip.forward(inputs, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("forward");
+    const ForwardOptions o = start_call(*model_, state_->arena, options);
+    model::RunState s{state_->arena, o};
+    return xclip.forward(inputs, s);
+  });
 }
 
 Tensor Session::get_text_features(const Tensor& input_ids, const Tensor& attention_mask) {
-  const model::XclipModel& xclip = model_->impl().full("get_text_features");
-  const ForwardOptions options = start_call(*model_, state_->arena, {});
-  model::RunState s{state_->arena, options};
-  return xclip.get_text_features(input_ids, attention_mask, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("get_text_features");
+    const ForwardOptions options = start_call(*model_, state_->arena, {});
+    model::RunState s{state_->arena, options};
+    return xclip.get_text_features(input_ids, attention_mask, s);
+  });
 }
 
 NamedTensors Session::forward_with_text_features(const Tensor& pixel_values, const Tensor& text_features,
                                                  bool interpolate_pos_encoding) {
-  const model::XclipModel& xclip = model_->impl().full("forward_with_text_features");
-  ForwardOptions requested;
-  requested.interpolate_pos_encoding = interpolate_pos_encoding;
-  const ForwardOptions options = start_call(*model_, state_->arena, requested);
-  model::RunState s{state_->arena, options};
-  return xclip.forward_with_text_features(pixel_values, text_features, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("forward_with_text_features");
+    ForwardOptions requested;
+    requested.interpolate_pos_encoding = interpolate_pos_encoding;
+    const ForwardOptions options = start_call(*model_, state_->arena, requested);
+    model::RunState s{state_->arena, options};
+    return xclip.forward_with_text_features(pixel_values, text_features, s);
+  });
 }
 
 Tensor Session::get_video_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
-  const model::XclipModel& xclip = model_->impl().full("get_video_features");
-  const ForwardOptions options = start_call(*model_, state_->arena, {});
-  model::RunState s{state_->arena, options};
-  return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("get_video_features");
+    const ForwardOptions options = start_call(*model_, state_->arena, {});
+    model::RunState s{state_->arena, options};
+    return xclip.get_video_features(pixel_values, interpolate_pos_encoding, s);
+  });
 }
 
 VideoSearchFeatures Session::get_video_search_features(const Tensor& pixel_values, bool interpolate_pos_encoding) {
-  const model::XclipModel& xclip = model_->impl().full("get_video_search_features");
-  const ForwardOptions options = start_call(*model_, state_->arena, {});
-  model::RunState s{state_->arena, options};
-  return xclip.video_search_features(pixel_values, interpolate_pos_encoding, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("get_video_search_features");
+    const ForwardOptions options = start_call(*model_, state_->arena, {});
+    model::RunState s{state_->arena, options};
+    return xclip.video_search_features(pixel_values, interpolate_pos_encoding, s);
+  });
 }
 
 Tensor Session::logits_from_video_features(const VideoSearchFeatures& video, const Tensor& text_features) {
-  const model::XclipModel& xclip = model_->impl().full("logits_from_video_features");
-  const ForwardOptions options = start_call(*model_, state_->arena, {});
-  model::RunState s{state_->arena, options};
-  return xclip.logits_from_video_features(video, text_features, s);
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::XclipModel& xclip = model_->impl().full("logits_from_video_features");
+    const ForwardOptions options = start_call(*model_, state_->arena, {});
+    model::RunState s{state_->arena, options};
+    return xclip.logits_from_video_features(video, text_features, s);
+  });
 }
 
 namespace {
@@ -243,39 +259,45 @@ void add_recorded(const NamedTensors& recorded, const std::string& tower_prefix,
 }  // namespace
 
 NamedTensors Session::text_model(const Tensor& input_ids, const Tensor& attention_mask, const ForwardOptions& options) {
-  const model::TextTransformer& text = model_->impl().text_model();
-  const ForwardOptions o = start_call(*model_, state_->arena, options);
-  model::RunState s{state_->arena, o};
-  NamedTensors recorded;
-  s.outputs = &recorded;
-  model::TextOutput t = text.forward(input_ids, attention_mask, s, true);
-  NamedTensors out;
-  out.add("last_hidden_state", t.last_hidden_state);
-  out.add("pooler_output", t.pooler_output);
-  add_recorded(recorded, "text_model_output/", out);
-  return out;
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::TextTransformer& text = model_->impl().text_model();
+    const ForwardOptions o = start_call(*model_, state_->arena, options);
+    model::RunState s{state_->arena, o};
+    NamedTensors recorded;
+    s.outputs = &recorded;
+    model::TextOutput t = text.forward(input_ids, attention_mask, s, true);
+    NamedTensors out;
+    out.add("last_hidden_state", t.last_hidden_state);
+    out.add("pooler_output", t.pooler_output);
+    add_recorded(recorded, "text_model_output/", out);
+    return out;
+  });
 }
 
 NamedTensors Session::vision_model(const Tensor& pixel_values, const ForwardOptions& options) {
-  const model::VisionTransformer& vision = model_->impl().vision_model();
-  const int frames = model_->config().vision_config.num_frames;
-  XCLIP_CHECK(pixel_values.defined() && pixel_values.dtype() == DType::F32 && pixel_values.rank() == 4, InvalidArgument)
-      << "pixel_values: expected F32 [videos*num_frames, channels, height, width], got " << pixel_values.describe();
-  XCLIP_CHECK(pixel_values.dim(0) > 0 && pixel_values.dim(0) % frames == 0, InvalidArgument)
-      << "pixel_values: " << pixel_values.dim(0) << " images is not a whole number of videos of num_frames = " << frames
-      << " (the cross-frame attention mixes the frames of one video)";
-  const Tensor videos = pixel_values.reshaped(
-      {pixel_values.dim(0) / frames, frames, pixel_values.dim(1), pixel_values.dim(2), pixel_values.dim(3)});
-  const ForwardOptions o = start_call(*model_, state_->arena, options);
-  model::RunState s{state_->arena, o};
-  NamedTensors recorded;
-  s.outputs = &recorded;
-  const model::VisionOutput v = vision.forward(videos, o.interpolate_pos_encoding, s);
-  NamedTensors out;
-  out.add("last_hidden_state", vision.last_hidden_state(v));
-  out.add("pooler_output", v.pooler_output);
-  add_recorded(recorded, "vision_model_output/", out);
-  return out;
+  return run_with_threads(model_->num_threads(), [&] {
+    const model::VisionTransformer& vision = model_->impl().vision_model();
+    const int frames = model_->config().vision_config.num_frames;
+    XCLIP_CHECK(pixel_values.defined() && pixel_values.dtype() == DType::F32 && pixel_values.rank() == 4,
+                InvalidArgument)
+        << "pixel_values: expected F32 [videos*num_frames, channels, height, width], got " << pixel_values.describe();
+    XCLIP_CHECK(pixel_values.dim(0) > 0 && pixel_values.dim(0) % frames == 0, InvalidArgument)
+        << "pixel_values: " << pixel_values.dim(0)
+        << " images is not a whole number of videos of num_frames = " << frames
+        << " (the cross-frame attention mixes the frames of one video)";
+    const Tensor videos = pixel_values.reshaped(
+        {pixel_values.dim(0) / frames, frames, pixel_values.dim(1), pixel_values.dim(2), pixel_values.dim(3)});
+    const ForwardOptions o = start_call(*model_, state_->arena, options);
+    model::RunState s{state_->arena, o};
+    NamedTensors recorded;
+    s.outputs = &recorded;
+    const model::VisionOutput v = vision.forward(videos, o.interpolate_pos_encoding, s);
+    NamedTensors out;
+    out.add("last_hidden_state", vision.last_hidden_state(v));
+    out.add("pooler_output", v.pooler_output);
+    add_recorded(recorded, "vision_model_output/", out);
+    return out;
+  });
 }
 
 }  // namespace xclip

@@ -2,16 +2,61 @@
 // on libgomp), so element-wise work and matrix products never compete for cores.
 #pragma once
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdint>
-
-#include <omp.h>
+#include <exception>
+#include <thread>
+#include <type_traits>
 
 namespace xclip {
 
-// Threads used by parallel_for and GEMM. 0 = XCLIP_NUM_THREADS or all cores.
-void set_num_threads(int n);
+// The thread count asked for: n when positive, else XCLIP_NUM_THREADS, else OMP_NUM_THREADS,
+// else all cores.
+int requested_num_threads(int n);
+
+// Sets the calling thread's count for parallel_for and GEMM (OpenMP's is per thread) and
+// returns requested_num_threads(n). On the stale thread of a forked child (below) the thread
+// runs alone whatever is asked.
+int set_num_threads(int n);
 int num_threads();
+
+// True on the thread that called fork(), in the child. libgomp's team of that thread did not
+// survive the fork: a parallel region there would wait for it forever.
+bool on_stale_openmp_thread();
+
+// Runs fn() here, or, on the stale thread of a forked child, on a new thread (whose OpenMP
+// team is fresh) with `threads` threads, and waits for it. Exceptions reach the caller.
+template <class Fn>
+auto run_with_threads(int threads, Fn&& fn) -> decltype(fn()) {
+  if (!on_stale_openmp_thread()) return fn();
+  using Result = decltype(fn());
+  std::exception_ptr error;
+  if constexpr (std::is_void_v<Result>) {
+    std::thread([&] {
+      try {
+        set_num_threads(threads);
+        fn();
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }).join();
+    if (error) std::rethrow_exception(error);
+  } else {
+    Result result{};
+    std::thread([&] {
+      try {
+        set_num_threads(threads);
+        result = fn();
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }).join();
+    if (error) std::rethrow_exception(error);
+    return result;
+  }
+}
 
 // Calls fn(lo, hi) over [begin, end) split in contiguous chunks, one per thread. Runs inline
 // when the range is below `grain` or when already inside a parallel region (no nesting).
@@ -26,7 +71,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&&
     return;
   }
   const std::int64_t chunks = std::min<std::int64_t>(threads, (n + grain - 1) / std::max<std::int64_t>(grain, 1));
-#pragma omp parallel num_threads(static_cast<int>(chunks))
+#pragma omp parallel num_threads(static_cast <int>(chunks))
   {
     const std::int64_t t = omp_get_thread_num();
     const std::int64_t nt = omp_get_num_threads();

@@ -32,7 +32,8 @@ MitOutput MultiframeIntegrationTransformer::forward(const float* cls, std::int64
   }
   float* x = s.arena.alloc_floats(n);
   for (std::int64_t i = 0; i < n; ++i) x[i] = cls[i] + position[i % (t * d)];
-  encoder_.forward(x, videos, t, ops::AttentionMask{}, s, "");
+  // Its encoder's hidden states and attentions are XCLIPOutput.mit_output's (before the residual).
+  encoder_.forward(x, videos, t, ops::AttentionMask{}, s, "mit_output");
 
   MitOutput out;
   out.last_hidden_state = Tensor::empty(DType::F32, {videos, t, d});

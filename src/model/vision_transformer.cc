@@ -23,7 +23,8 @@ void VisionTransformer::validate(const Tensor& pv, bool interpolate, bool interp
   XCLIP_CHECK(pv.dim(1) == c.num_frames || (interpolate_frames && pv.dim(1) > 0), InvalidArgument)
       << "pixel_values: each video must have num_frames = " << c.num_frames << " frames (the MIT has one position "
       << "embedding per frame), got " << pv.dim(1) << " in " << pv.describe()
-      << "; the interpolate_frames option (CLI --interpolate-frames) resizes the embeddings to other counts";
+      << "; a model loaded with interpolate_frames (Python: from_pretrained(..., interpolate_frames=True), C++: "
+      << "LoadOptions::interpolate_frames, CLI: --interpolate-frames) resizes the embeddings to other counts";
   XCLIP_CHECK(pv.dim(2) == c.num_channels, InvalidArgument)
       << "pixel_values: expected " << c.num_channels << " channels, got " << pv.dim(2) << " in " << pv.describe();
   const std::int64_t h = pv.dim(3), w = pv.dim(4);

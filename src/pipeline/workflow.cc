@@ -76,8 +76,9 @@ struct Workflow::Impl {
     if (s.num_frames == 0) s.num_frames = expected;
     XCLIP_CHECK(s.num_frames == expected || !s.indices.empty() || model->interpolate_frames(), InvalidArgument)
         << "this model takes " << expected << " frames per video (its multi-frame integration transformer has "
-        << expected << " position embeddings); " << s.num_frames << " frames were asked for: interpolate_frames "
-        << "(CLI --interpolate-frames) resizes the embeddings to other counts";
+        << expected << " position embeddings); " << s.num_frames << " frames were asked for: a model loaded with "
+        << "interpolate_frames (Python: interpolate_frames=True, CLI: --interpolate-frames) resizes the embeddings "
+        << "to other counts";
     XCLIP_CHECK(options.batch_size > 0, InvalidArgument) << "batch size must be positive, got " << options.batch_size;
   }
 
