@@ -201,7 +201,7 @@ def test_models_from_configs_are_random_and_seeded():
 
 def test_int8_and_config_round_trip(tmp_path):
     model = xclip.XCLIPModel.from_pretrained(model_dir(TINY), dtype="int8")
-    assert model.dtype == "int8"
+    assert model.weights_dtype == "int8"
     # oneDNN's int8 kernels are exact with AVX512-VNNI and saturate without any VNNI (the int8
     # weights are then multiplied in float32); AVX-VNNI alone is not pinned down here.
     flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()

@@ -57,10 +57,10 @@ class BatchFeature(dict):
         """As transformers: a dtype casts the floating-point tensors only (input_ids stay
         integers); a device (or device and dtype) moves every torch tensor."""
         torch = torch_module()
-        dtype = kwargs.get("dtype")
-        if args and torch is not None and isinstance(args[0], torch.dtype):
-            dtype, args = args[0], args[1:]
-        device = kwargs.get("device", args[0] if args else None)
+        dtypes = [a for a in args if torch is not None and isinstance(a, torch.dtype)]
+        devices = [a for a in args if torch is None or not isinstance(a, torch.dtype)]
+        dtype = kwargs.get("dtype", dtypes[0] if dtypes else None)
+        device = kwargs.get("device", devices[0] if devices else None)
         out = BatchFeature()
         for key, value in self.items():
             if is_torch(value):
