@@ -4,8 +4,9 @@
 # Installs what it needs (Debian's python3-torch and OpenBLAS, the BLAS it must run on) and
 # refuses to run the baseline on any other BLAS (it prints the library and kernel family).
 # The PyTorch baseline runs with the set-up that makes it fastest here: glibc malloc
-# thresholds, passive OpenMP waiting, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (for that
-# command only), torch.set_num_threads(THREADS), torch.inference_mode().
+# thresholds, passive OpenMP waiting, OpenBLAS's best kernel family for this CPU (below),
+# OPENBLAS_L2_SIZE unset (for that command only), torch.set_num_threads(THREADS),
+# torch.inference_mode().
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for package in python3-torch libopenblas0-pthread; do
@@ -35,8 +36,27 @@ run_ours() {
   # bf16 where the CPU has AVX512-BF16 (the load refuses elsewhere; the table then says so).
   ours16+=("$("$BUILD/bench/xclip_bench_workloads" "$MODEL" "$INPUTS" "$THREADS" "$REPEATS" bf16 2>/dev/null || echo '{}')")
 }
+# OpenBLAS 0.3.21's run-time dispatch does not know every new CPU (Sapphire Rapids, Zen 4)
+# and falls back to its generic Prescott kernels, some 5x slower: the baseline names the best
+# family this CPU's flags support instead, and xclip_torch.py refuses to time generic kernels.
+best_openblas_coretype() {
+  local flags
+  flags="$(grep -m1 '^flags' /proc/cpuinfo)"
+  has() { [[ " $flags " == *" $1 "* ]]; }
+  if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
+    if has avx512_bf16; then echo Cooperlake; else echo SkylakeX; fi
+  elif has avx2 && has fma; then
+    if grep -q -m1 AuthenticAMD /proc/cpuinfo; then echo Zen; else echo Haswell; fi
+  else
+    echo "this CPU has no AVX2: OpenBLAS would run generic kernels, and a baseline on them means nothing" >&2
+    return 1
+  fi
+}
+CORETYPE="$(best_openblas_coretype)"
+echo "PyTorch baseline: OPENBLAS_CORETYPE=$CORETYPE (for its command only)" >&2
 run_torch() {
-  torch+=("$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
+  torch+=("$(env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$CORETYPE" XCLIP_EXPECTED_OPENBLAS_KERNELS="$CORETYPE" \
+          MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=17179869184 \
           OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/cpu/xclip_torch.py bench "$MODEL" "$INPUTS" "$THREADS" "$REPEATS")")
 }
 # Rounds alternate which side runs first (ours, PyTorch | PyTorch, ours | ...): a shared

@@ -186,8 +186,16 @@ def blas_in_use():
     lib = ctypes.CDLL(openblas[0])
     lib.openblas_get_config.restype = ctypes.c_char_p
     lib.openblas_get_corename.restype = ctypes.c_char_p
-    return {"library": openblas[0], "config": lib.openblas_get_config().decode(),
-            "kernels": lib.openblas_get_corename().decode()}
+    kernels = lib.openblas_get_corename().decode()
+    # Kernel families that mean OpenBLAS did not recognise the CPU (or was told to run generic code).
+    if kernels.lower() in ("prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "generic", "unknown"):
+        raise SystemExit(f"OpenBLAS runs its generic {kernels} kernels here: a baseline on them is several times "
+                         "too slow. Set OPENBLAS_CORETYPE to the best family of this CPU (run_cpu_bench.sh does).")
+    expected = os.environ.get("XCLIP_EXPECTED_OPENBLAS_KERNELS")
+    if expected and kernels.lower() != expected.lower():
+        raise SystemExit(f"OpenBLAS runs {kernels} kernels, not the {expected} asked for with OPENBLAS_CORETYPE")
+    return {"library": openblas[0], "config": lib.openblas_get_config().decode(), "kernels": kernels,
+            "coretype_env": os.environ.get("OPENBLAS_CORETYPE", "")}
 
 
 def bench(folder, inputs, threads, repeats):

@@ -18,6 +18,7 @@
 
 #include "xclip/options.h"
 #include "xclip/tensor.h"
+#include "xclip/video.h"
 
 namespace xclip {
 
@@ -38,9 +39,12 @@ struct IndexOpenOptions {
   // A model already loaded from that same `model` (a server's): searches use it instead of
   // loading a second copy. Its weights type must be the index's dtype.
   std::shared_ptr<const Model> loaded_model;
-  WeightType dtype = WeightType::F32;  // creating: what the index is built with (recorded)
+  // Creating: what the index is built with (recorded). Auto, as everywhere: int8 for a folder
+  // converted by `xclip convert` whose self-check passed, else float32.
+  WeightType dtype = WeightType::Auto;
   int num_threads = 0;                 // 0 = XCLIP_NUM_THREADS or the number of cores
   HubOptions hub;
+  DecodeLimits decode_limits;  // what one video may cost to decode
   IndexSettings settings;  // creating only
   bool create = true;      // false: a missing index is an error
   // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
@@ -121,6 +125,9 @@ class VideoIndex {
   // Moments like a video (its first window's embedding; stage 1 only: X-CLIP has no
   // video-to-video score).
   std::vector<SearchHit> search_like(const std::string& video_path, const SearchOptions& options = {});
+  // search_like from a get_video_features row F32 [1, projection_dim] computed elsewhere (a
+  // server decodes the video without holding the index).
+  std::vector<SearchHit> search_video_features(const Tensor& video_features, const SearchOptions& options = {});
   // Stage 1 and 2 from a get_text_features row F32 [1, projection_dim] (raw, as the model
   // gives it).
   std::vector<SearchHit> search_text_features(const Tensor& text_features, const SearchOptions& options = {});

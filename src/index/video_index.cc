@@ -132,7 +132,7 @@ struct VideoIndex::Impl {
     store.set_meta("model_path", fs::absolute(folder).string());
     store.set_meta("model_fingerprint", index::folder_fingerprint(folder));
     store.set_meta("revision", revision_of(folder));
-    store.set_meta("dtype", dtype_name(options.dtype == WeightType::Auto ? WeightType::F32 : options.dtype));
+    store.set_meta("dtype", dtype_name(created_dtype(folder)));
     store.set_meta("projection_dim", std::to_string(config.projection_dim));
     store.set_meta("prompt_layers", std::to_string(config.prompt_layers));
     store.set_meta("patches", std::to_string(side * side));
@@ -143,6 +143,19 @@ struct VideoIndex::Impl {
     store.set_meta("sampling", "uniform");
     store.set_meta("generation", "0");
     t.commit();
+  }
+
+  // The precision the index is built in: the one asked for, or what Auto means for this
+  // folder everywhere else (int8 for a converted folder whose self-check passed, else
+  // float32), found by loading the model the update is about to use anyway.
+  WeightType created_dtype(const std::string& folder) {
+    if (options.loaded_model) return options.loaded_model->weights();
+    if (options.dtype != WeightType::Auto) return options.dtype;
+    LoadOptions load;
+    load.num_threads = options.num_threads;
+    load.hub = options.hub;
+    model = Model::load(folder, load);
+    return model->weights();
   }
 
   void read_meta() {
@@ -186,6 +199,8 @@ struct VideoIndex::Impl {
         << index::folder_fingerprint(model_path) << ", recorded " << store.required_meta("model_fingerprint") << ")";
     if (options.loaded_model) {
       model = options.loaded_model;
+    } else if (model && model->weights() == dtype && fs::absolute(model->path()).string() == model_path) {
+      // loaded by created_dtype
     } else {
       LoadOptions load;
       load.num_threads = options.num_threads;
@@ -274,6 +289,7 @@ struct VideoIndex::Impl {
 
   void produce_windows(const std::vector<index::FileVersion>& files, const pipeline::Prefetcher<WindowChunk>::Emit& emit) {
     VideoOpenOptions open;
+    open.limits = options.decode_limits;
     const int batch = 4;  // windows per forward: the same for every run, so results repeat bit for bit
     for (std::size_t f = 0; f < files.size(); ++f) {
       try {
@@ -550,6 +566,14 @@ struct VideoIndex::Impl {
     s.num_frames = settings.num_frames;
     const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
     const Tensor features = session->get_video_features(processor->video_processor().preprocess({frames.frames}));
+    return search_video_features(features, o);
+  }
+
+  std::vector<SearchHit> search_video_features(const Tensor& features, const SearchOptions& o) {
+    check_search(o);
+    XCLIP_CHECK(features.defined() && features.dtype() == DType::F32 && features.numel() == shape.dim, InvalidArgument)
+        << "video features: expected F32 [1, " << shape.dim << "] (get_video_features of one video), got "
+        << (features.defined() ? features.describe() : std::string("nothing"));
     std::vector<float> query(features.data<float>(), features.data<float>() + shape.dim);
     l2_normalize(query.data(), query.size());
     ensure_vectors();
@@ -663,6 +687,9 @@ std::vector<SearchHit> VideoIndex::search(const std::string& text, const SearchO
 }
 std::vector<SearchHit> VideoIndex::search_like(const std::string& video_path, const SearchOptions& options) {
   return impl_->search_like(video_path, options);
+}
+std::vector<SearchHit> VideoIndex::search_video_features(const Tensor& video_features, const SearchOptions& options) {
+  return impl_->search_video_features(video_features, options);
 }
 std::vector<SearchHit> VideoIndex::search_text_features(const Tensor& text_features, const SearchOptions& options) {
   return impl_->search_text_features(text_features, options);

@@ -291,6 +291,37 @@ TEST(IndexCrashSafety, KilledRunCompletesToTheSameIndex) {
 // at once, without waiting. Seen as a failed indexer in KilledRunCompletesToTheSameIndex,
 // whose polling opens the database; a plain pragma lost ~0.4 % of these races (13 of 3,000),
 // so 1,000 of them fail the old code with a probability of ~98 %.
+// --dtype auto means for an index what it means everywhere: a converted int8 folder runs (and
+// is recorded) in int8 where its self-check passed, not in float32 on dequantized weights.
+TEST(IndexDtype, AutoRecordsWhatTheModelRuns) {
+  const std::string int8_dir = scratch_dir() + "/index_int8_model";
+  fs::remove_all(int8_dir);
+  convert_model(model_dir("tiny"), int8_dir);
+  const WeightType auto_runs = Model::load(int8_dir)->weights();
+  if (int8_products_exact()) {
+    EXPECT_EQ(auto_runs, WeightType::Int8);  // the check passes on exact CPUs
+  }
+  const std::string videos = make_collection("dtype", 1, 2);
+  const std::string dir = fresh_dir("dtype_auto");
+  IndexOpenOptions o;
+  o.model = int8_dir;
+  o.create = true;
+  o.settings.window_seconds = 2.0;
+  VideoIndex index = VideoIndex::open(dir, o);
+  index.update({videos});
+  EXPECT_EQ(index.info().dtype, auto_runs == WeightType::Int8 ? "int8" : "float32");
+  // Opening it again with a float32 model is refused, as before.
+  IndexOpenOptions f32;
+  f32.loaded_model = Model::load(int8_dir, [] {
+    LoadOptions l;
+    l.weights = WeightType::F32;
+    return l;
+  }());
+  if (auto_runs != WeightType::F32) {
+    EXPECT_THROW(VideoIndex::open(dir, f32), InvalidArgument);
+  }
+}
+
 TEST(IndexDatabase, OpenedWhileBeingCreated) {
   const std::string dir = fresh_dir("wal_race"), path = dir + "/index.sqlite";
   fs::create_directories(dir);

@@ -30,7 +30,9 @@ options:
   --window SECONDS     window length (default 10; creating only)
   --stride SECONDS     start-to-start distance (default: the window; creating only)
   --frames N           frames per window (default: the model's num_frames)
-  --dtype f32|int8|bf16  what the index is built with (default f32; creating only)
+  --dtype auto|f32|int8|bf16  what the index is built with (creating only; auto, the default: int8
+                       for a folder from `xclip convert` whose self-check passed, else f32)
+  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
   --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)
   --threads N          intra-op threads
   --remove             remove PATH... from the index instead
@@ -81,10 +83,8 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.num_threads = args.get_int("threads", 0);
   o.create = create;
   o.hub.progress = !args.flag("quiet");
-  if (args.has("dtype")) {
-    o.dtype = parse_dtype(args);
-    if (o.dtype == WeightType::Auto) o.dtype = WeightType::F32;
-  }
+  o.dtype = parse_dtype(args);  // auto: what the model folder runs in everywhere else
+  o.decode_limits = parse_decode_limits(args);
   o.settings.window_seconds = get_double(args, "window", 10.0);
   o.settings.stride_seconds = get_double(args, "stride", 0.0);
   o.settings.num_frames = args.get_int("frames", 0);
@@ -129,7 +129,8 @@ void print_report(const IndexUpdateReport& r, const std::string& format) {
 
 int run_index(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list"},
-                  {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from"});
+                  {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from",
+                   "max-pixels", "max-frames"});
   if (args.flag("help")) {
     std::cout << kIndexHelp;
     return 0;
