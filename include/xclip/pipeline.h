@@ -35,6 +35,7 @@ struct WorkflowOptions {
   // SeekMode::Keyframe: each sampled frame is replaced by the keyframe at or before it
   // (inexact, for indexing long videos fast); VideoResult::frame_indices says which.
   SeekMode seek = SeekMode::Exact;
+  DecodeLimits decode_limits;  // what one video may cost to decode
 
   // Texts: the prompt made of each label or text; "{}" is replaced (absent: appended).
   std::string text_template = "{}";

@@ -36,10 +36,20 @@ enum class SeekMode {
              // one decoded picture per target; DecodedFrames says which frames were used
 };
 
+// What one file may cost to decode. A small file can declare huge pictures (a 740 KB H.264
+// of 15872x15872 frames), so the limits are checked from the stream's parameters before
+// anything is decoded, again by the decoder for every picture (a stream may lie), and on
+// every request for frames. The defaults cover real 8K video (8192x4320, DCI).
+struct DecodeLimits {
+  std::int64_t max_pixels = 8192LL * 4320;  // per frame (width x height)
+  std::int64_t max_frames = 1024;           // per frames_at call (each is a full-size RGB picture)
+};
+
 struct VideoOpenOptions {
   FrameCountMode frame_count = FrameCountMode::Exact;
   int threads = 0;  // decoder threads (and parallel decoders); 0 = automatic, 1 = one thread
   SeekMode seek = SeekMode::Exact;
+  DecodeLimits limits;
 };
 
 struct DecodedFrames {

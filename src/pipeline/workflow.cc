@@ -119,6 +119,7 @@ struct Workflow::Impl {
     VideoOpenOptions open;
     open.threads = options.decode_threads;
     open.seek = options.seek;
+    open.limits = options.decode_limits;
     pipeline::VideoPrefetcher prefetcher(paths, options.sampling, processor.video_processor(), options.prefetch,
                                          open);
     std::vector<PreparedVideo> pending;

@@ -492,6 +492,13 @@ std::unique_ptr<VideoReader::Impl> open_impl(const std::string& path, const Vide
   return impl;
 }
 
+void check_pixel_limit(const std::string& path, std::int64_t width, std::int64_t height, const DecodeLimits& limits) {
+  XCLIP_CHECK(width * height <= limits.max_pixels, InvalidArgument)
+      << path << ": frames of " << width << "x" << height << " (" << width * height / 1000000.0
+      << " Mpixels) exceed the decode limit of " << limits.max_pixels / 1000000.0
+      << " Mpixels per frame (DecodeLimits::max_pixels; CLI and serve: --max-pixels)";
+}
+
 void open_streams(VideoReader::Impl& m) {
   const std::string& path = m.info.path;
   struct stat st {};
@@ -512,7 +519,11 @@ void open_streams(VideoReader::Impl& m) {
   }
   m.format.reset(raw);
   m.arm();
-  err = avformat_find_stream_info(raw, nullptr);
+  // Probing decodes a few pictures: its decoders get the pixel limit too.
+  std::vector<AVDictionary*> probe_options(raw->nb_streams, nullptr);
+  for (AVDictionary*& d : probe_options) av_dict_set_int(&d, "max_pixels", m.options.limits.max_pixels, 0);
+  err = avformat_find_stream_info(raw, probe_options.empty() ? nullptr : probe_options.data());
+  for (AVDictionary*& d : probe_options) av_dict_free(&d);
   if (err < 0) m.fail_ffmpeg("reading stream information", err);
 
   for (unsigned i = 0; i < raw->nb_streams; ++i) {
@@ -534,6 +545,9 @@ void open_streams(VideoReader::Impl& m) {
   if (err < 0) m.fail_ffmpeg("reading codec parameters", err);
   m.codec->thread_count = m.decoder_threads;
   m.codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  check_pixel_limit(path, par->width, par->height, m.options.limits);
+  // The decoder refuses larger pictures itself, before allocating them.
+  m.codec->max_pixels = m.options.limits.max_pixels;
   err = avcodec_open2(m.codec.get(), decoder, nullptr);
   if (err < 0) m.fail_ffmpeg("opening the " + std::string(decoder->name) + " decoder", err);
   XCLIP_CHECK(par->width > 0 && par->height > 0 && par->width <= 16384 && par->height <= 16384, FormatError)
@@ -579,6 +593,9 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
   m.build_index();
   m.stats = {};
   XCLIP_CHECK(!indices.empty(), InvalidArgument) << m.info.path << ": no frame indices requested";
+  XCLIP_CHECK(static_cast<std::int64_t>(indices.size()) <= m.options.limits.max_frames, InvalidArgument)
+      << m.info.path << ": " << indices.size() << " frames requested at once, more than the decode limit of "
+      << m.options.limits.max_frames << " (DecodeLimits::max_frames; CLI and serve: --max-frames)";
   const std::int64_t count = static_cast<std::int64_t>(m.frame_pts.size());
   XCLIP_CHECK(count > 0, FormatError) << m.info.path << ": the video stream has no frames";
   for (std::int64_t i : indices) {

@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 
 namespace xclip::cli {
@@ -57,6 +59,28 @@ int Args::get_int(const std::string& name, int fallback) const {
   if (it->second.empty() || *end != '\0' || v < 0 || v > 1 << 20)
     throw UsageError("--" + name + " expects a non-negative integer, got '" + it->second + "'");
   return static_cast<int>(v);
+}
+
+namespace {
+
+std::int64_t positive_count(const Args& args, const std::string& name, std::int64_t fallback) {
+  if (!args.has(name)) return fallback;
+  const std::string text = args.get(name, "");
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || v <= 0)
+    throw UsageError("--" + name + " expects a positive integer, got '" + text + "'");
+  return v;
+}
+
+}  // namespace
+
+DecodeLimits parse_decode_limits(const Args& args) {
+  DecodeLimits limits;
+  limits.max_pixels = positive_count(args, "max-pixels", limits.max_pixels);
+  limits.max_frames = positive_count(args, "max-frames", limits.max_frames);
+  return limits;
 }
 
 WeightType parse_dtype(const Args& args) {

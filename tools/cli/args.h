@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "xclip/options.h"
+#include "xclip/video.h"
 
 namespace xclip::cli {
 
@@ -40,5 +41,8 @@ class Args {
 
 // --dtype auto|f32|int8|bf16 (default auto: as the model folder stores its weights).
 WeightType parse_dtype(const Args& args);
+// --max-pixels N (per frame) and --max-frames N (per request): the decode limits, else the
+// library's defaults (8K frames).
+DecodeLimits parse_decode_limits(const Args& args);
 
 }  // namespace xclip::cli

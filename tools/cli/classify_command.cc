@@ -37,6 +37,7 @@ options:
   --batch N             videos per forward pass (default 4)
   --threads N           CPU threads          --backend torchvision|pil   resize arithmetic
   --dtype auto|f32|int8|bf16
+  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
                         int8 linear layers: ~3-4x faster, embeddings within cosine 0.999;
                         bf16 (AVX512-BF16 CPUs): ~1.5x; default auto: int8 for a folder
                         written by `xclip convert`, else f32
@@ -59,6 +60,7 @@ options:
   --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --seek exact|keyframe,
   --clips K (views averaged),
   --batch N, --threads N, --backend torchvision|pil, --dtype auto|f32|int8|bf16, --quiet
+  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
 
 example:
   xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize
@@ -87,6 +89,7 @@ WorkflowOptions workflow_options(const Args& args) {
   o.sampling = parse_sampling_options(args, 0);
   o.interpolate_frames = args.flag("interpolate-frames");
   o.seek = parse_seek_mode(args);
+  o.decode_limits = parse_decode_limits(args);
   o.batch_size = std::max(1, args.get_int("batch", 4));
   o.text_template = args.get("template", "{}");
   o.normalize = args.flag("normalize");
@@ -129,7 +132,8 @@ struct Reporter {
 int run_classify(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "interpolate-frames", "help"},
                   {"model", "labels", "labels-file", "template", "top", "format", "frames", "sampling", "seek",
-                   "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype"});
+                   "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype",
+                   "max-pixels", "max-frames"});
   if (args.flag("help")) {
     std::cout << kClassifyHelp;
     return 0;
@@ -176,7 +180,7 @@ int run_classify(int argc, char** argv) {
 int run_embed(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "normalize", "interpolate-frames", "help"},
                   {"model", "output", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end",
-                   "batch", "threads", "backend", "dtype"});
+                   "batch", "threads", "backend", "dtype", "max-pixels", "max-frames"});
   if (args.flag("help")) {
     std::cout << kEmbedHelp;
     return 0;

@@ -13,7 +13,7 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count]
+const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count] [--max-pixels N]
 
 Prints the video's metadata as JSON: container, codec, pixel format, displayed size (after
 rotation), rotation, average frame rate, duration, frame count. The frame count is exact
@@ -41,6 +41,8 @@ options:
   --indices i,j,...         explicit frame indices instead of a sampler
   --seek exact|keyframe     keyframe: each frame replaced by the keyframe at or before it (inexact,
                             fast; `indices` and `pts` say which frames were used)
+  --max-pixels N            largest frame decoded, in pixels (default 35389440: 8192x4320)
+  --max-frames N            most frames decoded at once (default 1024)
 
 example:
   xclip frames clip.mp4 --frames 8 --outputs frames.safetensors
@@ -65,13 +67,14 @@ nlohmann::json info_json(const VideoInfo& i) {
 }  // namespace
 
 int run_probe(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"header-count", "help"}, {});
+  const Args args(argc, argv, 2, {"header-count", "help"}, {"max-pixels", "max-frames"});
   if (args.flag("help")) {
     std::cout << kProbeHelp;
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
   VideoOpenOptions options;
+  options.limits = parse_decode_limits(args);
   if (args.flag("header-count")) options.frame_count = FrameCountMode::Header;
   const VideoReader reader = VideoReader::open(args.positionals()[0], options);
   std::cout << info_json(reader.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -80,7 +83,8 @@ int run_probe(int argc, char** argv) {
 
 int run_frames(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help"},
-                  {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices"});
+                  {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices",
+                   "max-pixels", "max-frames"});
   if (args.flag("help")) {
     std::cout << kFramesHelp;
     return 0;
@@ -90,6 +94,7 @@ int run_frames(int argc, char** argv) {
   const SamplingOptions sampling = parse_sampling_options(args, 8);
   VideoOpenOptions open;
   open.seek = parse_seek_mode(args);
+  open.limits = parse_decode_limits(args);
   VideoReader reader = VideoReader::open(args.positionals()[0], open);
   const SampledClips clips = sample_clips(reader, sampling);
   if (clips.repeated) {
