@@ -10,7 +10,11 @@ namespace xclip::text {
 
 namespace {
 
-constexpr std::size_t kMaxCacheEntries = 1 << 16;
+// The word cache is bounded in bytes, not only in entries: a server fed 1 MB one-word texts
+// would otherwise keep every one (with its ids) for ever. Words longer than kMaxCachedWord
+// are rare in real text and not worth keeping at all.
+constexpr std::size_t kMaxCacheBytes = 16u << 20;
+constexpr std::size_t kMaxCachedWord = 256;
 
 std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
   return (static_cast<std::uint64_t>(a) << 32) | static_cast<std::uint32_t>(b);
@@ -125,9 +129,15 @@ void Bpe::encode_word(const std::string& word, std::vector<std::int64_t>& ids) c
   }
   std::vector<std::int64_t> result = merge_word(word);
   ids.insert(ids.end(), result.begin(), result.end());
+  if (word.size() > kMaxCachedWord) return;
+  // Key, ids and the node's bookkeeping.
+  const std::size_t bytes = word.size() + result.size() * sizeof(std::int64_t) + 64;
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_.emplace(word, std::move(result));
+  if (cache_bytes_ + bytes > kMaxCacheBytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  if (cache_.emplace(word, std::move(result)).second) cache_bytes_ += bytes;
 }
 
 }  // namespace xclip::text

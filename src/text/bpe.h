@@ -24,6 +24,11 @@ class Bpe {
 
   const std::unordered_map<std::string, std::int64_t>& vocab() const { return vocab_; }
   std::int64_t token_to_id(const std::string& token) const;  // -1 if absent
+  // What the word cache holds now, in bytes (bounded; for tests and the server's metrics).
+  std::size_t cache_bytes() const {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    return cache_bytes_;
+  }
 
  private:
   std::vector<std::int64_t> merge_word(const std::string& word) const;
@@ -37,6 +42,7 @@ class Bpe {
 
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<std::int64_t>> cache_;
+  mutable std::size_t cache_bytes_ = 0;
 };
 
 }  // namespace xclip::text

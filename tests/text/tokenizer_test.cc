@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "support/golden.h"
 #include "support/test_paths.h"
+#include "text/bpe.h"
 #include "xclip/error.h"
 #include "xclip/tokenizer.h"
 
@@ -240,6 +241,33 @@ TEST(TokenizerFilesTest, UnknownPipelineComponentsAreRejected) {
   check(j, "not in the vocabulary");
   std::ofstream(dir + "/tokenizer.json", std::ios::trunc) << "{\"model\": ";
   expect_error_containing([&] { Tokenizer::from_tokenizer_json(dir + "/tokenizer.json"); }, "not valid JSON");
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// A server fed long one-word texts must not keep them: the BPE word cache is bounded in bytes
+// (1 MB words used to stay, with their ids, until 65,536 entries).
+TEST(BpeCache, BoundedInBytes) {
+  text::Bpe bpe({{"a</w>", 0}, {"a", 1}, {"b", 2}, {"b</w>", 3}}, {}, "</w>", "", "", "test vocabulary");
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 64; ++i) {
+    ids.clear();
+    bpe.encode_word(std::string(100000 + i, 'a'), ids);
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(100000 + i));
+  }
+  EXPECT_EQ(bpe.cache_bytes(), 0u);  // long words are not cached
+  for (int i = 0; i < 300000; ++i) {
+    ids.clear();
+    std::string word = "ab";
+    for (int k = i; k > 0; k /= 2) word += (k % 2) ? 'a' : 'b';
+    bpe.encode_word(word, ids);
+  }
+  EXPECT_GT(bpe.cache_bytes(), 0u);
+  EXPECT_LE(bpe.cache_bytes(), 16u << 20);
 }
 
 }  // namespace
