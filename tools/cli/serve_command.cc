@@ -24,12 +24,22 @@ options:
   --port N             (default 8080)
   --api-key KEY        require "Authorization: Bearer KEY" (default: $XCLIP_API_KEY; none if unset)
   --allow-dir DIR      a folder whose videos requests may name by path (repeatable)
+  --allow-host NAME    a Host name to answer besides this server's address, e.g. behind a
+                       proxy (repeatable; * for any). Others get 403 (DNS rebinding).
+  --allow-origin URL   a web origin whose pages may call the API (repeatable; * for any).
+                       Browsers' requests from other sites get 403.
   --index DIR          a search index built with the same model (xclip index)
   --max-batch N        texts or videos per forward (default 32)
   --max-wait-ms MS     how long a forward waits for more requests (default 5)
   --max-queue N        waiting texts and videos before answering 429 (default 256)
   --max-upload-mb N    largest uploaded video (default 256)
-  --http-threads N     connections served at once (default 64)
+  --http-threads N     requests read and answered at once (default 64)
+  --max-connections N  open connections in all (default 512); more get 503 at once
+  --max-connections-per-client N   from one address (default 128)
+  --request-timeout S  a request's head and body must arrive within S seconds, plus 1 s per
+                       MiB of body (default 60; a head alone within 10)
+  --max-pixels N       largest video frame decoded, in pixels (default 35389440: 8192x4320)
+  --max-frames N       most frames decoded for one request (default 1024)
   --dtype auto|f32|int8|bf16, --threads N, --quiet
 
 example:
@@ -41,8 +51,9 @@ example:
 
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help"},
-                  {"model", "index", "host", "port", "api-key", "allow-dir", "max-batch", "max-wait-ms", "max-queue",
-                   "max-upload-mb", "http-threads", "dtype", "threads"});
+                  {"model", "index", "host", "port", "api-key", "allow-dir", "allow-host", "allow-origin", "max-batch", "max-wait-ms", "max-queue",
+                   "max-upload-mb", "http-threads", "dtype", "threads", "max-pixels", "max-frames",
+                   "max-connections", "max-connections-per-client", "request-timeout"});
   if (args.flag("help")) {
     std::cout << kServeHelp;
     return 0;
@@ -57,17 +68,25 @@ int run_serve(int argc, char** argv) {
   if (o.api_key.empty())
     if (const char* env = std::getenv("XCLIP_API_KEY")) o.api_key = env;
   o.allow_dirs = args.all("allow-dir");
+  o.allow_hosts = args.all("allow-host");
+  o.decode_limits = parse_decode_limits(args);
+  o.allow_origins = args.all("allow-origin");
   o.max_batch = args.get_int("max-batch", 32);
   o.max_wait_ms = args.get_int("max-wait-ms", 5);
   const int queue = args.get_int("max-queue", 256);
   const int upload_mb = args.get_int("max-upload-mb", 256);
   o.http_threads = args.get_int("http-threads", 64);
+  o.max_connections = args.get_int("max-connections", 512);
+  o.max_connections_per_client = args.get_int("max-connections-per-client", 128);
+  o.read_timeout_seconds = args.get_int("request-timeout", 60);
   o.dtype = parse_dtype(args);
   o.num_threads = args.get_int("threads", 0);
   o.quiet = args.flag("quiet");
   if (o.port <= 0 || o.port > 65535) throw UsageError("--port must be 1 to 65535");
-  if (o.max_batch <= 0 || o.max_wait_ms < 0 || queue <= 0 || upload_mb <= 0 || o.http_threads <= 0)
-    throw UsageError("--max-batch, --max-queue, --max-upload-mb and --http-threads must be positive");
+  if (o.max_batch <= 0 || o.max_wait_ms < 0 || queue <= 0 || upload_mb <= 0 || o.http_threads <= 0 ||
+      o.max_connections <= 0 || o.max_connections_per_client <= 0 || o.read_timeout_seconds <= 0)
+    throw UsageError("--max-batch, --max-queue, --max-upload-mb, --http-threads, --max-connections, "
+                     "--max-connections-per-client and --request-timeout must be positive");
   o.max_queue = static_cast<std::size_t>(queue);
   o.max_upload_bytes = static_cast<std::size_t>(upload_mb) << 20;
   return server::run_server(o);

@@ -34,16 +34,37 @@ void Batcher::check_room(std::size_t adding) {
 }
 
 std::future<std::vector<std::vector<float>>> Batcher::embed_texts(std::vector<std::string> prompts) {
-  TextItem item{std::move(prompts), {}};
-  auto future = item.done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    check_room(item.prompts.size());
-    queued_ += item.prompts.size();
-    texts_.push_back(std::move(item));
+  // Parts of at most max_batch prompts (one forward each, never more), queued one after the
+  // other: only the first can be refused (the queue is full now); the others wait for room,
+  // so a request larger than the queue is served in turn instead of refused forever.
+  const std::size_t part = std::max<std::size_t>(
+      1, std::min<std::size_t>(static_cast<std::size_t>(options_.max_batch), options_.max_queue));
+  std::vector<std::future<std::vector<std::vector<float>>>> parts;
+  for (std::size_t begin = 0; begin < prompts.size(); begin += part) {
+    const std::size_t end = std::min(prompts.size(), begin + part);
+    TextItem item{std::vector<std::string>(prompts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                           prompts.begin() + static_cast<std::ptrdiff_t>(end)),
+                  {}};
+    parts.push_back(item.done.get_future());
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (begin == 0) {
+        check_room(item.prompts.size());
+      } else {
+        changed_.wait(lock, [&] { return stop_ || queued_ + item.prompts.size() <= options_.max_queue; });
+        if (stop_) throw QueueFull("the server is stopping");
+      }
+      queued_ += item.prompts.size();
+      texts_.push_back(std::move(item));
+    }
+    changed_.notify_all();
   }
-  changed_.notify_all();
-  return future;
+  return std::async(std::launch::deferred, [parts = std::move(parts)]() mutable {
+    std::vector<std::vector<float>> rows;
+    for (auto& p : parts)
+      for (auto& row : p.get()) rows.push_back(std::move(row));
+    return rows;
+  });
 }
 
 std::future<VideoSearchFeatures> Batcher::embed_video(Tensor pixels) {
@@ -76,8 +97,7 @@ void Batcher::run() {
 
     std::vector<TextItem> texts;
     std::size_t prompts = 0;
-    while (!texts_.empty() &&
-           (texts.empty() || prompts + texts_.front().prompts.size() <= static_cast<std::size_t>(options_.max_batch))) {
+    while (!texts_.empty() && prompts + texts_.front().prompts.size() <= static_cast<std::size_t>(options_.max_batch)) {
       prompts += texts_.front().prompts.size();
       texts.push_back(std::move(texts_.front()));
       texts_.pop_front();
@@ -88,6 +108,7 @@ void Batcher::run() {
       videos_.pop_front();
     }
     queued_ -= prompts + videos.size();
+    changed_.notify_all();  // room for requests waiting to queue their next part
     lock.unlock();
     if (!texts.empty()) run_texts(texts);
     if (!videos.empty()) run_videos(videos);

@@ -59,20 +59,76 @@ nlohmann::json parse_json_body(const std::string& body, std::size_t max_bytes, i
   }
 }
 
-std::string confine_path(const std::string& path, const std::vector<std::string>& roots) {
-  if (roots.empty())
-    throw HttpError(403, "forbidden", "this server reads no files by path (start it with --allow-dir DIR)");
+namespace {
+
+bool inside(const fs::path& path, const std::vector<std::string>& roots) {
   std::error_code ec;
-  const fs::path real = fs::canonical(fs::path(path), ec);  // resolves "..", "." and every symlink
-  if (ec) throw HttpError(404, "not_found", "no such file: " + path);
+  const std::string ps = path.string();
   for (const std::string& root : roots) {
     const fs::path r = fs::canonical(root, ec);
     if (ec) continue;
-    const std::string rs = r.string(), ps = real.string();
+    const std::string rs = r.string();
     if (ps.size() > rs.size() && ps.compare(0, rs.size(), rs) == 0 && (rs.back() == '/' || ps[rs.size()] == '/'))
-      return ps;
+      return true;
   }
-  throw HttpError(403, "forbidden", "the path is outside the allowed folders (--allow-dir): " + path);
+  return false;
+}
+
+}  // namespace
+
+std::string confine_path(const std::string& path, const std::vector<std::string>& roots) {
+  if (roots.empty())
+    throw HttpError(403, "forbidden", "this server reads no files by path (start it with --allow-dir DIR)");
+  const HttpError outside(403, "forbidden", "the path is outside the allowed folders (--allow-dir): " + path);
+  std::error_code ec;
+  const fs::path real = fs::canonical(fs::path(path), ec);  // resolves "..", "." and every symlink
+  if (ec) {
+    // Missing: 404 only inside the roots, so that nobody learns which files exist elsewhere.
+    if (inside(fs::absolute(fs::path(path), ec).lexically_normal(), roots))
+      throw HttpError(404, "not_found", "no such file: " + path);
+    throw outside;
+  }
+  if (inside(real, roots)) return real.string();
+  throw outside;
+}
+
+std::string resolve_within(const std::string& path, const std::vector<std::string>& roots) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(fs::path(path), ec);
+  if (ec || !fs::is_regular_file(real, ec)) return "";
+  std::vector<std::string> all = roots;
+  all.push_back(fs::absolute(fs::path(path), ec).lexically_normal().parent_path().string());
+  return inside(real, all) ? real.string() : "";
+}
+
+namespace {
+
+std::optional<std::uint64_t> digits(const std::string& s) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(s);
+}
+
+}  // namespace
+
+std::optional<ByteRange> parse_byte_range(const std::string& header, std::uint64_t size) {
+  static const std::string unit = "bytes=";
+  if (header.compare(0, unit.size(), unit) != 0) return std::nullopt;
+  const std::string spec = header.substr(unit.size());
+  if (spec.find(',') != std::string::npos) return std::nullopt;  // several ranges: the whole file
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  const auto first = digits(spec.substr(0, dash));
+  const auto last = digits(spec.substr(dash + 1));
+  const HttpError unsatisfiable(416, "range_not_satisfiable",
+                                "the range '" + header + "' asks for nothing of the file's " + std::to_string(size) +
+                                    " bytes");
+  if (!first && last) {  // suffix: the last N bytes
+    if (*last == 0 || size == 0) throw unsatisfiable;
+    return ByteRange{size - std::min(*last, size), size - 1};
+  }
+  if (!first || (last && *last < *first)) return std::nullopt;  // bad syntax: ignored
+  if (*first >= size) throw unsatisfiable;
+  return ByteRange{*first, last ? std::min(*last, size - 1) : size - 1};
 }
 
 std::string make_private_dir() {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,6 +42,20 @@ nlohmann::json parse_json_body(const std::string& body, std::size_t max_bytes, i
 // The real path of `path` if it lies inside one of the roots (after resolving "..", and
 // symlinks of the path and of the roots); 403 otherwise, 404 if it does not exist.
 std::string confine_path(const std::string& path, const std::vector<std::string>& roots);
+
+// The real path of an indexed file if it is a regular file that lies, after every symlink is
+// resolved, in the folder it was indexed in or in one of the roots; "" otherwise (a file
+// swapped for a symlink to /etc/passwd is not served).
+std::string resolve_within(const std::string& path, const std::vector<std::string>& roots);
+
+// The bytes [first, last] of a Range request on a file of `size` bytes (RFC 9110 14.1):
+// nullopt means the whole file (no Range, another unit, bad syntax, or several ranges, which
+// a server may ignore); ends past the file are clamped; HttpError 416 when nothing of the file
+// is asked for.
+struct ByteRange {
+  std::uint64_t first = 0, last = 0;
+};
+std::optional<ByteRange> parse_byte_range(const std::string& header, std::uint64_t size);
 
 // A file under a private (0700) folder, removed when the object goes.
 class TempFile {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <list>
 #include <map>
 #include <mutex>
@@ -23,6 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "batcher.h"
+#include "browser_policy.h"
+#include "http_connection.h"
 #include "http_guard.h"
 #include "metrics.h"
 #include "web_assets.h"
@@ -48,9 +51,45 @@ void send_json(httplib::Response& res, int status, const json& body) {
 
 void send_error(httplib::Response& res, const HttpError& e) {
   res.status = e.status();
-  // An oversized body may still be arriving: close rather than read the rest as a request.
-  if (e.status() == 413) res.set_header("Connection", "close");
+  // A refused request's body may still be arriving, unread: close rather than read the rest
+  // as the next request.
+  if (e.status() == 413 || e.status() == 401 || e.status() == 403 || e.status() == 411 || e.status() == 415)
+    res.set_header("Connection", "close");
+  if (e.status() == 429 || e.status() == 503) res.set_header("Retry-After", "1");
   res.set_content(error_body(e.what(), e.type()), "application/json");
+}
+
+// Form fields and query parameters are strings: "a, b, c" labels become a list, "top" a number.
+void typed_form_fields(json& opts) {
+  if (opts.contains("labels") && opts["labels"].is_string()) {
+    json list = json::array();
+    std::string item;
+    for (char c : opts["labels"].get<std::string>() + ",") {
+      if (c == ',' || c == '\n') {
+        const auto b = item.find_first_not_of(" \t\r"), e = item.find_last_not_of(" \t\r");
+        if (b != std::string::npos) list.push_back(item.substr(b, e - b + 1));
+        item.clear();
+      } else {
+        item += c;
+      }
+    }
+    opts["labels"] = list;
+  }
+  for (const char* number : {"top"})
+    if (opts.contains(number) && opts[number].is_string()) {
+      try {
+        opts[number] = std::stoi(opts[number].get<std::string>());
+      } catch (const std::exception&) {
+        throw HttpError(422, "validation", std::string("\"") + number + "\" must be an integer in the int range");
+      }
+    }
+}
+
+// The server's temporary file names are nobody's business: errors say "the uploaded video".
+std::string without_upload_path(std::string message, const std::string& upload_path) {
+  for (std::size_t at; !upload_path.empty() && (at = message.find(upload_path)) != std::string::npos;)
+    message.replace(at, upload_path.size(), "the uploaded video");
+  return message;
 }
 
 std::vector<float> normalized(std::vector<float> v) {
@@ -84,6 +123,15 @@ std::vector<std::string> text_inputs(const json& body, const char* field) {
 template <class T>
 T field_or(const json& body, const char* name, T fallback) {
   if (!body.is_object() || !body.contains(name)) return fallback;
+  if constexpr (std::is_same_v<T, int>) {  // no silent wrap-around (4294967297 is not 1)
+    const json& v = body[name];
+    const bool fits = v.is_number_integer() &&
+                      (v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::numeric_limits<int>::max()
+                                              : v.get<std::int64_t>() >= std::numeric_limits<int>::min() &&
+                                                    v.get<std::int64_t>() <= std::numeric_limits<int>::max());
+    if (!fits) throw HttpError(422, "validation", std::string("\"") + name + "\" must be an integer in the int range");
+    return v.get<int>();
+  }
   try {
     return body[name].get<T>();
   } catch (const json::exception&) {
@@ -165,7 +213,13 @@ thread_local std::chrono::steady_clock::time_point t_request_start;
 
 class Server {
  public:
-  explicit Server(ServerOptions o) : options_(std::move(o)), upload_dir_(make_private_dir()) {}
+  explicit Server(ServerOptions o)
+      : options_(std::move(o)), upload_dir_(make_private_dir()), http_(connection_limits(options_)) {
+    policy_.bound_host = options_.host;
+    policy_.port = options_.port;
+    policy_.allow_hosts = options_.allow_hosts;
+    policy_.allow_origins = options_.allow_origins;
+  }
   ~Server() {
     std::error_code ec;
     fs::remove_all(upload_dir_, ec);
@@ -187,7 +241,8 @@ class Server {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         trim_heap_when_idle();
       }
-      http_.stop();  // stops accepting; requests in flight finish before listen returns
+      http_.begin_stop();  // connections stop waiting for slow clients
+      http_.stop();        // stops accepting; answers in progress finish before listen returns
     });
     if (!options_.quiet)
       std::fprintf(stderr, "xclip serve: listening on http://%s:%d (model loading)\n", options_.host.c_str(),
@@ -216,17 +271,17 @@ class Server {
       httplib::default_socket_options(sock);
       listen_socket_ = sock;
     });
-    const int threads = options_.http_threads;
-    http_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     http_.set_payload_max_length(options_.max_upload_bytes);
     http_.set_read_timeout(options_.read_timeout_seconds, 0);
     http_.set_write_timeout(options_.read_timeout_seconds, 0);
     http_.set_keep_alive_timeout(5);
+    http_.set_tcp_nodelay(true);  // else each keep-alive answer waits ~40 ms (Nagle and delayed ACKs)
     http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       t_request_start = std::chrono::steady_clock::now();
       note_activity();
-      return authorize(req, res) ? httplib::Server::HandlerResponse::Unhandled
-                                 : httplib::Server::HandlerResponse::Handled;
+      return browser_safe(req, res) && authorize(req, res) && body_allowed(req, res)
+                 ? httplib::Server::HandlerResponse::Unhandled
+                 : httplib::Server::HandlerResponse::Handled;
     });
     http_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
@@ -257,9 +312,68 @@ class Server {
   void trim_heap_when_idle() {
     if (!served_since_trim_) return;
     if (std::chrono::steady_clock::now() - last_activity_.load() < std::chrono::seconds(1)) return;
-    if (batcher_ && batcher_->queue_depth() > 0) return;
+    if (ready_ && batcher_->queue_depth() > 0) return;  // ready_ is set after batcher_ is (no race with load)
     served_since_trim_ = false;
     malloc_trim(0);
+  }
+
+  static ConnectionLimits connection_limits(const ServerOptions& o) {
+    ConnectionLimits l;
+    l.max_connections = o.max_connections;
+    l.max_per_client = o.max_connections_per_client;
+    l.max_active_requests = o.http_threads;
+    l.request_timeout_seconds = o.read_timeout_seconds;
+    l.head_timeout_seconds = std::min(10, o.read_timeout_seconds);
+    l.max_body_bytes = o.max_upload_bytes;
+    return l;
+  }
+
+  static bool is_json_route(const std::string& path) {
+    return path == "/embed/text" || path == "/v1/embeddings" || path == "/search";
+  }
+
+  // A POST body's content type must be one its route takes; JSON bodies are small: one larger
+  // than the JSON limit is refused from its announced size, before it is read (cpp-httplib
+  // would buffer it up to the upload limit first).
+  bool body_allowed(const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "POST") return true;
+    try {  // no form side doors (browser_policy.h), refused before anything else
+      const bool video = req.path == "/embed/video" || req.path == "/classify";
+      if (video || is_json_route(req.path))
+        check_content_type(video ? BodyKind::Video : BodyKind::Json, req.get_header_value("Content-Type"));
+    } catch (const HttpError& e) {
+      send_error(res, e);
+      return false;
+    }
+    if (!is_json_route(req.path)) return true;
+    if (req.get_header_value("Transfer-Encoding") == "chunked") {
+      send_error(res, HttpError(411, "length_required", "a JSON body needs a Content-Length"));
+      return false;
+    }
+    const std::uint64_t announced = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    if (announced <= options_.max_json_bytes) return true;
+    send_error(res, HttpError(413, "payload_too_large",
+                              "the JSON body announces " + std::to_string(announced) + " bytes, more than the limit of " +
+                                  std::to_string(options_.max_json_bytes)));
+    return false;
+  }
+
+  static bool is_page_file(const std::string& path) {
+    return path == "/" || path == "/app.js" || path == "/style.css";
+  }
+
+  // Host names this server (DNS rebinding); Origin, when a browser sends one, is this
+  // server's page (cross-site requests). See browser_policy.h.
+  bool browser_safe(const httplib::Request& req, httplib::Response& res) {
+    try {
+      const std::string host = req.get_header_value("Host");
+      check_host(policy_, host);
+      if (!is_page_file(req.path)) check_origin(policy_, req.get_header_value("Origin"), host);
+      return true;
+    } catch (const HttpError& e) {
+      send_error(res, e);
+      return false;
+    }
   }
 
   // The key is needed everywhere but the health check and the page's static files; media
@@ -347,7 +461,10 @@ class Server {
     return f(*index_);
   }
 
-  json parse(const httplib::Request& req) const { return parse_json_body(req.body, options_.max_json_bytes); }
+  json parse(const httplib::Request& req) const {
+    check_content_type(BodyKind::Json, req.get_header_value("Content-Type"));
+    return parse_json_body(req.body, options_.max_json_bytes);
+  }
 
   std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) {
     return batcher_->embed_texts(texts).get();
@@ -402,6 +519,9 @@ class Server {
     http_.Get(R"(/media/videos/(\d+))",
               guarded([this](const httplib::Request& req, httplib::Response& res) { media_video(req, res); }));
     http_.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", page_security_policy());
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Referrer-Policy", "no-referrer");
       res.set_content(web::kIndexHtml, "text/html; charset=utf-8");
     });
     http_.Get("/app.js", [](const httplib::Request&, httplib::Response& res) {
@@ -458,7 +578,13 @@ class Server {
         TempFile upload(upload_dir_);
         VideoRequest v;
         read_video_request(req, reader, upload, v);
-        f(v, r);
+        try {
+          f(v, r);
+        } catch (const InvalidArgument& e) {
+          throw HttpError(422, "validation", without_upload_path(e.what(), upload.path()));
+        } catch (const FormatError& e) {
+          throw HttpError(422, "validation", without_upload_path(e.what(), upload.path()));
+        }
       });
       handler(req, res);
     };
@@ -467,6 +593,7 @@ class Server {
   void read_video_request(const httplib::Request& req, const httplib::ContentReader& raw_reader, TempFile& upload,
                           VideoRequest& v) {
     const std::string type = req.get_header_value("Content-Type");
+    check_content_type(BodyKind::Video, type);
     if (req.has_header("Content-Length") &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > options_.max_upload_bytes)
       throw HttpError(413, "payload_too_large",
@@ -491,24 +618,30 @@ class Server {
     if (req.is_multipart_form_data()) {
       std::string field;
       bool in_file = false;
+      int videos = 0, parts = 0;
+      std::size_t field_bytes = 0;
       std::map<std::string, std::string> fields;
-      raw_reader(httplib::MultipartContentHeader(guard([&](const httplib::MultipartFormData& part) {
-               field = part.name;
-               in_file = part.name == "video";
-               return true;
-             })),
-             httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
-               if (in_file) {
-                 upload.write(data, n, options_.max_upload_bytes);
-               } else {
-                 std::string& value = fields[field];
-                 if (value.size() + n > options_.max_json_bytes)
-                   throw HttpError(413, "payload_too_large", "form field '" + field + "' is too long");
-                 value.append(data, n);
-               }
-               return true;
-             })));
+      const bool complete = raw_reader(
+          httplib::MultipartContentHeader(guard([&](const httplib::MultipartFormData& part) {
+            field = part.name;
+            in_file = part.name == "video";
+            if (in_file && ++videos > 1) throw HttpError(422, "validation", "the form has more than one \"video\" file");
+            if (++parts > 64) throw HttpError(413, "payload_too_large", "the form has more than 64 parts");
+            return true;
+          })),
+          httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
+            if (in_file) {
+              upload.write(data, n, options_.max_upload_bytes);
+            } else {
+              field_bytes += n;  // all text fields together, as one JSON body
+              if (field_bytes > options_.max_json_bytes)
+                throw HttpError(413, "payload_too_large", "the form's text fields are larger than the JSON limit");
+              fields[field].append(data, n);
+            }
+            return true;
+          })));
       rethrow();
+      if (!complete) throw HttpError(400, "bad_request", "the multipart body is incomplete (no closing boundary)");
       json opts = json::object();
       for (const auto& [k, value] : fields) {
         if (k == "options") {
@@ -518,28 +651,7 @@ class Server {
           opts[k] = value;
         }
       }
-      if (opts.contains("labels") && opts["labels"].is_string()) {  // "a, b, c" from a form
-        json list = json::array();
-        std::string item;
-        for (char c : opts["labels"].get<std::string>() + ",") {
-          if (c == ',' || c == '\n') {
-            const auto b = item.find_first_not_of(" \t\r"), e = item.find_last_not_of(" \t\r");
-            if (b != std::string::npos) list.push_back(item.substr(b, e - b + 1));
-            item.clear();
-          } else {
-            item += c;
-          }
-        }
-        opts["labels"] = list;
-      }
-      for (const char* number : {"top"})
-        if (opts.contains(number) && opts[number].is_string()) {
-          try {
-            opts[number] = std::stoi(opts[number].get<std::string>());
-          } catch (const std::exception&) {
-            throw HttpError(422, "validation", std::string("\"") + number + "\" must be a number");
-          }
-        }
+      typed_form_fields(opts);
       if (upload.size() == 0) throw HttpError(422, "validation", "no \"video\" file in the form");
       upload.close();
       v.path = upload.path();
@@ -568,13 +680,16 @@ class Server {
       v.path = upload.path();
       v.options = json::object();
       for (const auto& [k, value] : req.params) v.options[k] = value;
+      typed_form_fields(v.options);  // ?labels=a,b&top=2
     }
   }
 
   // Decoded and preprocessed on the request's thread (decoding scales with the
   // connections); the vision tower runs batched.
   VideoSearchFeatures video_features(VideoRequest& v) {
-    VideoReader reader = VideoReader::open(v.path);
+    VideoOpenOptions open;
+    open.limits = options_.decode_limits;
+    VideoReader reader = VideoReader::open(v.path, open);
     SamplingOptions s;
     s.num_frames = model_->config().vision_config.num_frames;
     const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
@@ -641,8 +756,11 @@ class Server {
     if (o.rerank < 0 || o.rerank > 10000) throw HttpError(422, "validation", "\"rerank\" must be 0 to 10000");
     std::vector<SearchHit> hits;
     if (body.contains("like_path")) {
-      const std::string path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
-      hits = locked_index([&](VideoIndex& x) { return x.search_like(path, o); });
+      // Decoded and embedded before the index is locked: a large video must not stall searches.
+      VideoRequest like;
+      like.path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
+      const VideoSearchFeatures f = video_features(like);
+      hits = locked_index([&](VideoIndex& x) { return x.search_video_features(f.video_embeds, o); });
     } else {
       const std::string query = field_or<std::string>(body, "query", "");
       if (query.empty()) throw HttpError(422, "validation", "search needs \"query\" (text) or \"like_path\"");
@@ -668,7 +786,7 @@ class Server {
   void thumbnail(const httplib::Request& req, httplib::Response& res) {
     require_ready();
     require_index();
-    const std::int64_t id = std::stoll(req.matches[1]);
+    const std::int64_t id = window_id(req.matches[1]);
     std::vector<std::uint8_t> jpeg;
     try {
       jpeg = locked_index([&](VideoIndex& x) { return x.thumbnail(id); });
@@ -680,23 +798,42 @@ class Server {
   }
 
   // The video file of an indexed window, with Range support (browsers seek with it). Only
-  // files the index holds are served: there is no path in the URL to traverse with.
+  // files the index holds are served, and only where they really are (after every symlink)
+  // in the folder they were indexed in or an --allow-dir folder: there is no path in the
+  // URL to traverse with, and a file swapped for a symlink is not followed out.
   void media_video(const httplib::Request& req, httplib::Response& res) {
     require_ready();
     require_index();
-    const std::int64_t id = std::stoll(req.matches[1]);
+    const std::int64_t id = window_id(req.matches[1]);
     const auto window = locked_index([&](VideoIndex& x) { return x.window(id); });
-    const std::string path = window ? window->path : "";
-    std::error_code ec;
-    if (path.empty() || !fs::is_regular_file(path, ec))
-      throw HttpError(404, "not_found", "no video for window " + std::to_string(id));
-    const auto size = fs::file_size(path, ec);
+    const std::string path = window ? resolve_within(window->path, options_.allow_dirs) : "";
+    const HttpError missing(404, "not_found", "no video for window " + std::to_string(id));
+    if (path.empty()) throw missing;
     auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
-    std::string ext = fs::path(path).extension().string();
+    std::error_code ec;
+    const std::uint64_t size = fs::file_size(path, ec);
+    if (!*file || ec) throw missing;
+    const std::string ext = fs::path(path).extension().string();
     const char* mime = ext == ".webm" ? "video/webm" : ext == ".mkv" ? "video/x-matroska" : "video/mp4";
-    res.set_content_provider(size, mime, [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+    std::optional<ByteRange> range;
+    try {
+      range = parse_byte_range(req.get_header_value(kRangeField), size);
+    } catch (const HttpError& e) {
+      res.set_header("Content-Range", "bytes */" + std::to_string(size));
+      throw;
+    }
+    res.set_header("Accept-Ranges", "bytes");
+    std::uint64_t first = 0, length = size;
+    if (range) {
+      first = range->first;
+      length = range->last - range->first + 1;
+      res.status = 206;
+      res.set_header("Content-Range", "bytes " + std::to_string(range->first) + "-" + std::to_string(range->last) +
+                                          "/" + std::to_string(size));
+    }
+    res.set_content_provider(length, mime, [file, first](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
       std::vector<char> buf(std::min<std::size_t>(length, 1 << 16));
-      file->seekg(static_cast<std::streamoff>(offset));
+      file->seekg(static_cast<std::streamoff>(first + offset));
       file->read(buf.data(), static_cast<std::streamsize>(buf.size()));
       const std::streamsize got = file->gcount();
       if (got <= 0) return false;
@@ -704,9 +841,17 @@ class Server {
     });
   }
 
+  // A window id from the URL (digits by the route's pattern): one too large for any window
+  // is simply not there.
+  static std::int64_t window_id(const std::string& digits) {
+    if (digits.size() > 18) throw HttpError(404, "not_found", "no window " + digits + " in the index");
+    return std::stoll(digits);
+  }
+
   ServerOptions options_;
+  BrowserPolicy policy_;
   std::string upload_dir_;
-  httplib::Server http_;
+  GuardedHttpServer http_;
   Metrics metrics_;
   std::atomic<bool> ready_{false}, stopping_{false};
   std::atomic<bool> served_since_trim_{false};

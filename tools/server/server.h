@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "xclip/options.h"
+#include "xclip/video.h"
 
 namespace xclip::server {
 
@@ -16,15 +17,20 @@ struct ServerOptions {
   int port = 8080;
   std::string api_key;                 // empty: no authentication
   std::vector<std::string> allow_dirs;  // roots for {"path": ...} inputs
+  std::vector<std::string> allow_hosts;    // Host names answered besides this server's address
+  std::vector<std::string> allow_origins;  // web origins whose pages may call the API
   int max_batch = 32;
   int max_wait_ms = 5;
   std::size_t max_queue = 256;
   WeightType dtype = WeightType::Auto;
   int num_threads = 0;
-  int http_threads = 64;  // connections served at once
+  int http_threads = 64;  // requests read and answered at once (past their head)
+  int max_connections = 512;             // open connections, all clients (the rest get 503 at once)
+  int max_connections_per_client = 128;  // open connections from one address
   std::size_t max_upload_bytes = 256u << 20;
   std::size_t max_json_bytes = 1u << 20;
-  int read_timeout_seconds = 30;
+  int read_timeout_seconds = 60;  // a whole request (head and body), plus 1 s per MiB of body
+  DecodeLimits decode_limits;  // what one video may cost to decode
   bool quiet = false;
 };
 

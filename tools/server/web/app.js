@@ -3,9 +3,17 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// The key lives in this page only, unless the user asks to remember it on this device.
 const keyInput = $("api-key");
+const rememberKey = $("remember-key");
 keyInput.value = localStorage.getItem("xclip-api-key") || "";
-keyInput.addEventListener("change", () => localStorage.setItem("xclip-api-key", keyInput.value));
+rememberKey.checked = keyInput.value !== "";
+function storeKey() {
+  if (rememberKey.checked) localStorage.setItem("xclip-api-key", keyInput.value);
+  else localStorage.removeItem("xclip-api-key");
+}
+keyInput.addEventListener("change", storeKey);
+rememberKey.addEventListener("change", storeKey);
 
 function authHeaders() {
   return keyInput.value ? { Authorization: "Bearer " + keyInput.value } : {};
