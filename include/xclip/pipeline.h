@@ -43,6 +43,18 @@ struct WorkflowOptions {
   bool normalize = false;
 };
 
+// One video's sampled clips, decoded and preprocessed as Workflow, the index and the server
+// prepare them: clip k is F32 [1, T, 3, H, W] of the k-th view, `indices[k]` its frame
+// numbers as decoded (the keyframes used, in keyframe mode). Each frame is reduced to the
+// processor's size as soon as it is decoded -- the numbers are those of preprocessing the
+// clip whole -- so memory follows the model's input size, not the source's resolution.
+struct PreparedClips {
+  std::vector<Tensor> clips;
+  std::vector<std::vector<std::int64_t>> indices;
+  bool repeated = false;  // fewer frames than asked for: frames repeat
+};
+PreparedClips prepare_video(VideoReader& reader, const SamplingOptions& sampling, const VideoProcessor& processor);
+
 struct VideoResult {
   std::size_t position = 0;  // index in the input list
   std::string path;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,13 @@ struct VideoOpenOptions {
   DecodeLimits limits;
 };
 
+// Receives a decoded frame: RGB U8 [height, width, 3] in displayed orientation, the rows of
+// the request that asked for it (one frame may serve several), and its presentation time.
+// Called once per distinct frame, never by two threads at once; the pixels are valid only
+// during the call.
+using FrameSink =
+    std::function<void(const std::vector<std::size_t>& rows, const std::uint8_t* rgb, double pts_seconds)>;
+
 struct DecodedFrames {
   Tensor frames;                     // U8 [T, H, W, 3] RGB, displayed orientation
   // Frame index of each row (presentation order): the requested ones, or with
@@ -75,6 +83,9 @@ class VideoReader {
   // target when that is cheaper than decoding on. Indices past the real frame count are an
   // InvalidArgument; a stream that breaks before a target is a FormatError naming it.
   DecodedFrames frames_at(const std::vector<std::int64_t>& indices);
+  // The same frames, handed to `sink` one by one as they are decoded instead of held: the
+  // result's `frames` stays empty, so memory does not grow with the count or the resolution.
+  DecodedFrames frames_at(const std::vector<std::int64_t>& indices, const FrameSink& sink);
   // Frames shown at the given times (the last frame starting at or before each time; times
   // count from the first frame).
   DecodedFrames frames_at_times(const std::vector<double>& seconds);

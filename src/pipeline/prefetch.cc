@@ -1,5 +1,7 @@
 #include "pipeline/prefetch.h"
 
+#include "xclip/pipeline.h"
+
 namespace xclip::pipeline {
 
 VideoPrefetcher::VideoPrefetcher(std::vector<std::string> paths, SamplingOptions sampling,
@@ -19,13 +21,10 @@ PreparedVideo VideoPrefetcher::prepare(std::size_t position) const {
   v.path = paths_[position];
   try {
     VideoReader reader = VideoReader::open(v.path, open_options_);
-    const SampledClips sampled = sample_clips(reader, sampling_);
-    v.repeated = sampled.repeated;
-    for (const auto& indices : sampled.indices) {
-      DecodedFrames frames = reader.frames_at(indices);
-      v.clips.push_back(processor_.preprocess({frames.frames}));
-      v.indices.push_back(std::move(frames.indices));  // the keyframes used, in keyframe mode
-    }
+    PreparedClips prepared = prepare_video(reader, sampling_, processor_);
+    v.repeated = prepared.repeated;
+    v.clips = std::move(prepared.clips);
+    v.indices = std::move(prepared.indices);  // the keyframes used, in keyframe mode
   } catch (const std::exception& e) {  // reported with the video's result; the run goes on
     v.error = e.what();
     v.clips.clear();

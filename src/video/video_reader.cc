@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -62,6 +63,11 @@ struct VideoReader::Impl {
   AVStream* stream = nullptr;
   int stream_index = -1;
   int decoder_threads = 0;
+  // Set during frames_at(indices, sink): frames go to the sink (one at a time, under the
+  // mutex shared by parallel decoders) through `scratch` instead of into the result.
+  const FrameSink* sink = nullptr;
+  std::mutex* sink_mutex = nullptr;
+  std::vector<std::uint8_t> scratch;
 
   // Presentation-order timestamps (stream time base) of every frame, and keyframe ones.
   // Frames may share a timestamp (variable timing muxed at a coarse time base).
@@ -310,11 +316,19 @@ struct VideoReader::Impl {
         if (index < target) continue;
         // The target itself, or (if its picture is missing) the first frame shown after it.
         const std::int64_t used = std::min<std::int64_t>(index, count - 1);
-        std::uint8_t* rows = out.frames.mutable_data<std::uint8_t>();
-        convert(frame.get(), rows + slots.front() * frame_bytes);
-        for (std::size_t k = 1; k < slots.size(); ++k)
-          std::memcpy(rows + slots[k] * frame_bytes, rows + slots.front() * frame_bytes, frame_bytes);
-        for (std::size_t k : slots) out.pts_seconds[k] = seconds(frame_pts[static_cast<std::size_t>(used)]);
+        const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
+        if (sink) {
+          scratch.resize(frame_bytes);
+          convert(frame.get(), scratch.data());
+          std::lock_guard<std::mutex> lock(*sink_mutex);
+          (*sink)(slots, scratch.data(), pts);
+        } else {
+          std::uint8_t* rows = out.frames.mutable_data<std::uint8_t>();
+          convert(frame.get(), rows + slots.front() * frame_bytes);
+          for (std::size_t k = 1; k < slots.size(); ++k)
+            std::memcpy(rows + slots[k] * frame_bytes, rows + slots.front() * frame_bytes, frame_bytes);
+        }
+        for (std::size_t k : slots) out.pts_seconds[k] = pts;
         found = true;
         av_frame_unref(frame.get());
         break;
@@ -588,8 +602,21 @@ void VideoReader::Impl::reopen() {
   at_eof = false;
 }
 
-DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
+DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) { return frames_at(indices, nullptr); }
+
+DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, const FrameSink& sink) {
   Impl& m = *impl_;
+  std::mutex sink_mutex;
+  m.sink = sink ? &sink : nullptr;
+  m.sink_mutex = &sink_mutex;
+  struct Reset {
+    Impl& m;
+    ~Reset() {
+      m.sink = nullptr;
+      m.sink_mutex = nullptr;
+      m.scratch = {};
+    }
+  } reset{m};
   m.build_index();
   m.stats = {};
   XCLIP_CHECK(!indices.empty(), InvalidArgument) << m.info.path << ": no frame indices requested";
@@ -612,7 +639,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
   for (std::size_t k = 0; k < out.indices.size(); ++k) wanted[out.indices[k]].push_back(k);
 
   const std::int64_t h = m.info.height, w = m.info.width;
-  out.frames = Tensor::empty(DType::U8, {static_cast<std::int64_t>(indices.size()), h, w, 3});
+  if (!m.sink) out.frames = Tensor::empty(DType::U8, {static_cast<std::int64_t>(indices.size()), h, w, 3});
   out.pts_seconds.assign(indices.size(), 0.0);
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
@@ -635,6 +662,8 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices) {
       try {
         decoders[i] = open_impl(m.info.path, m.options, 1);
         decoders[i]->adopt_index(m);
+        decoders[i]->sink = m.sink;
+        decoders[i]->sink_mutex = m.sink_mutex;
         for (std::size_t s = next_stretch++; s < stretches.size(); s = next_stretch++)
           decoders[i]->decode_targets(stretches[s].targets, wanted, out);
       } catch (...) {

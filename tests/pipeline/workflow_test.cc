@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -163,6 +164,41 @@ TEST(SafetensorsApiTest, RoundTripAndErrors) {
   EXPECT_EQ(c.at("x").data<float>()[5], 6.0f);
   EXPECT_THROW(c.at("y"), FormatError);
   EXPECT_THROW(load_safetensors(scratch_dir() + "/missing.safetensors"), IoError);
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// prepare_video preprocesses each frame as it is decoded; the numbers must be those of
+// decoding the clip whole and preprocessing it (sparse targets over several keyframe stretches
+// run on parallel decoders; repeated indices share one decoded frame).
+TEST(PrepareVideo, StreamedFramesEqualTheWholeClip) {
+  const std::string path = make_clip("prepare.mp4", "testsrc2=size=320x240:rate=25:duration=8");
+  const VideoProcessor processor = VideoProcessor::from_folder(tiny_model_dir());
+  for (const int clips : {1, 3}) {
+    SamplingOptions s;
+    s.num_frames = 8;
+    s.clips = clips;
+    VideoReader reader = VideoReader::open(path);
+    const PreparedClips prepared = prepare_video(reader, s, processor);
+    const SampledClips sampled = sample_clips(reader, s);
+    ASSERT_EQ(prepared.clips.size(), sampled.indices.size());
+    for (std::size_t k = 0; k < sampled.indices.size(); ++k) {
+      EXPECT_EQ(prepared.indices[k], sampled.indices[k]);
+      const Tensor whole = processor.preprocess({reader.frames_at(sampled.indices[k]).frames});
+      ASSERT_EQ(prepared.clips[k].shape(), whole.shape());
+      EXPECT_EQ(std::memcmp(prepared.clips[k].raw(), whole.raw(), whole.nbytes()), 0) << "clip " << k;
+    }
+  }
+  VideoReader reader = VideoReader::open(path);
+  SamplingOptions repeated;
+  repeated.indices = {5, 5, 150, 5};
+  const PreparedClips p = prepare_video(reader, repeated, processor);
+  const Tensor whole = processor.preprocess({reader.frames_at({5, 5, 150, 5}).frames});
+  EXPECT_EQ(std::memcmp(p.clips[0].raw(), whole.raw(), whole.nbytes()), 0);
 }
 
 }  // namespace

@@ -692,10 +692,12 @@ class Server {
     VideoReader reader = VideoReader::open(v.path, open);
     SamplingOptions s;
     s.num_frames = model_->config().vision_config.num_frames;
-    const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
-    v.frame_indices = frames.indices;
+    // Frames are reduced to the model's input size as they are decoded: an 8K video costs
+    // the decoder's pictures, not eight full-size RGB copies.
+    PreparedClips prepared = prepare_video(reader, s, processor_->video_processor());
+    v.frame_indices = prepared.indices.front();
     metrics_.add_videos_decoded();
-    return batcher_->embed_video(processor_->video_processor().preprocess({frames.frames})).get();
+    return batcher_->embed_video(std::move(prepared.clips.front())).get();
   }
 
   Tensor label_features(const std::vector<std::string>& labels, const std::string& tmpl) {
