@@ -47,8 +47,12 @@ void bind_video(py::module_& m) {
   py::enum_<SeekMode>(m, "SeekMode").value("Exact", SeekMode::Exact).value("Keyframe", SeekMode::Keyframe);
 
   py::class_<VideoReader, ReaderHolder>(m, "VideoReader", "Frames of any video FFmpeg reads, by index or time.")
-      .def(py::init([](const std::string& path, bool exact_count, int threads, const std::string& seek) {
+      .def(py::init([](const std::string& path, bool exact_count, int threads, const std::string& seek,
+                       std::int64_t max_pixels, std::int64_t max_frames) {
              VideoOpenOptions o;
+             if (max_pixels <= 0 || max_frames <= 0) throw InvalidArgument("max_pixels and max_frames must be positive");
+             o.limits.max_pixels = max_pixels;
+             o.limits.max_frames = max_frames;
              o.frame_count = exact_count ? FrameCountMode::Exact : FrameCountMode::Header;
              o.threads = threads;
              if (seek != "exact" && seek != "keyframe")
@@ -58,8 +62,10 @@ void bind_video(py::module_& m) {
              return ReaderHolder(new VideoReader(VideoReader::open(path, o)));
            }),
            py::arg("path"), py::arg("exact_count") = true, py::arg("threads") = 0, py::arg("seek") = "exact",
+           py::arg("max_pixels") = DecodeLimits{}.max_pixels, py::arg("max_frames") = DecodeLimits{}.max_frames,
            "seek='keyframe' replaces each requested frame by the keyframe at or before it (inexact, fast); "
-           "frames_at returns the indices used")
+           "frames_at returns the indices used. max_pixels (per frame) and max_frames (per call) bound what "
+           "a file may cost to decode (defaults: 8192x4320, 1024)")
       .def_property_readonly("info", &VideoReader::info)
       .def(
           "frames_at",

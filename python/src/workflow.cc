@@ -48,6 +48,12 @@ void bind_workflow(py::module_& m) {
       .def_readwrite("prefetch", &WorkflowOptions::prefetch)
       .def_readwrite("decode_threads", &WorkflowOptions::decode_threads)
       .def_readwrite("seek", &WorkflowOptions::seek)
+      .def_property(
+          "max_pixels", [](const WorkflowOptions& o) { return o.decode_limits.max_pixels; },
+          [](WorkflowOptions& o, std::int64_t v) { o.decode_limits.max_pixels = v; })
+      .def_property(
+          "max_frames", [](const WorkflowOptions& o) { return o.decode_limits.max_frames; },
+          [](WorkflowOptions& o, std::int64_t v) { o.decode_limits.max_frames = v; })
       .def_readwrite("text_template", &WorkflowOptions::text_template)
       .def_readwrite("normalize", &WorkflowOptions::normalize)
       .def_property(

@@ -226,3 +226,13 @@ def test_safetensors_round_trip(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"\xff" * 16)
     with pytest.raises(xclip.FormatError):
         xclip.load_safetensors(str(tmp_path / "bad.safetensors"))
+
+
+def test_decode_limits_name_the_keyword(videos):
+    with pytest.raises(xclip.InvalidArgument, match="max_pixels="):
+        xclip.VideoReader(videos["testsrc"], max_pixels=1000)
+    reader = xclip.VideoReader(videos["testsrc"], max_frames=2)
+    with pytest.raises(xclip.InvalidArgument, match="max_frames="):
+        reader.frames_at([0, 1, 2])
+    result = xclip.embed_videos([videos["testsrc"]], model=model_dir(TINY), max_pixels=1000)
+    assert len(result.paths) == 0 and "max_pixels=" in result.errors[videos["testsrc"]]

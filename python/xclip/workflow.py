@@ -18,8 +18,14 @@ Embeddings = collections.namedtuple("Embeddings", ["embeddings", "paths", "error
 
 def _options(frames=None, sampling="uniform", frame_sample_rate=1, seed=0, clips=1, start=None, end=None,
              indices=None, interpolate_frames=False, seek="exact", batch_size=4, prefetch=4, dtype=None, num_threads=0, backend="torchvision",
-             template="{}", normalize=False, revision=None):
+             template="{}", normalize=False, revision=None, max_pixels=None, max_frames=None):
     o = _xclip.WorkflowOptions()
+    if max_pixels is not None:
+        o.max_pixels = int(max_pixels)
+    if max_frames is not None:
+        o.max_frames = int(max_frames)
+    if o.max_pixels <= 0 or o.max_frames <= 0:
+        raise _xclip.InvalidArgument("max_pixels and max_frames must be positive")
     s = _xclip.SamplingOptions()
     s.num_frames = int(frames or 0)
     s.method = _xclip.parse_sampling_method(sampling)
@@ -57,7 +63,9 @@ class Workflow:
     (another frame count than the model's), seek ("exact" | "keyframe": each sampled frame
     replaced by the keyframe at or before it, fast and inexact), batch_size, prefetch,
     dtype ("float32" | "bfloat16" | "int8" | None = as stored), num_threads, backend
-    ("torchvision" | "pil"), template ("a video of {}."), normalize (L2), revision.
+    ("torchvision" | "pil"), template ("a video of {}."), normalize (L2), revision, max_pixels
+    and max_frames (what one video may cost to decode: pixels per frame, frames per clip;
+    defaults 8192x4320 and 1024).
     """
 
     def __init__(self, model=DEFAULT_MODEL, **options):

@@ -510,7 +510,8 @@ void check_pixel_limit(const std::string& path, std::int64_t width, std::int64_t
   XCLIP_CHECK(width * height <= limits.max_pixels, InvalidArgument)
       << path << ": frames of " << width << "x" << height << " (" << width * height / 1000000.0
       << " Mpixels) exceed the decode limit of " << limits.max_pixels / 1000000.0
-      << " Mpixels per frame (DecodeLimits::max_pixels; CLI and serve: --max-pixels)";
+      << " Mpixels per frame (raise it with --max-pixels in the CLI and serve, max_pixels= in Python, "
+      << "DecodeLimits::max_pixels in C++)";
 }
 
 void open_streams(VideoReader::Impl& m) {
@@ -622,7 +623,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   XCLIP_CHECK(!indices.empty(), InvalidArgument) << m.info.path << ": no frame indices requested";
   XCLIP_CHECK(static_cast<std::int64_t>(indices.size()) <= m.options.limits.max_frames, InvalidArgument)
       << m.info.path << ": " << indices.size() << " frames requested at once, more than the decode limit of "
-      << m.options.limits.max_frames << " (DecodeLimits::max_frames; CLI and serve: --max-frames)";
+      << m.options.limits.max_frames << " (raise it with --max-frames in the CLI and serve, max_frames= in Python, DecodeLimits::max_frames in C++)";
   const std::int64_t count = static_cast<std::int64_t>(m.frame_pts.size());
   XCLIP_CHECK(count > 0, FormatError) << m.info.path << ": the video stream has no frames";
   for (std::int64_t i : indices) {
