@@ -48,7 +48,7 @@ struct IndexOpenOptions {
   IndexSettings settings;  // creating only
   bool create = true;      // false: a missing index is an error
   // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
-  // this many windows (see README: "Search at scale").
+  // this many windows (see docs/search.md, "Search at scale").
   std::int64_t approximate_from = 100000;
 };
 

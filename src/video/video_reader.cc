@@ -382,7 +382,7 @@ struct VideoReader::Impl {
     int strides[4] = {static_cast<int>(row), 0, 0, 0};
     sws_scale(sws.get(), frame->data, frame->linesize, 0, h, planes, strides);
     if (info.rotation == 0) return;
-    // Lossless rotation of the RGB picture (ffmpeg rotates before converting; see README).
+    // Lossless rotation of the RGB picture (ffmpeg rotates before converting; see docs/testing.md).
     const int ow = info.width;
     for (int r = 0; r < info.height; ++r)
       for (int c = 0; c < ow; ++c) {
