@@ -35,8 +35,12 @@ def rows():
     return sorted(ROWS, key=lambda r: (r["surface"].lower(), r["test"]))
 
 
+def cell(text):
+    return text.replace("|", "\\|")  # a pipe inside a cell would end it
+
+
 def render():
-    lines = [f"| `{r['surface']}` | {r['status']} | {r['note']} | `{r['test']}` |" for r in rows()]
+    lines = [f"| `{cell(r['surface'])}` | {r['status']} | {cell(r['note'])} | `{r['test']}` |" for r in rows()]
     return HEADER + "\n".join(lines) + "\n"
 
 

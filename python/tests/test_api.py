@@ -11,6 +11,7 @@ import torch
 
 import xclip
 from conftest import golden_tensor, model_dir
+from compat import compat
 
 TINY = "tiny"
 LABELS = ["playing sports", "eating spaghetti", "go shopping"]
@@ -26,6 +27,7 @@ def processor():
     return xclip.XCLIPProcessor.from_pretrained(model_dir(TINY))
 
 
+@compat('exceptions (ValueError, OSError, NotImplementedError)', 'same', "xclip's errors derive from the built-in ones transformers code catches")
 def test_errors_are_xclip_errors_and_builtin_ones(model, tmp_path):
     assert issubclass(xclip.InvalidArgument, xclip.Error) and issubclass(xclip.InvalidArgument, ValueError)
     assert issubclass(xclip.FormatError, ValueError) and issubclass(xclip.IoError, OSError)
@@ -47,6 +49,7 @@ def test_errors_are_xclip_errors_and_builtin_ones(model, tmp_path):
         xclip.XCLIPVisionModel.from_pretrained(model_dir(TINY))(np.zeros((3, 3, 32, 32), np.float32))
 
 
+@compat('one model shared by threads', 'same', 'the GIL is released; each thread gets its own scratch session')
 def test_threads_sharing_one_model_give_identical_results(model, processor, videos):
     frames = [xclip.VideoReader(videos[name]).frames_at(list(range(4)))[0] for name in ("testsrc", "life")]
     inputs = processor(text=LABELS, videos=frames, return_tensors="np", padding=True)
@@ -70,6 +73,7 @@ def test_threads_sharing_one_model_give_identical_results(model, processor, vide
         np.testing.assert_array_equal(r, reference)
 
 
+@compat('return_tensors="np" | "pt" | None', 'same', 'numpy arrays, torch tensors (zero-copy), or lists; torch inputs give torch outputs')
 def test_return_types_follow_the_inputs(model, processor):
     enc = processor.tokenizer(LABELS, padding=True)
     assert isinstance(enc["input_ids"], list) and isinstance(enc.input_ids[0], list)
@@ -86,6 +90,7 @@ def test_return_types_follow_the_inputs(model, processor):
     assert out.shape == (3, model.config.projection_dim)
 
 
+@compat('outputs["logits_per_video"], outputs[0], outputs.keys()', 'same', 'output objects index by key, attribute and position')
 def test_outputs_index_like_transformers(model, processor, golden_index):
     frames = golden_tensor("golden_tiny.safetensors", "tiny/inputs/frames/tinysrc_60x80")
     inputs = processor(text=LABELS[:1], videos=[frames], return_tensors="np", padding=True)
@@ -178,6 +183,7 @@ def test_video_reader_closes_with_pyav_imported(videos):
     subprocess.run([sys.executable, "-c", code, videos["testsrc"]], check=True, timeout=120)
 
 
+@compat('XCLIPModel(config) / AutoModel.from_config(config)', 'differs', "random weights with transformers' initialisation scheme; seed= makes them reproducible")
 def test_models_from_configs_are_random_and_seeded():
     config = xclip.XCLIPConfig(text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                                                 num_attention_heads=2),
@@ -199,6 +205,7 @@ def test_models_from_configs_are_random_and_seeded():
     assert out.logits_per_video[0, 0] == pytest.approx(np.exp(2.6592) * cosine, rel=1e-5)
 
 
+@compat('from_pretrained(..., dtype="int8" | "bfloat16")', 'differs', "the engine's reduced precisions (int8 per-channel, bf16 products); torch.float16 is refused")
 def test_int8_and_config_round_trip(tmp_path):
     model = xclip.XCLIPModel.from_pretrained(model_dir(TINY), dtype="int8")
     assert model.weights_dtype == "int8"

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conftest import golden_tensor, make_video, model_dir
+from compat import compat
 
 MODEL = "base-patch32"  # the shapes of microsoft/xclip-base-patch32, the documentation's model
 
@@ -43,6 +44,7 @@ def file_path(tmp_path_factory):
                       "testsrc2=size=320x240:rate=30:duration=3")
 
 
+@compat('processor(text=..., videos=..., return_tensors="pt", padding=True); model(**inputs)', 'same', "the documentation's zero-shot example, run with only the import changed")
 def test_zero_shot_example(file_path):
     from xclip import AutoProcessor, AutoModel
 
@@ -74,6 +76,7 @@ def test_zero_shot_example(file_path):
     np.testing.assert_array_equal(model(**numpy_inputs).logits_per_video, logits_per_video.numpy())
 
 
+@compat('model.get_text_features(**tokenizer(...))', 'same', "the documentation's example; numbers within 2e-5 of the goldens")
 def test_get_text_features_example():
     from xclip import AutoTokenizer, AutoModel
 
@@ -86,6 +89,7 @@ def test_get_text_features_example():
     assert tuple(text_features.shape) == (2, model.config.projection_dim)
 
 
+@compat('model.get_video_features(**processor(videos=...))', 'same', "the documentation's example; numbers within 2e-5 of the goldens")
 def test_get_video_features_example(file_path):
     from xclip import AutoProcessor, AutoModel
 
@@ -104,6 +108,7 @@ def test_get_video_features_example(file_path):
     assert tuple(video_features.shape) == (1, model.config.projection_dim)
 
 
+@compat('XCLIPTextModel.from_pretrained(...)(**inputs)', 'same', 'last_hidden_state and pooler_output of the text tower')
 def test_text_model_example():
     from xclip import AutoTokenizer, XCLIPTextModel
 
@@ -120,6 +125,7 @@ def test_text_model_example():
     assert tuple(pooled_output.shape) == (2, 512)
 
 
+@compat('XCLIPVisionModel.from_pretrained(...)(pixel_values)', 'same', 'the cross-frame vision tower on [videos*frames, 3, H, W]')
 def test_vision_model_example(file_path):
     from xclip import AutoProcessor, XCLIPVisionModel
 
@@ -142,6 +148,7 @@ def test_vision_model_example(file_path):
     assert tuple(last_hidden_state.shape) == (8, 50, 768)
 
 
+@compat('XCLIPConfig(), XCLIPTextConfig(), XCLIPVisionConfig(), from_text_vision_configs', 'same', "transformers' defaults and field names")
 def test_config_examples():
     from xclip import XCLIPConfig, XCLIPModel, XCLIPTextConfig, XCLIPTextModel, XCLIPVisionConfig, XCLIPVisionModel
 

@@ -9,6 +9,7 @@ import pytest
 
 import xclip
 from conftest import golden_tensor, model_dir
+from compat import compat
 
 STRICT = re.compile(r"^(logits_per_video|logits_per_text|text_embeds|video_embeds|text_features|video_features)$")
 
@@ -65,6 +66,7 @@ def output_value(out, name):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@compat('model(..., output_hidden_states=True, output_attentions=True, return_loss=True)', 'same', 'every output of every golden case within its tolerance')
 def test_model_case_matches_transformers(case):
     model = load_model(case["preset"])
     file, opts, inputs = case["file"], case["options"], case["inputs"]
@@ -101,6 +103,7 @@ PROC = [c for c in _index() if c["kind"] == "processor" and c["id"] != "proc/com
 
 
 @pytest.mark.parametrize("case", PROC, ids=[c["id"] for c in PROC])
+@compat('image_processor(videos, size=, crop_size=, ...)', 'same', "VideoMAEImageProcessor's pixel values (torchvision backend; backend='pil' for 4.x's)")
 def test_processor_case_matches_transformers(case):
     backend = "pil" if case["file"] == "golden_processor_alt.safetensors" else "torchvision"
     processor = xclip.XCLIPProcessor.from_pretrained(model_dir("base-patch32"), backend=backend)
@@ -125,6 +128,7 @@ def test_combined_call_matches_transformers(golden_index):
     assert diff.max() <= 0.0176 and np.mean(diff <= 1e-6) >= 0.999
 
 
+@compat('tokenizer(texts, padding=, truncation=, max_length=) / decode / convert_ids_to_tokens', 'same', "ids, masks, tokens and decoded text equal CLIPTokenizerFast's")
 def test_tokenizer_cases_match_transformers(golden_index):
     tokenizer = xclip.AutoTokenizer.from_pretrained(model_dir("base-patch32"))
     cases = [c for c in golden_index["cases"] if c["kind"] == "tokenizer" and "texts" in c["options"]]

@@ -439,3 +439,20 @@ def test_compat_table_is_current():
     done = subprocess.run([sys.executable, str(HERE / "make_compat_table.py"), "--check"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
+
+
+@compat("model(..., position_ids=...)", "refuses", "custom position ids are not supported; the default positions "
+        "(what every X-CLIP checkpoint uses) are")
+def test_position_ids_are_refused(model, inputs):
+    with pytest.raises(xclip.UnsupportedError, match="position_ids"):
+        model(**inputs, position_ids=torch.arange(inputs.input_ids.shape[1])[None])
+
+
+@compat("model(..., interpolate_pos_encoding=True)", "same", "pixel sizes other than image_size, with the "
+        "position embeddings resized bicubically as transformers does")
+def test_interpolate_pos_encoding(model, processor, frames):
+    pixels = processor(videos=list(frames[0]), size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64},
+                       return_tensors="pt").pixel_values
+    with pytest.raises(xclip.InvalidArgument):
+        model.get_video_features(pixel_values=pixels)
+    assert model.get_video_features(pixel_values=pixels, interpolate_pos_encoding=True).shape == (1, 32)
