@@ -43,6 +43,7 @@ struct IndexOpenOptions {
   // converted by `xclip convert` whose self-check passed, else float32.
   WeightType dtype = WeightType::Auto;
   int num_threads = 0;                 // 0 = XCLIP_NUM_THREADS or the number of cores
+  int decode_threads = 0;              // FFmpeg's decoder threads per video; 0 = automatic
   HubOptions hub;
   DecodeLimits decode_limits;  // what one video may cost to decode
   IndexSettings settings;  // creating only

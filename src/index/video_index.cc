@@ -290,6 +290,7 @@ struct VideoIndex::Impl {
   void produce_windows(const std::vector<index::FileVersion>& files, const pipeline::Prefetcher<WindowChunk>::Emit& emit) {
     VideoOpenOptions open;
     open.limits = options.decode_limits;
+    open.threads = options.decode_threads;
     const int batch = 4;  // windows per forward: the same for every run, so results repeat bit for bit
     for (std::size_t f = 0; f < files.size(); ++f) {
       try {

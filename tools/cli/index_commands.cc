@@ -1,4 +1,7 @@
 // xclip index / xclip search: build and query a video collection's search index.
+#include <sched.h>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -34,7 +37,9 @@ options:
                        for a folder from `xclip convert` whose self-check passed, else f32)
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
   --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)
-  --threads N          intra-op threads
+  --threads N          threads for the model, and for decoding (which runs alongside it)
+  --low-priority       run at the lowest CPU priority (nice 19, SCHED_IDLE), for indexing while
+                       you work
   --remove             remove PATH... from the index instead
   --info               print the index's model, settings and size (JSON)
   --list               print every window (JSON lines: id, path, start, end, frames)
@@ -81,6 +86,7 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   IndexOpenOptions o;
   o.model = args.get("model");
   o.num_threads = args.get_int("threads", 0);
+  o.decode_threads = o.num_threads;  // --threads N: N for the model and N for decoding, which overlap
   o.create = create;
   o.hub.progress = !args.flag("quiet");
   o.dtype = parse_dtype(args);  // auto: what the model folder runs in everywhere else
@@ -90,6 +96,14 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.settings.num_frames = args.get_int("frames", 0);
   o.approximate_from = args.get_int("approximate-from", 100000);
   return o;
+}
+
+// Before any thread starts, so that every thread inherits it: the scheduler then gives the
+// indexer only the CPU time nothing else wants.
+void lower_priority() {
+  if (setpriority(PRIO_PROCESS, 0, 19) != 0) std::perror("xclip index: setpriority");
+  sched_param idle{};
+  if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) std::perror("xclip index: SCHED_IDLE");
 }
 
 nlohmann::ordered_json info_json(const IndexInfo& i) {
@@ -128,7 +142,7 @@ void print_report(const IndexUpdateReport& r, const std::string& format) {
 }  // namespace
 
 int run_index(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list"},
+  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list", "low-priority"},
                   {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from",
                    "max-pixels", "max-frames"});
   if (args.flag("help")) {
@@ -138,6 +152,7 @@ int run_index(int argc, char** argv) {
   const std::string format = args.get("format", "text");
   if (format != "text" && format != "json") throw UsageError("--format must be text or json");
   const std::string dir = args.required("index");
+  if (args.flag("low-priority")) lower_priority();
   const bool query_only = args.flag("info") || args.flag("list");
   if (!query_only && args.positionals().empty()) throw UsageError("no files or folders to index");
   VideoIndex index = VideoIndex::open(dir, open_options(args, !query_only && !args.flag("remove")));
