@@ -15,6 +15,8 @@ namespace xclip {
 struct VideoInfo {
   std::string path;
   std::string container;     // demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  int stream_index = 0;      // the stream read (of all the file's streams, as ffprobe numbers them)
+  int video_streams = 1;     // how many video streams the file has
   std::string codec;         // e.g. "h264"
   std::string pixel_format;  // e.g. "yuv420p"
   int width = 0, height = 0;  // displayed size (after rotation)
@@ -51,6 +53,9 @@ struct VideoOpenOptions {
   int threads = 0;  // decoder threads (and parallel decoders); 0 = automatic, 1 = one thread
   SeekMode seek = SeekMode::Exact;
   DecodeLimits limits;
+  // The stream to read, numbered as ffprobe numbers them; -1: the one FFmpeg picks (the
+  // default-disposition video stream first).
+  int stream = -1;
 };
 
 // Receives a decoded frame: RGB U8 [height, width, 3] in displayed orientation, the rows of

@@ -37,6 +37,12 @@ SampledClips sample_clips(VideoReader& reader, const SamplingOptions& o) {
   const std::int64_t count = reader.info().frame_count;
   XCLIP_CHECK(count > 0, FormatError) << reader.info().path << ": the video has no frames";
   std::int64_t first = 0, last = count - 1;
+  // A window that starts after the video ends holds no frame: the last one repeated would be
+  // a picture from outside the window.
+  const double duration = reader.info().duration_seconds;
+  XCLIP_CHECK(!(o.start >= 0 && duration > 0 && o.start >= duration), InvalidArgument)
+      << reader.info().path << ": the start time " << o.start << " s is past the end of the video (" << duration
+      << " s)";
   if (o.start >= 0) first = reader.index_at_time(o.start);
   if (o.end >= 0) last = reader.index_at_time(o.end);
   const std::int64_t span = last - first + 1;

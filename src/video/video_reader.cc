@@ -9,8 +9,8 @@
 #include <cstring>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -174,7 +174,8 @@ struct VideoReader::Impl {
     const int err = av_seek_frame(format.get(), stream_index, ts, AVSEEK_FLAG_BACKWARD);
     if (err < 0) {
       arm();
-      const int retry = avformat_seek_file(format.get(), stream_index, std::numeric_limits<std::int64_t>::min(), ts, ts, 0);
+      const int retry =
+          avformat_seek_file(format.get(), stream_index, std::numeric_limits<std::int64_t>::min(), ts, ts, 0);
       if (retry < 0) {
         // Some demuxers cannot seek there (negative timestamps in Matroska): restart from the
         // first byte and decode forward, slower but exact.
@@ -299,43 +300,57 @@ struct VideoReader::Impl {
     FramePtr frame(av_frame_alloc());
     for (const std::int64_t target : targets) {
       const std::vector<std::size_t>& slots = wanted.at(target);
-      const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(target)];
       // The keyframe at or before the target; seek when it lies beyond the decoder position
       // (decoding on would cost at least the frames up to it) or when the target is behind us.
       const std::int64_t key_index = decode_start(target);
       const std::int64_t key_pts = frame_pts[static_cast<std::size_t>(key_index)];
       if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to(key_pts);
-
-      bool found = false;
-      // Bounded: at most every frame of the video between the keyframe and the target, plus
-      // the frames a seek may land before it.
-      for (std::int64_t guard = 0; guard <= count + 16; ++guard) {
-        if (!next_frame(frame.get(), target_pts)) break;
-        const std::int64_t index = index_of_decoded(frame.get(), key_index);
-        last_index = index;
-        if (index < target) continue;
-        // The target itself, or (if its picture is missing) the first frame shown after it.
-        const std::int64_t used = std::min<std::int64_t>(index, count - 1);
-        const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
-        if (sink) {
-          scratch.resize(frame_bytes);
-          convert(frame.get(), scratch.data());
-          std::lock_guard<std::mutex> lock(*sink_mutex);
-          (*sink)(slots, scratch.data(), pts);
-        } else {
-          std::uint8_t* rows = out.frames.mutable_data<std::uint8_t>();
-          convert(frame.get(), rows + slots.front() * frame_bytes);
-          for (std::size_t k = 1; k < slots.size(); ++k)
-            std::memcpy(rows + slots[k] * frame_bytes, rows + slots.front() * frame_bytes, frame_bytes);
-        }
-        for (std::size_t k : slots) out.pts_seconds[k] = pts;
-        found = true;
-        av_frame_unref(frame.get());
-        break;
+      if (!decode_target(target, key_index, slots, frame.get(), frame_bytes, out)) {
+        // Some demuxers do not come back after a seek (a still image through image2). The
+        // file read again from its first byte, without seeking, is the last resort.
+        reopen();
+        XCLIP_CHECK(decode_target(target, 0, slots, frame.get(), frame_bytes, out), FormatError)
+            << info.path << ": frame " << target << " of " << count
+            << " could not be decoded (the stream is corrupt or ends early)";
       }
-      XCLIP_CHECK(found, FormatError) << info.path << ": frame " << target << " of " << count
-                                      << " could not be decoded (the stream is corrupt or ends early)";
     }
+  }
+
+  // Decodes on to `target` (after a seek to `key_index`, or on from the last frame) and
+  // writes it into `slots`; false when the stream ends first.
+  bool decode_target(std::int64_t target, std::int64_t key_index, const std::vector<std::size_t>& slots,
+                     AVFrame* frame_ptr, std::size_t frame_bytes, DecodedFrames& out) {
+    const std::int64_t count = static_cast<std::int64_t>(frame_pts.size());
+    const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(target)];
+    struct Unref {
+      AVFrame* f;
+      ~Unref() { av_frame_unref(f); }
+    } unref{frame_ptr};
+    // Bounded: at most every frame of the video between the keyframe and the target, plus the
+    // frames a seek may land before it.
+    for (std::int64_t guard = 0; guard <= count + 16; ++guard) {
+      if (!next_frame(frame_ptr, target_pts)) break;
+      const std::int64_t index = index_of_decoded(frame_ptr, key_index);
+      last_index = index;
+      if (index < target) continue;
+      // The target itself, or (if its picture is missing) the first frame shown after it.
+      const std::int64_t used = std::min<std::int64_t>(index, count - 1);
+      const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
+      if (sink) {
+        scratch.resize(frame_bytes);
+        convert(frame_ptr, scratch.data());
+        std::lock_guard<std::mutex> lock(*sink_mutex);
+        (*sink)(slots, scratch.data(), pts);
+      } else {
+        std::uint8_t* rows = out.frames.mutable_data<std::uint8_t>();
+        convert(frame_ptr, rows + slots.front() * frame_bytes);
+        for (std::size_t k = 1; k < slots.size(); ++k)
+          std::memcpy(rows + slots[k] * frame_bytes, rows + slots.front() * frame_bytes, frame_bytes);
+      }
+      for (std::size_t k : slots) out.pts_seconds[k] = pts;
+      return true;
+    }
+    return false;
   }
 
   // The frame index of `other` (same file), so that a second decoder needs no packet scan.
@@ -360,16 +375,18 @@ struct VideoReader::Impl {
     sws.reset(sws_getCachedContext(sws.release(), w, h, static_cast<AVPixelFormat>(frame->format), w, h,
                                    AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr));
     XCLIP_CHECK(sws != nullptr, UnsupportedError)
-        << info.path << ": cannot convert pixel format " << av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format))
-        << " to RGB";
+        << info.path << ": cannot convert pixel format "
+        << av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format)) << " to RGB";
     // The stream's colour matrix and range, as ffmpeg's scale filter picks them.
     int* inv_table = nullptr;
     int* table = nullptr;
     int src_range = 0, dst_range = 0, brightness = 0, contrast = 0, saturation = 0;
-    sws_getColorspaceDetails(sws.get(), &inv_table, &src_range, &table, &dst_range, &brightness, &contrast, &saturation);
+    sws_getColorspaceDetails(sws.get(), &inv_table, &src_range, &table, &dst_range, &brightness, &contrast,
+                             &saturation);
     const int* coefficients = sws_getCoefficients(frame->colorspace);
     if (frame->color_range != AVCOL_RANGE_UNSPECIFIED) src_range = frame->color_range == AVCOL_RANGE_JPEG;
-    sws_setColorspaceDetails(sws.get(), coefficients, src_range, coefficients, dst_range, brightness, contrast, saturation);
+    sws_setColorspaceDetails(sws.get(), coefficients, src_range, coefficients, dst_range, brightness, contrast,
+                             saturation);
 
     const std::size_t row = static_cast<std::size_t>(w) * 3;
     std::vector<std::uint8_t> upright;
@@ -448,8 +465,8 @@ std::int64_t busiest_load(const std::vector<Stretch>& longest_first, int workers
 // decoded frames (decode_timestamps_only) keep one decoder.
 int decoder_count(const VideoReader::Impl& m, const std::vector<Stretch>& longest_first) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int workers = std::min<int>(m.options.threads > 0 ? m.options.threads : cores,
-                                    static_cast<int>(longest_first.size()));
+  const int workers =
+      std::min<int>(m.options.threads > 0 ? m.options.threads : cores, static_cast<int>(longest_first.size()));
   if (workers < 2 || m.decode_timestamps_only) return 1;
   std::int64_t total = 0;
   for (const Stretch& s : longest_first) total += s.frames;
@@ -487,8 +504,9 @@ VideoReader VideoReader::open(const std::string& path, const VideoOpenOptions& o
     impl->build_index();
   } else {
     VideoInfo& info = impl->info;
-    info.frame_count = impl->stream->nb_frames > 0 ? impl->stream->nb_frames
-                                                   : static_cast<std::int64_t>(std::llround(info.duration_seconds * info.average_fps));
+    info.frame_count = impl->stream->nb_frames > 0
+                           ? impl->stream->nb_frames
+                           : static_cast<std::int64_t>(std::llround(info.duration_seconds * info.average_fps));
     info.frame_count_exact = false;
   }
   return VideoReader(std::move(impl));
@@ -504,6 +522,30 @@ std::unique_ptr<VideoReader::Impl> open_impl(const std::string& path, const Vide
   impl->decoder_threads = decoder_threads;
   open_streams(*impl);
   return impl;
+}
+
+// The stream asked for, or the one FFmpeg picks (av_find_best_stream: the default-disposition
+// video stream first, then the one with the most frames probed), never a cover picture.
+int choose_video_stream(AVFormatContext* format, int wanted, const std::string& path) {
+  const auto is_video = [&](int i) {
+    const AVStream* s = format->streams[i];
+    return s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC);
+  };
+  const int streams = static_cast<int>(format->nb_streams);
+  if (wanted >= 0) {
+    XCLIP_CHECK(wanted < streams, InvalidArgument)
+        << path << ": there is no stream " << wanted << " (the file has " << streams << ")";
+    XCLIP_CHECK(is_video(wanted), InvalidArgument)
+        << path << ": stream " << wanted << " is not a video stream ("
+        << av_get_media_type_string(format->streams[wanted]->codecpar->codec_type) << ")";
+    return wanted;
+  }
+  const int best = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (best >= 0 && is_video(best)) return best;
+  for (int i = 0; i < streams; ++i)
+    if (is_video(i)) return i;
+  XCLIP_FAIL(FormatError) << path << ": no video stream (audio-only or data file?)";
+  __builtin_unreachable();
 }
 
 void check_pixel_limit(const std::string& path, std::int64_t width, std::int64_t height, const DecodeLimits& limits) {
@@ -541,15 +583,11 @@ void open_streams(VideoReader::Impl& m) {
   for (AVDictionary*& d : probe_options) av_dict_free(&d);
   if (err < 0) m.fail_ffmpeg("reading stream information", err);
 
-  for (unsigned i = 0; i < raw->nb_streams; ++i) {
-    const AVStream* s = raw->streams[i];
-    if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
-      m.stream_index = static_cast<int>(i);
-      break;
-    }
-  }
-  XCLIP_CHECK(m.stream_index >= 0, FormatError) << path << ": no video stream (audio-only or data file?)";
+  m.stream_index = choose_video_stream(raw, m.options.stream, path);
   m.stream = raw->streams[m.stream_index];
+  // The demuxer drops the other streams' packets (audio, subtitles, other views).
+  for (unsigned i = 0; i < raw->nb_streams; ++i)
+    if (static_cast<int>(i) != m.stream_index) raw->streams[i]->discard = AVDISCARD_ALL;
   const AVCodecParameters* par = m.stream->codecpar;
   const AVCodec* decoder = avcodec_find_decoder(par->codec_id);
   XCLIP_CHECK(decoder != nullptr, UnsupportedError)
@@ -570,6 +608,12 @@ void open_streams(VideoReader::Impl& m) {
 
   VideoInfo& info = m.info;
   info.container = raw->iformat->name;
+  info.stream_index = m.stream_index;
+  info.video_streams = 0;
+  for (unsigned i = 0; i < raw->nb_streams; ++i)
+    if (raw->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+        !(raw->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+      ++info.video_streams;
   info.codec = avcodec_get_name(par->codec_id);
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
   info.pixel_format = pix ? pix : "unknown";
@@ -623,7 +667,8 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   XCLIP_CHECK(!indices.empty(), InvalidArgument) << m.info.path << ": no frame indices requested";
   XCLIP_CHECK(static_cast<std::int64_t>(indices.size()) <= m.options.limits.max_frames, InvalidArgument)
       << m.info.path << ": " << indices.size() << " frames requested at once, more than the decode limit of "
-      << m.options.limits.max_frames << " (raise it with --max-frames in the CLI and serve, max_frames= in Python, DecodeLimits::max_frames in C++)";
+      << m.options.limits.max_frames
+      << " (raise it with --max-frames in the CLI and serve, max_frames= in Python, DecodeLimits::max_frames in C++)";
   const std::int64_t count = static_cast<std::int64_t>(m.frame_pts.size());
   XCLIP_CHECK(count > 0, FormatError) << m.info.path << ": the video stream has no frames";
   for (std::int64_t i : indices) {
@@ -645,7 +690,8 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
   std::vector<Stretch> stretches = plan_stretches(m, targets);
-  std::stable_sort(stretches.begin(), stretches.end(), [](const Stretch& a, const Stretch& b) { return a.frames > b.frames; });
+  std::stable_sort(stretches.begin(), stretches.end(),
+                   [](const Stretch& a, const Stretch& b) { return a.frames > b.frames; });
   const int workers = decoder_count(m, stretches);
   if (workers == 1) {
     m.decode_targets(targets, wanted, out);
@@ -689,7 +735,8 @@ std::int64_t VideoReader::index_at_time(double t) {
   Impl& m = *impl_;
   m.build_index();
   XCLIP_CHECK(!m.frame_pts.empty(), FormatError) << m.info.path << ": the video stream has no frames";
-  XCLIP_CHECK(std::isfinite(t) && t >= 0, InvalidArgument) << m.info.path << ": time " << t << " s is not a valid position";
+  XCLIP_CHECK(std::isfinite(t) && t >= 0, InvalidArgument)
+      << m.info.path << ": time " << t << " s is not a valid position";
   const double tb = av_q2d(m.stream->time_base);
   const auto pts = m.first_pts + static_cast<std::int64_t>(std::floor(t / tb + 1e-6));
   const auto it = std::upper_bound(m.frame_pts.begin(), m.frame_pts.end(), pts);

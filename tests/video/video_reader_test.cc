@@ -424,3 +424,72 @@ TEST(VideoBadInputTest, BitFlipsNeverCrashOrHang) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// Two video streams, the second marked default: FFmpeg reads the default one, so must we;
+// `stream` chooses another; info says which was read.
+TEST(VideoStreamChoiceTest, DefaultDispositionFirstAndStreamOption) {
+  const std::string path = make_video(
+      "two_streams.mkv", "-f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -f lavfi -i "
+                         "smptebars=size=96x64:rate=10:duration=1 -map 0 -map 1 -c:v libx264 -pix_fmt yuv420p "
+                         "-disposition:v:0 0 -disposition:v:1 default");
+  VideoReader chosen = VideoReader::open(path);
+  EXPECT_EQ(chosen.info().stream_index, 1);
+  EXPECT_EQ(chosen.info().video_streams, 2);
+  EXPECT_EQ(chosen.info().width, 96);
+  const std::vector<std::uint8_t> expected = ffmpeg_frame(path, 3);  // ffmpeg's own choice
+  const DecodedFrames got = chosen.frames_at({3});
+  ASSERT_EQ(got.frames.nbytes(), expected.size());
+  EXPECT_EQ(std::memcmp(got.frames.raw(), expected.data(), expected.size()), 0);
+
+  VideoOpenOptions first;
+  first.stream = 0;
+  EXPECT_EQ(VideoReader::open(path, first).info().width, 64);
+  VideoOpenOptions missing;
+  missing.stream = 5;
+  EXPECT_THROW(VideoReader::open(path, missing), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+TEST(VideoSamplingTest, AWindowPastTheEndIsAnError) {
+  const std::string path = make_video("ten_seconds.mp4", source("64x48", 10, 10) + " -c:v libx264 -pix_fmt yuv420p");
+  VideoReader reader = VideoReader::open(path);
+  SamplingOptions s;
+  s.num_frames = 8;
+  s.start = 100;
+  s.end = 110;
+  EXPECT_THROW(sample_clips(reader, s), InvalidArgument);
+  s.start = 9.5;
+  s.end = 20;
+  EXPECT_NO_THROW(sample_clips(reader, s));  // the last half second is in the video
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// A JPEG photo is a one-frame video, as a PNG is (image2 does not come back after a seek:
+// the reader reads the file again from its first byte).
+TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
+  for (const char* name : {"photo.jpg", "photo.png"}) {
+    const std::string path = make_video(name, "-f lavfi -i testsrc2=size=160x120 -frames:v 1");
+    VideoReader reader = VideoReader::open(path);
+    EXPECT_EQ(reader.info().frame_count, 1) << name;
+    const std::vector<std::uint8_t> expected = ffmpeg_frame(path, 0);
+    const DecodedFrames got = reader.frames_at({0, 0});
+    ASSERT_EQ(got.frames.nbytes(), 2 * expected.size()) << name;
+    EXPECT_EQ(std::memcmp(got.frames.raw(), expected.data(), expected.size()), 0) << name;
+  }
+}
+
+}  // namespace
+}  // namespace xclip::test

@@ -13,10 +13,12 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count] [--max-pixels N]
+const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count] [--stream N] [--max-pixels N]
 
-Prints the video's metadata as JSON: container, codec, pixel format, displayed size (after
-rotation), rotation, average frame rate, duration, frame count. The frame count is exact
+Prints the video's metadata as JSON: container, the stream read (stream_index, of
+video_streams video streams; FFmpeg's choice, the default-disposition one, unless --stream N
+names one as ffprobe numbers them), codec, pixel format, displayed size (after rotation),
+rotation, average frame rate, duration, frame count. The frame count is exact
 (every packet is counted, nothing decoded) unless --header-count trusts the container header.
 
 example:
@@ -39,6 +41,7 @@ options:
   --clips K                 K views per video (uniform: shifted within each segment)
   --start S --end S         sample only frames shown between these times (seconds)
   --indices i,j,...         explicit frame indices instead of a sampler
+  --stream N                the video stream to read (as ffprobe numbers them; default: FFmpeg's choice)
   --seek exact|keyframe     keyframe: each frame replaced by the keyframe at or before it (inexact,
                             fast; `indices` and `pts` say which frames were used)
   --max-pixels N            largest frame decoded, in pixels (default 35389440: 8192x4320)
@@ -51,6 +54,8 @@ example:
 nlohmann::json info_json(const VideoInfo& i) {
   return {{"path", i.path},
           {"container", i.container},
+          {"stream_index", i.stream_index},
+          {"video_streams", i.video_streams},
           {"codec", i.codec},
           {"pixel_format", i.pixel_format},
           {"width", i.width},
@@ -67,7 +72,7 @@ nlohmann::json info_json(const VideoInfo& i) {
 }  // namespace
 
 int run_probe(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"header-count", "help"}, {"max-pixels", "max-frames"});
+  const Args args(argc, argv, 2, {"header-count", "help"}, {"max-pixels", "max-frames", "stream"});
   if (args.flag("help")) {
     std::cout << kProbeHelp;
     return 0;
@@ -75,6 +80,7 @@ int run_probe(int argc, char** argv) {
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
   VideoOpenOptions options;
   options.limits = parse_decode_limits(args);
+  options.stream = args.has("stream") ? args.get_int("stream", 0) : -1;
   if (args.flag("header-count")) options.frame_count = FrameCountMode::Header;
   const VideoReader reader = VideoReader::open(args.positionals()[0], options);
   std::cout << info_json(reader.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -84,7 +90,7 @@ int run_probe(int argc, char** argv) {
 int run_frames(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help"},
                   {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices",
-                   "max-pixels", "max-frames"});
+                   "max-pixels", "max-frames", "stream"});
   if (args.flag("help")) {
     std::cout << kFramesHelp;
     return 0;
@@ -95,6 +101,7 @@ int run_frames(int argc, char** argv) {
   VideoOpenOptions open;
   open.seek = parse_seek_mode(args);
   open.limits = parse_decode_limits(args);
+  open.stream = args.has("stream") ? args.get_int("stream", 0) : -1;
   VideoReader reader = VideoReader::open(args.positionals()[0], open);
   const SampledClips clips = sample_clips(reader, sampling);
   if (clips.repeated) {
