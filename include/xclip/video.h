@@ -56,6 +56,9 @@ struct VideoOpenOptions {
   // The stream to read, numbered as ffprobe numbers them; -1: the one FFmpeg picks (the
   // default-disposition video stream first).
   int stream = -1;
+  // A frame the decoder cannot produce (its own timestamp never comes out): an error naming
+  // the index (default), or the nearest later picture, reported in DecodedFrames::substituted.
+  enum class OnMissing { Error, Nearest } on_missing = OnMissing::Error;
 };
 
 // Receives a decoded frame: RGB U8 [height, width, 3] in displayed orientation, the rows of
@@ -71,6 +74,9 @@ struct DecodedFrames {
   // SeekMode::Keyframe the keyframes that replaced them.
   std::vector<std::int64_t> indices;
   std::vector<double> pts_seconds;    // presentation time of each row
+  // With OnMissing::Nearest: for each row, how many frames later the picture used is than
+  // the one asked for (0: the frame itself; `indices` then names the frame used).
+  std::vector<std::int64_t> substituted;
 };
 
 class VideoReader {

@@ -305,21 +305,30 @@ struct VideoReader::Impl {
       const std::int64_t key_index = decode_start(target);
       const std::int64_t key_pts = frame_pts[static_cast<std::size_t>(key_index)];
       if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to(key_pts);
-      if (!decode_target(target, key_index, slots, frame.get(), frame_bytes, out)) {
-        // Some demuxers do not come back after a seek (a still image through image2). The
-        // file read again from its first byte, without seeking, is the last resort.
+      std::int64_t reached = decode_target(target, key_index, slots, frame.get(), frame_bytes, out, false);
+      if (reached != target) {
+        // A seek can land where the decoder cannot show the target (a demuxer that does not
+        // come back after a seek, a keyframe that is not a clean entry point): the file read
+        // again from its first byte, without seeking, is the last resort.
         reopen();
-        XCLIP_CHECK(decode_target(target, 0, slots, frame.get(), frame_bytes, out), FormatError)
-            << info.path << ": frame " << target << " of " << count
-            << " could not be decoded (the stream is corrupt or ends early)";
+        reached = decode_target(target, 0, slots, frame.get(), frame_bytes, out,
+                                options.on_missing == VideoOpenOptions::OnMissing::Nearest);
       }
+      XCLIP_CHECK(reached >= 0, FormatError) << info.path << ": frame " << target << " of " << count
+                                             << " could not be decoded (the stream is corrupt or ends early)";
+      XCLIP_CHECK(reached == target || options.on_missing == VideoOpenOptions::OnMissing::Nearest, FormatError)
+          << info.path << ": frame " << target << " of " << count << " cannot be decoded: the decoder gives frame "
+          << reached << " next (" << seconds(frame_pts[static_cast<std::size_t>(reached)])
+          << " s); OnMissing::Nearest (CLI --on-missing nearest) accepts that picture and reports the substitution";
     }
   }
 
-  // Decodes on to `target` (after a seek to `key_index`, or on from the last frame) and
-  // writes it into `slots`; false when the stream ends first.
-  bool decode_target(std::int64_t target, std::int64_t key_index, const std::vector<std::size_t>& slots,
-                     AVFrame* frame_ptr, std::size_t frame_bytes, DecodedFrames& out) {
+  // Decodes on to `target` (after a seek to `key_index`, or on from the last frame). Returns
+  // the index of the first picture at or after the target the decoder gives (its own
+  // timestamp is the proof), -1 when the stream ends first; the picture is written into
+  // `slots` when it is the target, or when `accept_later` takes a later one in its place.
+  std::int64_t decode_target(std::int64_t target, std::int64_t key_index, const std::vector<std::size_t>& slots,
+                             AVFrame* frame_ptr, std::size_t frame_bytes, DecodedFrames& out, bool accept_later) {
     const std::int64_t count = static_cast<std::int64_t>(frame_pts.size());
     const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(target)];
     struct Unref {
@@ -333,8 +342,8 @@ struct VideoReader::Impl {
       const std::int64_t index = index_of_decoded(frame_ptr, key_index);
       last_index = index;
       if (index < target) continue;
-      // The target itself, or (if its picture is missing) the first frame shown after it.
       const std::int64_t used = std::min<std::int64_t>(index, count - 1);
+      if (used != target && !accept_later) return used;
       const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
       if (sink) {
         scratch.resize(frame_bytes);
@@ -347,10 +356,14 @@ struct VideoReader::Impl {
         for (std::size_t k = 1; k < slots.size(); ++k)
           std::memcpy(rows + slots[k] * frame_bytes, rows + slots.front() * frame_bytes, frame_bytes);
       }
-      for (std::size_t k : slots) out.pts_seconds[k] = pts;
-      return true;
+      for (std::size_t k : slots) {
+        out.pts_seconds[k] = pts;
+        out.substituted[k] = used - target;
+        if (used != target) out.indices[k] = used;
+      }
+      return used;
     }
-    return false;
+    return -1;
   }
 
   // The frame index of `other` (same file), so that a second decoder needs no packet scan.
@@ -687,6 +700,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   const std::int64_t h = m.info.height, w = m.info.width;
   if (!m.sink) out.frames = Tensor::empty(DType::U8, {static_cast<std::int64_t>(indices.size()), h, w, 3});
   out.pts_seconds.assign(indices.size(), 0.0);
+  out.substituted.assign(indices.size(), 0);
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
   std::vector<Stretch> stretches = plan_stretches(m, targets);

@@ -493,3 +493,42 @@ TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// An MPEG-TS cut mid-GOP (as a segmenter or a capture leaves it): the pictures before the
+// first keyframe cannot be decoded. Asking for one is an error naming it, never a later
+// picture under its index; OnMissing::Nearest takes the nearest later one and says how far.
+TEST(VideoMissingFrameTest, ErrorByDefaultNearestWhenAllowed) {
+  const std::string full = make_video("gop25.ts", source("160x120", 25, 4) +
+                                                      " -c:v libx264 -x264-params repeat-headers=1:keyint=25:"
+                                                      "min-keyint=25:scenecut=0 -bf 2 -pix_fmt yuv420p -f mpegts");
+  const std::string cut = video_dir() + "/gop25_cut.ts";
+  {
+    std::ifstream in(full, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t from = bytes.size() / 188 / 3 * 188;  // a third in, on a packet boundary
+    std::ofstream(cut, std::ios::binary).write(bytes.data() + from, static_cast<std::streamsize>(bytes.size() - from));
+  }
+  VideoReader strict = VideoReader::open(cut);
+  try {
+    strict.frames_at({0});
+    ADD_FAILURE() << "a frame that cannot be decoded was returned";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("frame 0 of"), std::string::npos) << e.what();
+  }
+  VideoOpenOptions nearest;
+  nearest.on_missing = VideoOpenOptions::OnMissing::Nearest;
+  VideoReader lenient = VideoReader::open(cut, nearest);
+  const std::int64_t last = lenient.info().frame_count - 1;
+  const DecodedFrames got = lenient.frames_at({0, last});
+  ASSERT_EQ(got.substituted.size(), 2u);
+  EXPECT_GT(got.substituted[0], 0);
+  EXPECT_EQ(got.indices[0], got.substituted[0]);  // the frame used, named
+  EXPECT_EQ(got.substituted[1], 0);               // frames after the keyframe are exact
+  EXPECT_EQ(got.indices[1], last);
+}
+
+}  // namespace
+}  // namespace xclip::test

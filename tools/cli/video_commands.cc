@@ -42,6 +42,8 @@ options:
   --start S --end S         sample only frames shown between these times (seconds)
   --indices i,j,...         explicit frame indices instead of a sampler
   --stream N                the video stream to read (as ffprobe numbers them; default: FFmpeg's choice)
+  --on-missing error|nearest  a frame the decoder cannot produce: an error naming it (default), or the
+                            nearest later picture (`indices` then names it; `substituted` says how far)
   --seek exact|keyframe     keyframe: each frame replaced by the keyframe at or before it (inexact,
                             fast; `indices` and `pts` say which frames were used)
   --max-pixels N            largest frame decoded, in pixels (default 35389440: 8192x4320)
@@ -90,7 +92,7 @@ int run_probe(int argc, char** argv) {
 int run_frames(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help"},
                   {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices",
-                   "max-pixels", "max-frames", "stream"});
+                   "max-pixels", "max-frames", "stream", "on-missing"});
   if (args.flag("help")) {
     std::cout << kFramesHelp;
     return 0;
@@ -102,6 +104,9 @@ int run_frames(int argc, char** argv) {
   open.seek = parse_seek_mode(args);
   open.limits = parse_decode_limits(args);
   open.stream = args.has("stream") ? args.get_int("stream", 0) : -1;
+  const std::string on_missing = args.get("on-missing", "error");
+  if (on_missing != "error" && on_missing != "nearest") throw UsageError("--on-missing must be error or nearest");
+  if (on_missing == "nearest") open.on_missing = VideoOpenOptions::OnMissing::Nearest;
   VideoReader reader = VideoReader::open(args.positionals()[0], open);
   const SampledClips clips = sample_clips(reader, sampling);
   if (clips.repeated) {
@@ -121,7 +126,13 @@ int run_frames(int argc, char** argv) {
   }
   save_safetensors(out, {{"frames", decoded.frames.reshaped(shape)},
                               {"indices", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.indices.data())},
-                              {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())}});
+                              {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())},
+                              {"substituted",
+                               Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.substituted.data())}});
+  for (std::size_t k = 0; k < all.size(); ++k)
+    if (decoded.substituted[k] != 0)
+      std::cerr << "note: frame " << all[k] << " cannot be decoded; frame " << decoded.indices[k] << " ("
+                << decoded.substituted[k] << " later) is used in its place\n";
   return 0;
 }
 
