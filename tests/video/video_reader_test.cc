@@ -532,3 +532,34 @@ TEST(VideoMissingFrameTest, ErrorByDefaultNearestWhenAllowed) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// MPEG program streams with B-frames (VOB, DVD): the demuxer's seek lands after the GOP's
+// I-frame, so pictures decoded after a seek are later ones. Every frame must still be the
+// one asked for, as ffmpeg decodes it.
+TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"ps_bframes.mpg", "-f lavfi -i testsrc2=size=320x240:rate=25:duration=5 -c:v mpeg2video -b:v 2M -bf 2 -g 12 "
+                         "-f vob"},
+      {"dvd.vob", "-f lavfi -i testsrc2=size=720x576:rate=25:duration=6 -target pal-dvd"}};
+  for (const auto& [name, args] : files) {
+    const std::string path = make_video(name, args);
+    VideoReader reader = VideoReader::open(path);
+    const std::int64_t count = reader.info().frame_count;
+    std::vector<std::int64_t> targets = sampling::uniform(count, 8);
+    targets.push_back(count - 1);
+    const DecodedFrames got = reader.frames_at(targets);
+    const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
+      ASSERT_EQ(expected.size(), frame_bytes) << name << " frame " << targets[k];
+      EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
+          << name << ": frame " << targets[k] << " differs from ffmpeg's";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace xclip::test
