@@ -536,14 +536,20 @@ TEST(VideoMissingFrameTest, ErrorByDefaultNearestWhenAllowed) {
 namespace xclip::test {
 namespace {
 
-// MPEG program streams with B-frames (VOB, DVD): the demuxer's seek lands after the GOP's
-// I-frame, so pictures decoded after a seek are later ones. Every frame must still be the
-// one asked for, as ffmpeg decodes it.
+// Streams where a seek does not land where the target can be decoded from: MPEG program
+// streams with B-frames (VOB, DVD: the demuxer's seek lands after the GOP's I-frame), intra
+// refresh (no keyframes after the first: recovery points), open GOPs (the decoder withholds
+// the last pictures after a seek to the last I-frame). Every frame must still be the one asked
+// for, as ffmpeg decodes it.
 TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
   const std::vector<std::pair<std::string, std::string>> files = {
       {"ps_bframes.mpg", "-f lavfi -i testsrc2=size=320x240:rate=25:duration=5 -c:v mpeg2video -b:v 2M -bf 2 -g 12 "
                          "-f vob"},
-      {"dvd.vob", "-f lavfi -i testsrc2=size=720x576:rate=25:duration=6 -target pal-dvd"}};
+      {"dvd.vob", "-f lavfi -i testsrc2=size=720x576:rate=25:duration=6 -target pal-dvd"},
+      {"intra_refresh.mp4", source("320x240", 25, 5) + " -c:v libx264 -x264-params intra-refresh=1:keyint=50 "
+                                                       "-pix_fmt yuv420p"},
+      {"open_gop.mkv", source("320x240", 25, 5) + " -c:v libx264 -x264-params open-gop=1:keyint=25 -bf 3 "
+                                                  "-pix_fmt yuv420p"}};
   for (const auto& [name, args] : files) {
     const std::string path = make_video(name, args);
     VideoReader reader = VideoReader::open(path);
