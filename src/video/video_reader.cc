@@ -380,11 +380,72 @@ struct VideoReader::Impl {
   }
 
   // RGB24 of `frame`, rotated, into `dst` (display height x width x 3).
+  // Whether `format` is rotated in its own pixel format before conversion, as ffmpeg's
+  // transpose runs before its format conversion. It matters above 8 bits: the conversion to
+  // 8-bit RGB dithers by position, so rotating its result would not give ffmpeg's pixels.
+  // Planar formats with equal chroma subsampling across and down (4:2:0, 4:4:4) only: a
+  // transposed 4:2:2 picture is not 4:2:2.
+  static bool rotates_before_converting(AVPixelFormat format) {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(format);
+    if (d == nullptr || !(d->flags & AV_PIX_FMT_FLAG_PLANAR) || (d->flags & AV_PIX_FMT_FLAG_BITSTREAM) ||
+        (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || (d->flags & AV_PIX_FMT_FLAG_PAL))
+      return false;
+    if (d->log2_chroma_w != d->log2_chroma_h || d->comp[0].depth <= 8) return false;
+    for (int c = 0; c < d->nb_components; ++c)
+      if (d->comp[c].offset != 0 || d->comp[c].shift != 0) return false;
+    return true;
+  }
+
+  // `frame` turned by info.rotation in its own pixel format (the mapping of the RGB rotation
+  // below, plane by plane).
+  FramePtr rotated_planes(const AVFrame* frame) const {
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame->format));
+    FramePtr out(av_frame_alloc());
+    out->format = frame->format;
+    out->width = info.width;
+    out->height = info.height;
+    out->colorspace = frame->colorspace;
+    out->color_range = frame->color_range;
+    XCLIP_CHECK(av_frame_get_buffer(out.get(), 0) == 0, Error) << "out of memory rotating a frame of " << info.path;
+    for (int c = 0; c < d->nb_components; ++c) {
+      const int plane = d->comp[c].plane, step = d->comp[c].step;
+      const bool chroma = c == 1 || c == 2;
+      const int sw = chroma ? AV_CEIL_RSHIFT(frame->width, d->log2_chroma_w) : frame->width;
+      const int sh = chroma ? AV_CEIL_RSHIFT(frame->height, d->log2_chroma_h) : frame->height;
+      const int ow = chroma ? AV_CEIL_RSHIFT(out->width, d->log2_chroma_w) : out->width;
+      const int oh = chroma ? AV_CEIL_RSHIFT(out->height, d->log2_chroma_h) : out->height;
+      for (int r = 0; r < oh; ++r)
+        for (int col = 0; col < ow; ++col) {
+          int sr, sc;
+          if (info.rotation == 90) {
+            sr = sh - 1 - col;
+            sc = r;
+          } else if (info.rotation == 180) {
+            sr = sh - 1 - r;
+            sc = sw - 1 - col;
+          } else {
+            sr = col;
+            sc = sw - 1 - r;
+          }
+          std::memcpy(out->data[plane] + static_cast<std::ptrdiff_t>(r) * out->linesize[plane] + col * step,
+                      frame->data[plane] + static_cast<std::ptrdiff_t>(sr) * frame->linesize[plane] + sc * step,
+                      static_cast<std::size_t>(step));
+        }
+    }
+    return out;
+  }
+
   void convert(const AVFrame* frame, std::uint8_t* dst) {
+    XCLIP_CHECK(frame->width == info.coded_width && frame->height == info.coded_height, FormatError)
+        << info.path << ": frame size changed mid-stream (" << frame->width << "x" << frame->height << " after "
+        << info.coded_width << "x" << info.coded_height << "), which is not supported";
+    FramePtr turned;
+    if (info.rotation != 0 && rotates_before_converting(static_cast<AVPixelFormat>(frame->format))) {
+      turned = rotated_planes(frame);
+      frame = turned.get();
+    }
+    const bool rgb_rotation = info.rotation != 0 && !turned;
     const int w = frame->width, h = frame->height;
-    XCLIP_CHECK(w == info.coded_width && h == info.coded_height, FormatError)
-        << info.path << ": frame size changed mid-stream (" << w << "x" << h << " after " << info.coded_width << "x"
-        << info.coded_height << "), which is not supported";
     sws.reset(sws_getCachedContext(sws.release(), w, h, static_cast<AVPixelFormat>(frame->format), w, h,
                                    AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr));
     XCLIP_CHECK(sws != nullptr, UnsupportedError)
@@ -404,14 +465,14 @@ struct VideoReader::Impl {
     const std::size_t row = static_cast<std::size_t>(w) * 3;
     std::vector<std::uint8_t> upright;
     std::uint8_t* target = dst;
-    if (info.rotation != 0) {
+    if (rgb_rotation) {
       upright.resize(row * h);
       target = upright.data();
     }
     std::uint8_t* planes[4] = {target, nullptr, nullptr, nullptr};
     int strides[4] = {static_cast<int>(row), 0, 0, 0};
     sws_scale(sws.get(), frame->data, frame->linesize, 0, h, planes, strides);
-    if (info.rotation == 0) return;
+    if (!rgb_rotation) return;
     // Lossless rotation of the RGB picture (ffmpeg rotates before converting; see docs/testing.md).
     const int ow = info.width;
     for (int r = 0; r < info.height; ++r)

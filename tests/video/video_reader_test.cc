@@ -569,3 +569,32 @@ TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// 10-bit video with rotation (phones' HDR portrait video): ffmpeg turns the picture in its
+// own pixel format, then converts it to 8-bit RGB with position-dependent dithering, so the
+// pixels are ffmpeg's only when the reader turns it first too.
+TEST(VideoRotationTest, TenBitRotatedFramesAreFfmpegs) {
+  for (const char* format : {"yuv420p10le", "yuv444p10le"}) {
+    const std::string base = make_video(std::string("ten_bit_") + format + ".mp4",
+                                        source("322x242", 25, 1) + " -c:v libx264 -pix_fmt " + format);
+    for (const int rotate : {90, 180, 270}) {
+      const std::string path = make_video(std::string("ten_bit_") + format + "_" + std::to_string(rotate) + ".mp4",
+                                          "-i " + base + " -c copy -metadata:s:v:0 rotate=" + std::to_string(rotate));
+      VideoReader reader = VideoReader::open(path);
+      const DecodedFrames got = reader.frames_at({0, 13, 24});
+      const std::size_t frame_bytes = got.frames.nbytes() / 3;
+      for (std::size_t k = 0; k < 3; ++k) {
+        const std::vector<std::uint8_t> expected = ffmpeg_frame(path, got.indices[k]);
+        ASSERT_EQ(expected.size(), frame_bytes) << path;
+        EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
+            << path << ": frame " << got.indices[k];
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace xclip::test
