@@ -117,6 +117,7 @@ struct VideoReader::Impl {
     // (MP4, Matroska, AVI) find the keyframe by its presentation time.
     const bool seeks_by_decode_time = avformat_index_get_entries_count(stream) == 0;
     if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
+    bool last_was_cut = false;  // the last frame's packet came out short: the file ends inside it
     while (true) {
       arm();
       at_start = false;
@@ -135,12 +136,19 @@ struct VideoReader::Impl {
         if (pts == AV_NOPTS_VALUE) pts = synthetic;  // no timestamps at all: count packets
         synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
         frame_pts.push_back(pts);
+        last_was_cut = packet->flags & AV_PKT_FLAG_CORRUPT;
         if (packet->flags & AV_PKT_FLAG_KEY) {
           keyframe_pts.push_back(pts);
           if (seeks_by_decode_time && packet->dts != AV_NOPTS_VALUE) keyframe_seek_ts[pts] = std::min(pts, packet->dts);
         }
       }
       av_packet_unref(packet.get());
+    }
+    // A truncated file's last sample cannot be decoded (ffprobe -count_frames does not count
+    // it either).
+    if (last_was_cut && !frame_pts.empty()) {
+      if (!keyframe_pts.empty() && keyframe_pts.back() == frame_pts.back()) keyframe_pts.pop_back();
+      frame_pts.pop_back();
     }
     decode_timestamps_only = !all_pts;
     counted_from_start = decode_timestamps_only && stream->codecpar->video_delay > 0;

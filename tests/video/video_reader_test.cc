@@ -598,3 +598,36 @@ TEST(VideoRotationTest, TenBitRotatedFramesAreFfmpegs) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+std::int64_t ffprobe_count(const std::string& path) {
+  const std::string cmd = "ffprobe -v quiet -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
+                          "-of csv=p=0 " + path;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  char buf[64] = {0};
+  const std::size_t n = fread(buf, 1, sizeof(buf) - 1, pipe);
+  pclose(pipe);
+  return std::strtoll(std::string(buf, n).c_str(), nullptr, 10);
+}
+
+// A file cut inside its last sample: that sample cannot be decoded and is not a frame (as
+// ffprobe -count_frames counts); every frame counted can be read.
+TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
+  const std::string full = make_video("faststart.mp4", source("320x240", 25, 4) +
+                                                           " -c:v libx264 -pix_fmt yuv420p -movflags +faststart");
+  const std::string cut = video_dir() + "/faststart_cut.mp4";
+  {
+    std::ifstream in(full, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 3000));
+  }
+  VideoReader reader = VideoReader::open(cut);
+  EXPECT_EQ(reader.info().frame_count, ffprobe_count(cut));
+  EXPECT_NO_THROW(reader.frames_at({reader.info().frame_count - 1}));
+}
+
+}  // namespace
+}  // namespace xclip::test
