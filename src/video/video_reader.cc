@@ -118,6 +118,11 @@ struct VideoReader::Impl {
     const bool seeks_by_decode_time = avformat_index_get_entries_count(stream) == 0;
     if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
     bool last_was_cut = false;  // the last frame's packet came out short: the file ends inside it
+    // Pictures that may not be decodable from the start of the file: packets before the first
+    // keyframe (a stream cut mid-GOP), or leading pictures shown before the first keyframe but
+    // sent after it (HEVC RASL after a CRA, open GOPs: they reference a segment not here).
+    bool suspect_start = false;
+    std::int64_t first_key = AV_NOPTS_VALUE;
     while (true) {
       arm();
       at_start = false;
@@ -137,6 +142,9 @@ struct VideoReader::Impl {
         synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
         frame_pts.push_back(pts);
         last_was_cut = packet->flags & AV_PKT_FLAG_CORRUPT;
+        if (first_key == AV_NOPTS_VALUE && !(packet->flags & AV_PKT_FLAG_KEY)) suspect_start = true;
+        if (first_key == AV_NOPTS_VALUE && (packet->flags & AV_PKT_FLAG_KEY)) first_key = pts;
+        if (first_key != AV_NOPTS_VALUE && pts < first_key) suspect_start = true;
         if (packet->flags & AV_PKT_FLAG_KEY) {
           keyframe_pts.push_back(pts);
           if (seeks_by_decode_time && packet->dts != AV_NOPTS_VALUE) keyframe_seek_ts[pts] = std::min(pts, packet->dts);
@@ -155,6 +163,7 @@ struct VideoReader::Impl {
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
+    if (suspect_start && !decode_timestamps_only) drop_undecodable_start();
     if (!frame_pts.empty() && (keyframe_pts.empty() || keyframe_pts.front() > frame_pts.front())) {
       // The first shown frames depend on a keyframe the edit list hides (or there is none):
       // reaching them means seeking to that keyframe (or the start).
@@ -166,6 +175,24 @@ struct VideoReader::Impl {
     info.frame_count = static_cast<std::int64_t>(frame_pts.size());
     info.frame_count_exact = true;
     seek_to_start();
+  }
+
+  // The frames shown before the first picture the decoder gives from the start of the file
+  // cannot be produced by anyone (ffmpeg and ffprobe -count_frames skip them too): they are
+  // not frames of this video. Costs one decode from the start, only for suspect streams.
+  void drop_undecodable_start() {
+    reopen();
+    FramePtr frame(av_frame_alloc());
+    const std::int64_t decoded_before = stats.decoded_frames;
+    if (!next_frame(frame.get(), std::numeric_limits<std::int64_t>::min())) return;
+    stats.decoded_frames = decoded_before;  // opening is not a request's decoding
+    std::int64_t first = frame->best_effort_timestamp;
+    if (first == AV_NOPTS_VALUE) first = frame->pts;
+    av_frame_unref(frame.get());
+    if (first == AV_NOPTS_VALUE) return;
+    frame_pts.erase(frame_pts.begin(), std::lower_bound(frame_pts.begin(), frame_pts.end(), first));
+    keyframe_pts.erase(keyframe_pts.begin(), std::lower_bound(keyframe_pts.begin(), keyframe_pts.end(), first));
+    reopen();
   }
 
   // Seeks to the keyframe shown at `pts` (or before it); to the first frame when frames are

@@ -497,10 +497,23 @@ TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
 namespace xclip::test {
 namespace {
 
-// An MPEG-TS cut mid-GOP (as a segmenter or a capture leaves it): the pictures before the
-// first keyframe cannot be decoded. Asking for one is an error naming it, never a later
-// picture under its index; OnMissing::Nearest takes the nearest later one and says how far.
-TEST(VideoMissingFrameTest, ErrorByDefaultNearestWhenAllowed) {
+std::int64_t ffprobe_count(const std::string& path) {
+  const std::string cmd = "ffprobe -v quiet -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
+                          "-of csv=p=0 " + path;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  char buf[64] = {0};
+  const std::size_t n = fread(buf, 1, sizeof(buf) - 1, pipe);
+  pclose(pipe);
+  return std::strtoll(std::string(buf, n).c_str(), nullptr, 10);
+}
+
+// Streams that start with pictures nobody can decode: an MPEG-TS cut mid-GOP (as a capture
+// leaves it: the frames before the first keyframe), an HLS-style HEVC segment that starts with
+// a CRA and its leading (RASL) pictures (they reference the previous segment). Those pictures
+// are not frames (ffprobe -count_frames does not count them, ffmpeg never shows them), so
+// counts agree with ffprobe and every frame is ffmpeg's frame of the same index.
+TEST(VideoLeadingPicturesTest, UndecodableStartsAreNotFrames) {
   const std::string full = make_video("gop25.ts", source("160x120", 25, 4) +
                                                       " -c:v libx264 -x264-params repeat-headers=1:keyint=25:"
                                                       "min-keyint=25:scenecut=0 -bf 2 -pix_fmt yuv420p -f mpegts");
@@ -511,23 +524,32 @@ TEST(VideoMissingFrameTest, ErrorByDefaultNearestWhenAllowed) {
     const std::size_t from = bytes.size() / 188 / 3 * 188;  // a third in, on a packet boundary
     std::ofstream(cut, std::ios::binary).write(bytes.data() + from, static_cast<std::streamsize>(bytes.size() - from));
   }
-  VideoReader strict = VideoReader::open(cut);
-  try {
-    strict.frames_at({0});
-    ADD_FAILURE() << "a frame that cannot be decoded was returned";
-  } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("frame 0 of"), std::string::npos) << e.what();
+  const std::string hls_dir = video_dir() + "/hls";
+  std::filesystem::create_directories(hls_dir);
+  if (!std::filesystem::exists(hls_dir + "/seg1.ts")) {
+    const std::string cmd = "ffmpeg -nostdin -loglevel error -y " + source("160x120", 25, 6) +
+                            " -c:v libx265 -x265-params keyint=25:min-keyint=25:open-gop=1:bframes=3:log-level=error"
+                            " -pix_fmt yuv420p -f hls -hls_time 2 -hls_segment_type mpegts -hls_list_size 0"
+                            " -hls_segment_filename " + hls_dir + "/seg%d.ts " + hls_dir + "/list.m3u8";
+    ASSERT_EQ(run(cmd), 0) << cmd;
   }
-  VideoOpenOptions nearest;
-  nearest.on_missing = VideoOpenOptions::OnMissing::Nearest;
-  VideoReader lenient = VideoReader::open(cut, nearest);
-  const std::int64_t last = lenient.info().frame_count - 1;
-  const DecodedFrames got = lenient.frames_at({0, last});
-  ASSERT_EQ(got.substituted.size(), 2u);
-  EXPECT_GT(got.substituted[0], 0);
-  EXPECT_EQ(got.indices[0], got.substituted[0]);  // the frame used, named
-  EXPECT_EQ(got.substituted[1], 0);               // frames after the keyframe are exact
-  EXPECT_EQ(got.indices[1], last);
+  for (const std::string& path : {cut, hls_dir + "/seg1.ts"}) {
+    VideoReader reader = VideoReader::open(path);
+    const std::int64_t count = reader.info().frame_count;
+    EXPECT_EQ(count, ffprobe_count(path)) << path;
+    std::vector<std::int64_t> targets = sampling::uniform(count, 8);
+    targets.insert(targets.begin(), 0);
+    targets.push_back(count - 1);
+    const DecodedFrames got = reader.frames_at(targets);
+    const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      EXPECT_EQ(got.substituted[k], 0) << path;
+      const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
+      ASSERT_EQ(expected.size(), frame_bytes) << path << " frame " << targets[k];
+      EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
+          << path << ": frame " << targets[k] << " differs from ffmpeg's";
+    }
+  }
 }
 
 }  // namespace
@@ -602,16 +624,6 @@ TEST(VideoRotationTest, TenBitRotatedFramesAreFfmpegs) {
 namespace xclip::test {
 namespace {
 
-std::int64_t ffprobe_count(const std::string& path) {
-  const std::string cmd = "ffprobe -v quiet -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
-                          "-of csv=p=0 " + path;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + cmd);
-  char buf[64] = {0};
-  const std::size_t n = fread(buf, 1, sizeof(buf) - 1, pipe);
-  pclose(pipe);
-  return std::strtoll(std::string(buf, n).c_str(), nullptr, 10);
-}
 
 // A file cut inside its last sample: that sample cannot be decoded and is not a frame (as
 // ffprobe -count_frames counts); every frame counted can be read.
