@@ -24,6 +24,15 @@ make_seed h264.ts -c:v libx264 -pix_fmt yuv420p
 # No presentation timestamps and reordered frames: frames counted from the first (reopen path).
 make_seed mpeg4_bframes.avi -c:v mpeg4 -bf 2
 make_seed mpeg2_bframes.mpg -c:v mpeg2video -bf 2
+# The classes of issue 25: program streams with B-frames, HEVC with open GOPs (CRA / RASL),
+# intra refresh, 10-bit with rotation, two video streams, a still photo.
+make_seed ps_bframes.vob -c:v mpeg2video -bf 2 -g 6 -f vob
+make_seed hevc_open_gop.ts -c:v libx265 -x265-params keyint=5:open-gop=1:bframes=2:log-level=error -pix_fmt yuv420p
+make_seed intra_refresh.mp4 -c:v libx264 -x264-params intra-refresh=1:keyint=6 -pix_fmt yuv420p
+make_seed ten_bit_rotated.mp4 -c:v libx264 -pix_fmt yuv420p10le -metadata:s:v:0 rotate=90
+make_seed two_streams.mkv -map 0 -map 0 -c:v libx264 -pix_fmt yuv420p -disposition:v:0 0 -disposition:v:1 default
+[ -f "$corpus/video/photo.jpg" ] || ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=64x48 -frames:v 1 \
+  "$corpus/video/photo.jpg"
 cp ../shared/golden/tiny_pytorch_model.bin "$corpus/parsers/tiny_pytorch_model.bin"
 /usr/bin/python3 - "$corpus/parsers" <<'PY'
 import json, struct, sys

@@ -336,17 +336,30 @@ struct VideoIndex::Impl {
       all.insert(all.end(), record.frame_indices.begin(), record.frame_indices.end());
       chunk.windows.push_back(std::move(record));
     }
-    const DecodedFrames decoded = reader.frames_at(all);
-    const Tensor& frames = decoded.frames;  // U8 [windows·T, H, W, 3]
-    const std::int64_t t = settings.num_frames, h = frames.dim(1), w = frames.dim(2), frame_bytes = h * w * 3;
-    std::vector<Tensor> videos;
-    for (std::size_t i = 0; i < chunk.windows.size(); ++i) {
-      const std::uint8_t* at = frames.data<std::uint8_t>() + static_cast<std::int64_t>(i) * t * frame_bytes;
-      videos.push_back(Tensor::from_values<std::uint8_t>(DType::U8, {t, h, w, 3}, at));
-      chunk.windows[i].thumbnail = video::encode_jpeg_thumbnail(at + (t / 2) * frame_bytes, static_cast<int>(w),
-                                                                static_cast<int>(h), settings.thumbnail_size);
-    }
-    chunk.pixels = processor->video_processor().preprocess(videos);
+    // Each frame is preprocessed as it is decoded (the numbers of preprocessing the windows
+    // whole), so a chunk holds the model's input, not its frames at the source's resolution;
+    // a window's middle frame also becomes its thumbnail.
+    const std::int64_t t = settings.num_frames, h = reader.info().height, w = reader.info().width;
+    const VideoProcessor& processor_of_frames = processor->video_processor();
+    std::size_t frame_floats = 0;
+    const auto sink = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, double) {
+      Tensor one = Tensor::empty(DType::U8, {1, h, w, 3});
+      std::memcpy(one.mutable_raw(), rgb, one.nbytes());
+      const Tensor pixels = processor_of_frames.preprocess_video(one);  // [1, 3, out_h, out_w]
+      if (!chunk.pixels.defined()) {
+        chunk.pixels = Tensor::empty(DType::F32, {static_cast<std::int64_t>(chunk.windows.size()), t, pixels.dim(1),
+                                                  pixels.dim(2), pixels.dim(3)});
+        frame_floats = static_cast<std::size_t>(pixels.numel());
+      }
+      for (std::size_t row : rows) {
+        std::memcpy(chunk.pixels.mutable_data<float>() + row * frame_floats, pixels.data<float>(),
+                    frame_floats * sizeof(float));
+        if (static_cast<std::int64_t>(row) % t == t / 2)
+          chunk.windows[row / static_cast<std::size_t>(t)].thumbnail = video::encode_jpeg_thumbnail(
+              rgb, static_cast<int>(w), static_cast<int>(h), settings.thumbnail_size);
+      }
+    };
+    reader.frames_at(all, sink);
     return chunk;
   }
 

@@ -497,16 +497,6 @@ TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
 namespace xclip::test {
 namespace {
 
-std::int64_t ffprobe_count(const std::string& path) {
-  const std::string cmd = "ffprobe -v quiet -count_frames -select_streams v:0 -show_entries stream=nb_read_frames "
-                          "-of csv=p=0 " + path;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + cmd);
-  char buf[64] = {0};
-  const std::size_t n = fread(buf, 1, sizeof(buf) - 1, pipe);
-  pclose(pipe);
-  return std::strtoll(std::string(buf, n).c_str(), nullptr, 10);
-}
 
 // Streams that start with pictures nobody can decode: an MPEG-TS cut mid-GOP (as a capture
 // leaves it: the frames before the first keyframe), an HLS-style HEVC segment that starts with
@@ -536,7 +526,7 @@ TEST(VideoLeadingPicturesTest, UndecodableStartsAreNotFrames) {
   for (const std::string& path : {cut, hls_dir + "/seg1.ts"}) {
     VideoReader reader = VideoReader::open(path);
     const std::int64_t count = reader.info().frame_count;
-    EXPECT_EQ(count, ffprobe_count(path)) << path;
+    EXPECT_EQ(count, ffprobe_frame_count(path)) << path;
     std::vector<std::int64_t> targets = sampling::uniform(count, 8);
     targets.insert(targets.begin(), 0);
     targets.push_back(count - 1);
@@ -637,7 +627,7 @@ TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
     std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 3000));
   }
   VideoReader reader = VideoReader::open(cut);
-  EXPECT_EQ(reader.info().frame_count, ffprobe_count(cut));
+  EXPECT_EQ(reader.info().frame_count, ffprobe_frame_count(cut));
   EXPECT_NO_THROW(reader.frames_at({reader.info().frame_count - 1}));
 }
 
