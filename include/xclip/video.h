@@ -61,12 +61,13 @@ struct VideoOpenOptions {
   enum class OnMissing { Error, Nearest } on_missing = OnMissing::Error;
 };
 
-// Receives a decoded frame: RGB U8 [height, width, 3] in displayed orientation, the rows of
-// the request that asked for it (one frame may serve several), and its presentation time.
-// Called once per distinct frame, never by two threads at once; the pixels are valid only
-// during the call.
-using FrameSink =
-    std::function<void(const std::vector<std::size_t>& rows, const std::uint8_t* rgb, double pts_seconds)>;
+// Receives a decoded frame: RGB U8 [height, width, 3] in displayed orientation, at the frame's
+// own size (a stream may change resolution: adaptive HLS, live streams), the rows of the
+// request that asked for it (one frame may serve several), and its presentation time. Called
+// once per distinct frame, never by two threads at once; the pixels are valid only during the
+// call.
+using FrameSink = std::function<void(const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int height,
+                                     int width, double pts_seconds)>;
 
 struct DecodedFrames {
   Tensor frames;                     // U8 [T, H, W, 3] RGB, displayed orientation
@@ -95,7 +96,9 @@ class VideoReader {
   // InvalidArgument; a stream that breaks before a target is a FormatError naming it.
   DecodedFrames frames_at(const std::vector<std::int64_t>& indices);
   // The same frames, handed to `sink` one by one as they are decoded instead of held: the
-  // result's `frames` stays empty, so memory does not grow with the count or the resolution.
+  // result's `frames` stays empty, so memory does not grow with the count or the resolution,
+  // and frames of a stream that changes resolution each come at their own size (frames_at
+  // without a sink refuses them: one tensor holds one size).
   DecodedFrames frames_at(const std::vector<std::int64_t>& indices, const FrameSink& sink);
   // Frames shown at the given times (the last frame starting at or before each time; times
   // count from the first frame).

@@ -339,13 +339,15 @@ struct VideoIndex::Impl {
     // Each frame is preprocessed as it is decoded (the numbers of preprocessing the windows
     // whole), so a chunk holds the model's input, not its frames at the source's resolution;
     // a window's middle frame also becomes its thumbnail.
-    const std::int64_t t = settings.num_frames, h = reader.info().height, w = reader.info().width;
+    const std::int64_t t = settings.num_frames;
     const VideoProcessor& processor_of_frames = processor->video_processor();
     std::size_t frame_floats = 0;
-    const auto sink = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, double) {
+    const auto sink = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int h, int w, double) {
       Tensor one = Tensor::empty(DType::U8, {1, h, w, 3});
       std::memcpy(one.mutable_raw(), rgb, one.nbytes());
       const Tensor pixels = processor_of_frames.preprocess_video(one);  // [1, 3, out_h, out_w]
+      XCLIP_CHECK(!chunk.pixels.defined() || static_cast<std::size_t>(pixels.numel()) == frame_floats, FormatError)
+          << reader.info().path << ": frames of different sizes give different model inputs";
       if (!chunk.pixels.defined()) {
         chunk.pixels = Tensor::empty(DType::F32, {static_cast<std::int64_t>(chunk.windows.size()), t, pixels.dim(1),
                                                   pixels.dim(2), pixels.dim(3)});

@@ -380,12 +380,17 @@ struct VideoReader::Impl {
       const std::int64_t used = std::min<std::int64_t>(index, count - 1);
       if (used != target && !accept_later) return used;
       const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
+      const auto [height, width] = displayed_size(frame_ptr);
       if (sink) {
-        scratch.resize(frame_bytes);
+        scratch.resize(static_cast<std::size_t>(height) * width * 3);
         convert(frame_ptr, scratch.data());
         std::lock_guard<std::mutex> lock(*sink_mutex);
-        (*sink)(slots, scratch.data(), pts);
+        (*sink)(slots, scratch.data(), height, width, pts);
       } else {
+        XCLIP_CHECK(height == info.height && width == info.width, FormatError)
+            << info.path << ": frame " << used << " is " << width << "x" << height << " where the stream began at "
+            << info.width << "x" << info.height << "; frames of a stream that changes resolution come each at its "
+            << "own size through a FrameSink (prepare_video, the workflow, the index and the server use one)";
         std::uint8_t* rows = out.frames.mutable_data<std::uint8_t>();
         convert(frame_ptr, rows + slots.front() * frame_bytes);
         for (std::size_t k = 1; k < slots.size(); ++k)
@@ -414,7 +419,6 @@ struct VideoReader::Impl {
     indexed = true;
   }
 
-  // RGB24 of `frame`, rotated, into `dst` (display height x width x 3).
   // Whether `format` is rotated in its own pixel format before conversion, as ffmpeg's
   // transpose runs before its format conversion. It matters above 8 bits: the conversion to
   // 8-bit RGB dithers by position, so rotating its result would not give ffmpeg's pixels.
@@ -437,8 +441,9 @@ struct VideoReader::Impl {
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame->format));
     FramePtr out(av_frame_alloc());
     out->format = frame->format;
-    out->width = info.width;
-    out->height = info.height;
+    const auto [turned_h, turned_w] = displayed_size(frame);
+    out->width = turned_w;
+    out->height = turned_h;
     out->colorspace = frame->colorspace;
     out->color_range = frame->color_range;
     XCLIP_CHECK(av_frame_get_buffer(out.get(), 0) == 0, Error) << "out of memory rotating a frame of " << info.path;
@@ -470,10 +475,17 @@ struct VideoReader::Impl {
     return out;
   }
 
+  // (height, width) of `frame` once turned upright.
+  std::pair<int, int> displayed_size(const AVFrame* frame) const {
+    const bool swap = info.rotation == 90 || info.rotation == 270;
+    return swap ? std::pair{frame->width, frame->height} : std::pair{frame->height, frame->width};
+  }
+
+  // RGB24 of `frame`, upright, into `dst` (displayed_size(frame) x 3 bytes).
   void convert(const AVFrame* frame, std::uint8_t* dst) {
-    XCLIP_CHECK(frame->width == info.coded_width && frame->height == info.coded_height, FormatError)
-        << info.path << ": frame size changed mid-stream (" << frame->width << "x" << frame->height << " after "
-        << info.coded_width << "x" << info.coded_height << "), which is not supported";
+    XCLIP_CHECK(static_cast<std::int64_t>(frame->width) * frame->height <= options.limits.max_pixels, InvalidArgument)
+        << info.path << ": a frame of " << frame->width << "x" << frame->height << " exceeds the decode limit";
+    const auto [out_h, out_w] = displayed_size(frame);
     FramePtr turned;
     if (info.rotation != 0 && rotates_before_converting(static_cast<AVPixelFormat>(frame->format))) {
       turned = rotated_planes(frame);
@@ -509,8 +521,8 @@ struct VideoReader::Impl {
     sws_scale(sws.get(), frame->data, frame->linesize, 0, h, planes, strides);
     if (!rgb_rotation) return;
     // Lossless rotation of the RGB picture (ffmpeg rotates before converting; see docs/testing.md).
-    const int ow = info.width;
-    for (int r = 0; r < info.height; ++r)
+    const int ow = out_w;
+    for (int r = 0; r < out_h; ++r)
       for (int c = 0; c < ow; ++c) {
         int sr, sc;
         if (info.rotation == 90) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "support/test_paths.h"
@@ -629,6 +630,52 @@ TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
   VideoReader reader = VideoReader::open(cut);
   EXPECT_EQ(reader.info().frame_count, ffprobe_frame_count(cut));
   EXPECT_NO_THROW(reader.frames_at({reader.info().frame_count - 1}));
+}
+
+}  // namespace
+}  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// A stream that changes resolution (adaptive HLS, live streams): through a FrameSink each
+// frame comes at its own size, equal to ffmpeg's decoding of the part it belongs to; a plain
+// frames_at (one tensor, one size) refuses with a message saying so.
+TEST(VideoResolutionChangeTest, EachFrameAtItsOwnSize) {
+  const std::string x264 = " -c:v libx264 -x264-params repeat-headers=1 -g 10 -bf 0 -pix_fmt yuv420p -f mpegts";
+  const std::string big = make_video("res_a.ts", source("320x240", 25, 2) + x264);
+  const std::string small = make_video("res_b.ts", source("160x120", 25, 2) + x264 + " -output_ts_offset 2");
+  const std::string both = video_dir() + "/res_change.ts";
+  {
+    std::ofstream out(both, std::ios::binary);
+    for (const std::string& part : {big, small}) {
+      std::ifstream in(part, std::ios::binary);
+      out << in.rdbuf();
+    }
+  }
+  VideoReader reader = VideoReader::open(both);
+  ASSERT_EQ(reader.info().frame_count, 100);
+  std::map<std::size_t, std::pair<int, int>> sizes;
+  std::map<std::size_t, std::vector<std::uint8_t>> pixels;
+  const std::vector<std::int64_t> targets = {0, 49, 50, 99};
+  reader.frames_at(targets, [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int h, int w, double) {
+    for (std::size_t row : rows) {
+      sizes[row] = {h, w};
+      pixels[row].assign(rgb, rgb + static_cast<std::size_t>(h) * w * 3);
+    }
+  });
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    const bool first_part = targets[k] < 50;
+    EXPECT_EQ(sizes[k], first_part ? std::pair(240, 320) : std::pair(120, 160)) << "frame " << targets[k];
+    EXPECT_EQ(pixels[k], ffmpeg_frame(first_part ? big : small, first_part ? targets[k] : targets[k] - 50))
+        << "frame " << targets[k];
+  }
+  try {
+    reader.frames_at(targets);
+    ADD_FAILURE() << "frames of two sizes in one tensor";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("own size"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
