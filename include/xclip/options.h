@@ -19,6 +19,13 @@ enum class WeightType {
          // UnsupportedError at load elsewhere
 };
 
+// The one spelling of each precision, printed by every front-end (CLI, server, Python, index
+// files): "float32", "bfloat16", "int8" (and "auto").
+const char* weight_type_name(WeightType type);
+// Any accepted spelling ("float32", "f32", "fp32", "bfloat16", "bf16", "int8", "auto") ->
+// WeightType; InvalidArgument naming the accepted ones otherwise.
+WeightType parse_weight_type(const std::string& name);
+
 // Which part of a checkpoint to build: the whole XCLIPModel, or one tower alone as
 // transformers' XCLIPTextModel / XCLIPVisionModel (the rest of the folder is ignored).
 enum class ModelPart { Full, TextModel, VisionModel };

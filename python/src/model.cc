@@ -42,16 +42,6 @@ auto without_gil(F compute) {
   return compute();
 }
 
-const char* dtype_name(WeightType t) {
-  switch (t) {
-    case WeightType::F32: return "float32";
-    case WeightType::Int8: return "int8";
-    case WeightType::Bf16: return "bfloat16";
-    case WeightType::Auto: return "auto";
-  }
-  return "?";
-}
-
 }  // namespace
 
 void bind_model(py::module_& m) {
@@ -76,6 +66,10 @@ void bind_model(py::module_& m) {
       .value("F32", WeightType::F32)
       .value("Int8", WeightType::Int8)
       .value("Bf16", WeightType::Bf16);
+  m.def("weight_type_name", &weight_type_name, py::arg("type"),
+        "The one spelling of a precision: 'float32', 'bfloat16', 'int8' or 'auto'.");
+  m.def("parse_weight_type", &parse_weight_type, py::arg("name"),
+        "A precision from any accepted spelling (float32/f32/fp32, bfloat16/bf16, int8, auto).");
   py::enum_<ModelPart>(m, "ModelPart")
       .value("Full", ModelPart::Full)
       .value("TextModel", ModelPart::TextModel)
@@ -117,7 +111,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("path", &Model::path)
       .def_property_readonly("num_threads", &Model::num_threads)
       .def_property_readonly("part", &Model::part)
-      .def_property_readonly("dtype", [](const Model& model) { return dtype_name(model.weights()); })
+      .def_property_readonly("dtype", [](const Model& model) { return weight_type_name(model.weights()); })
       .def_property_readonly("num_frames", [](const Model& model) { return model.config().vision_config.num_frames; })
       .def_property_readonly("interpolate_frames", &Model::interpolate_frames)
       .def_property_readonly("projection_dim", [](const Model& model) { return model.config().projection_dim; });

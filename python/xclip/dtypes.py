@@ -6,29 +6,31 @@ import numpy as np
 from . import _xclip
 from ._arrays import torch_module
 
-_ALIASES = {"float32": "float32", "float": "float32", "f32": "float32", "fp32": "float32",
-            "bfloat16": "bfloat16", "bf16": "bfloat16", "int8": "int8", "qint8": "int8", "i8": "int8"}
-_WEIGHT_TYPES = {"float32": _xclip.WeightType.F32, "bfloat16": _xclip.WeightType.Bf16, "int8": _xclip.WeightType.Int8}
-
 
 def dtype_name(dtype):
-    """The canonical name of a dtype given as a string, a torch dtype or a numpy dtype."""
+    """The canonical name of a dtype given as a string, a torch dtype or a numpy dtype (the
+    library's one vocabulary: 'float32', 'bfloat16', 'int8')."""
     name = str(dtype).replace("torch.", "")
+    if not isinstance(dtype, str) and "bfloat16" not in name:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            pass
     try:
-        name = np.dtype(dtype).name if not isinstance(dtype, str) and "bfloat16" not in name else name
-    except TypeError:
-        pass
-    if name not in _ALIASES:
+        canonical = _xclip.weight_type_name(_xclip.parse_weight_type({"float": "float32", "qint8": "int8"}.get(name, name)))
+    except _xclip.InvalidArgument:
+        canonical = "auto"
+    if canonical == "auto":
         raise _xclip.UnsupportedError(
             f"dtype {dtype!r} is not supported; use 'float32' (transformers' numbers), 'bfloat16' or 'int8'")
-    return _ALIASES[name]
+    return canonical
 
 
 def weight_type(dtype):
     """dtype= / torch_dtype= of from_pretrained -> the engine's WeightType (None, 'auto': as stored)."""
     if dtype is None or dtype == "auto":
         return _xclip.WeightType.Auto
-    return _WEIGHT_TYPES[dtype_name(dtype)]
+    return _xclip.parse_weight_type(dtype_name(dtype))
 
 
 def torch_dtype_of(weights_dtype):

@@ -48,21 +48,15 @@ std::vector<std::pair<double, double>> plan_windows(double duration, const Index
 
 namespace {
 
-const char* dtype_name(WeightType t) {
-  switch (t) {
-    case WeightType::Int8:
-      return "int8";
-    case WeightType::Bf16:
-      return "bf16";
-    default:
-      return "float32";
-  }
-}
+const char* dtype_name(WeightType t) { return weight_type_name(t == WeightType::Auto ? WeightType::F32 : t); }
 
+// Indexes written before the one vocabulary recorded "bf16": every spelling reads.
 WeightType dtype_from_name(const std::string& name, const std::string& db) {
-  if (name == "float32") return WeightType::F32;
-  if (name == "int8") return WeightType::Int8;
-  if (name == "bf16") return WeightType::Bf16;
+  try {
+    const WeightType t = parse_weight_type(name);
+    if (t != WeightType::Auto) return t;
+  } catch (const InvalidArgument&) {
+  }
   XCLIP_FAIL(FormatError) << db << ": unknown dtype '" << name << "' recorded in the index";
   __builtin_unreachable();
 }

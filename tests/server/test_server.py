@@ -85,17 +85,17 @@ def test_classify_by_path_upload_and_raw_body(server, media):
     by_path = body(server("POST", "/classify", {"path": str(clip), "labels": ["a fractal", "a dog", "cars"],
                                                 "top": 2}))
     assert len(by_path["labels"]) == 2
-    assert by_path["labels"][0]["score"] >= by_path["labels"][1]["score"]
+    assert by_path["labels"][0]["probability"] >= by_path["labels"][1]["probability"]
     data, headers = multipart({"labels": "a fractal, a dog, cars"}, {"video": ("clip.mp4", clip.read_bytes())})
     uploaded = body(server("POST", "/classify", raw=data, headers=headers))
-    full = sorted(uploaded["labels"], key=lambda e: -e["score"])
+    full = sorted(uploaded["labels"], key=lambda e: -e["probability"])
     assert [e["label"] for e in full[:2]] == [e["label"] for e in by_path["labels"]]
-    assert abs(sum(e["score"] for e in uploaded["labels"]) - 1) < 1e-6
+    assert abs(sum(e["probability"] for e in uploaded["labels"]) - 1) < 1e-6
     # The library's classification of the same video agrees.
     import xclip
 
     lib = xclip.classify([str(clip)], ["a fractal", "a dog", "cars"], model=str(MODEL))[0]
-    assert abs(max(lib.probabilities) - by_path["labels"][0]["score"]) < 1e-5
+    assert abs(max(lib.probabilities) - by_path["labels"][0]["probability"]) < 1e-5
     raw = body(server("POST", "/embed/video", raw=clip.read_bytes(), headers={"Content-Type": "video/mp4"}))
     assert len(raw["embedding"]) == 32 and len(raw["frame_indices"]) == 4
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "xclip/error.h"
+
 namespace xclip::cli {
 
 Args::Args(int argc, char** argv, int first, const std::set<std::string>& flags, const std::set<std::string>& options) {
@@ -84,12 +86,11 @@ DecodeLimits parse_decode_limits(const Args& args) {
 }
 
 WeightType parse_dtype(const Args& args) {
-  const std::string dtype = args.get("dtype", "auto");
-  if (dtype == "auto") return WeightType::Auto;
-  if (dtype == "f32") return WeightType::F32;
-  if (dtype == "int8") return WeightType::Int8;
-  if (dtype == "bf16") return WeightType::Bf16;
-  throw UsageError("--dtype must be auto, f32, int8 or bf16, got '" + dtype + "'");
+  try {
+    return parse_weight_type(args.get("dtype", "auto"));
+  } catch (const InvalidArgument& e) {
+    throw UsageError(std::string("--") + e.what());
+  }
 }
 
 }  // namespace xclip::cli

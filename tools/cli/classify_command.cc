@@ -36,7 +36,7 @@ options:
                         (inexact, one decoded picture per frame: fast on long videos)
   --batch N             videos per forward pass (default 4)
   --threads N           CPU threads          --backend torchvision|pil   resize arithmetic
-  --dtype auto|f32|int8|bf16
+  --dtype auto|float32|bfloat16|int8
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
                         int8 linear layers: ~3-4x faster, embeddings within cosine 0.999;
                         bf16 (AVX512-BF16 CPUs): ~1.5x; default auto: int8 for a folder
@@ -59,7 +59,7 @@ Video embeddings (get_video_features) for each video, written by the extension o
 options:
   --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --seek exact|keyframe,
   --clips K (views averaged),
-  --batch N, --threads N, --backend torchvision|pil, --dtype auto|f32|int8|bf16, --quiet
+  --batch N, --threads N, --backend torchvision|pil, --dtype auto|float32|bfloat16|int8, --quiet
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
 
 example:
@@ -73,7 +73,7 @@ metadata "texts" in .safetensors).
 
 options:
   --model ID|DIR, --normalize (L2), --template "a video of {}.", --texts-file FILE (one per line),
-  --threads N, --dtype auto|f32|int8|bf16, --quiet (no download progress)
+  --threads N, --dtype auto|float32|bfloat16|int8, --quiet (no download progress)
 
 example:
   xclip embed-text "playing sports" "eating spaghetti" --output labels.npy
@@ -168,7 +168,8 @@ int run_classify(int argc, char** argv) {
             std::cout << csv_field(r.path) << "," << k + 1 << "," << csv_field(labels[order[k]]) << "," << probs[order[k]] << "\n";
         } else {
           nlohmann::ordered_json entry = {{"video", r.path}, {"labels", nlohmann::ordered_json::array()}};
-          for (std::size_t i : order) entry["labels"].push_back({{"label", labels[i]}, {"probability", probs[i]}});
+          for (std::size_t i : order)
+            entry["labels"].push_back({{"label", labels[i]}, {"probability", probs[i]}, {"logit", r.logits[i]}});
           json_out.push_back(entry);
         }
       },

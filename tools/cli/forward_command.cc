@@ -28,7 +28,7 @@ options:
                                 (writes text_features or video_features)
   --threads N                   intra-op threads (default: all cores)
   --quiet                       no download progress
-  --dtype auto|f32|int8|bf16    int8 or bf16 linear layers (faster, approximate); default
+  --dtype auto|float32|bfloat16|int8    int8 or bf16 linear layers (faster, approximate); default
                                 auto: int8 for a folder written by `xclip convert`, else f32
 
 example:

@@ -33,7 +33,7 @@ options:
   --window SECONDS     window length (default 10; creating only)
   --stride SECONDS     start-to-start distance (default: the window; creating only)
   --frames N           frames per window (default: the model's num_frames)
-  --dtype auto|f32|int8|bf16  what the index is built with (creating only; auto, the default: int8
+  --dtype auto|float32|bfloat16|int8  what the index is built with (creating only; auto, the default: int8
                        for a folder from `xclip convert` whose self-check passed, else f32)
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
   --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)

@@ -11,7 +11,7 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|f32|int8|bf16] [--check int8|bf16] [--quiet]
+const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|float32|bfloat16|int8] [--check int8|bf16] [--quiet]
 
 Loads the model and prints JSON: folder, the configuration's main sizes, what the linear
 layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`
@@ -25,15 +25,6 @@ example:
   xclip info --model models/xclip-base-patch32 --check bf16
 )";
 
-const char* weight_name(WeightType t) {
-  switch (t) {
-    case WeightType::F32: return "f32";
-    case WeightType::Int8: return "int8";
-    case WeightType::Bf16: return "bf16";
-    case WeightType::Auto: return "auto";
-  }
-  return "?";
-}
 
 }  // namespace
 
@@ -51,7 +42,7 @@ int run_info(int argc, char** argv) {
   const XCLIPConfig& c = model->config();
   nlohmann::ordered_json out;
   out["path"] = model->path();
-  out["runs_in"] = weight_name(model->weights());
+  out["runs_in"] = weight_type_name(model->weights());
   out["config"] = {{"projection_dim", c.projection_dim},
                    {"text", {{"hidden_size", c.text_config.hidden_size}, {"layers", c.text_config.num_hidden_layers}}},
                    {"vision",

@@ -40,7 +40,7 @@ options:
                        MiB of body (default 60; a head alone within 10)
   --max-pixels N       largest video frame decoded, in pixels (default 35389440: 8192x4320)
   --max-frames N       most frames decoded for one request (default 1024)
-  --dtype auto|f32|int8|bf16, --threads N, --quiet
+  --dtype auto|float32|bfloat16|int8, --threads N, --quiet
 
 example:
   xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos

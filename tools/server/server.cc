@@ -540,9 +540,7 @@ class Server {
                 {"revision", fs::path(model_->path()).parent_path().filename() == "snapshots"
                                  ? fs::path(model_->path()).filename().string()
                                  : "local"},
-                {"dtype", model_->weights() == WeightType::Int8   ? "int8"
-                          : model_->weights() == WeightType::Bf16 ? "bf16"
-                                                                  : "float32"},
+                {"dtype", weight_type_name(model_->weights())},
                 {"num_frames", c.vision_config.num_frames},
                 {"image_size", c.vision_config.image_size},
                 {"projection_dim", c.projection_dim},
@@ -737,7 +735,8 @@ class Server {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
     json out = json::array();
     for (std::size_t k = 0; k < order.size() && static_cast<int>(k) < top; ++k)
-      out.push_back({{"label", labels[order[k]]}, {"score", p[order[k]]}, {"logit", logits.data<float>()[order[k]]}});
+      out.push_back(
+          {{"label", labels[order[k]]}, {"probability", p[order[k]]}, {"logit", logits.data<float>()[order[k]]}});
     send_json(res, 200, {{"labels", out}, {"frame_indices", v.frame_indices}});
   }
 

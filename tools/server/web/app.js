@@ -122,9 +122,9 @@ $("classify-form").addEventListener("submit", async (event) => {
       name.textContent = entry.label;
       const fill = document.createElement("div");
       fill.className = "fill";
-      fill.style.width = (100 * entry.score).toFixed(1) + "%";
+      fill.style.width = (100 * entry.probability).toFixed(1) + "%";
       const value = document.createElement("span");
-      value.textContent = (100 * entry.score).toFixed(1) + " %";
+      value.textContent = (100 * entry.probability).toFixed(1) + " %";
       row.append(name, fill, value);
       bars.append(row);
     }
