@@ -24,6 +24,21 @@ def model_dir(preset):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def model():
+    """The tiny model (4 frames of 32x32, projection_dim 32), as transformers' from_pretrained."""
+    import xclip
+
+    return xclip.XCLIPModel.from_pretrained(model_dir("tiny"))
+
+
+@pytest.fixture(scope="module")
+def processor():
+    import xclip
+
+    return xclip.XCLIPProcessor.from_pretrained(model_dir("tiny"))
+
+
 @pytest.fixture(scope="session")
 def golden_index():
     path = GOLDEN / "index.json"

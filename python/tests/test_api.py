@@ -17,16 +17,6 @@ TINY = "tiny"
 LABELS = ["playing sports", "eating spaghetti", "go shopping"]
 
 
-@pytest.fixture(scope="module")
-def model():
-    return xclip.XCLIPModel.from_pretrained(model_dir(TINY))
-
-
-@pytest.fixture(scope="module")
-def processor():
-    return xclip.XCLIPProcessor.from_pretrained(model_dir(TINY))
-
-
 @compat('exceptions (ValueError, OSError, NotImplementedError)', 'same', "xclip's errors derive from the built-in ones transformers code catches")
 def test_errors_are_xclip_errors_and_builtin_ones(model, tmp_path):
     assert issubclass(xclip.InvalidArgument, xclip.Error) and issubclass(xclip.InvalidArgument, ValueError)

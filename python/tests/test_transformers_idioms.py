@@ -27,16 +27,6 @@ HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
-def model():
-    return xclip.XCLIPModel.from_pretrained(model_dir(TINY))
-
-
-@pytest.fixture(scope="module")
-def processor():
-    return xclip.XCLIPProcessor.from_pretrained(model_dir(TINY))
-
-
-@pytest.fixture(scope="module")
 def frames():
     """Two videos of 4 RGB frames, 48x64."""
     return np.random.default_rng(7).integers(0, 256, (2, 4, 48, 64, 3), dtype=np.uint8)

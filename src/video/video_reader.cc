@@ -456,23 +456,21 @@ struct VideoReader::Impl {
       const int oh = chroma ? AV_CEIL_RSHIFT(out->height, d->log2_chroma_h) : out->height;
       for (int r = 0; r < oh; ++r)
         for (int col = 0; col < ow; ++col) {
-          int sr, sc;
-          if (info.rotation == 90) {
-            sr = sh - 1 - col;
-            sc = r;
-          } else if (info.rotation == 180) {
-            sr = sh - 1 - r;
-            sc = sw - 1 - col;
-          } else {
-            sr = col;
-            sc = sw - 1 - r;
-          }
+          const auto [sr, sc] = source_of(r, col, sh, sw);
           std::memcpy(out->data[plane] + static_cast<std::ptrdiff_t>(r) * out->linesize[plane] + col * step,
                       frame->data[plane] + static_cast<std::ptrdiff_t>(sr) * frame->linesize[plane] + sc * step,
                       static_cast<std::size_t>(step));
         }
     }
     return out;
+  }
+
+  // The (row, column) of a picture of `h` x `w` that lands at (r, c) once turned by
+  // info.rotation degrees (90, 180 or 270).
+  std::pair<int, int> source_of(int r, int c, int h, int w) const {
+    if (info.rotation == 90) return {h - 1 - c, r};
+    if (info.rotation == 180) return {h - 1 - r, w - 1 - c};
+    return {c, w - 1 - r};
   }
 
   // (height, width) of `frame` once turned upright.
@@ -524,17 +522,7 @@ struct VideoReader::Impl {
     const int ow = out_w;
     for (int r = 0; r < out_h; ++r)
       for (int c = 0; c < ow; ++c) {
-        int sr, sc;
-        if (info.rotation == 90) {
-          sr = h - 1 - c;
-          sc = r;
-        } else if (info.rotation == 180) {
-          sr = h - 1 - r;
-          sc = w - 1 - c;
-        } else {
-          sr = c;
-          sc = w - 1 - r;
-        }
+        const auto [sr, sc] = source_of(r, c, h, w);
         std::memcpy(dst + (static_cast<std::size_t>(r) * ow + c) * 3, upright.data() + sr * row + sc * 3, 3);
       }
   }

@@ -39,6 +39,32 @@ def request(base, method, path, body=None, headers=None, raw=None, timeout=60):
         return e.code, dict(e.headers), e.read()
 
 
+def whole_answer(data):
+    """Whether `data` holds one whole answer: its head and the body its Content-Length says."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    lengths = [int(line.split(b":")[1]) for line in data[:end].split(b"\r\n")
+               if line.lower().startswith(b"content-length:")]
+    return bool(lengths) and len(data) >= end + 4 + lengths[0]
+
+
+def read_answer(sock, timeout=10, until=whole_answer):
+    """(status, bytes) read from `sock` until `until(bytes)`, the peer closes, or `timeout`."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while not until(data):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass  # a timeout, or the server reset a connection it had answered
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+    return status, data
+
+
 def raw_exchange(port, head, payload=b"", timeout=30):
     """Sends `head` and `payload` on a socket while reading the answer: a server may answer
     (413) and close before an oversized body is sent, as servers do. -> (status, body)."""
@@ -53,23 +79,8 @@ def raw_exchange(port, head, payload=b"", timeout=30):
 
         sender = threading.Thread(target=send)
         sender.start()
-        data = b""
-        try:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-                head_end = data.find(b"\r\n\r\n")
-                if head_end >= 0:
-                    length = [int(line.split(b":")[1]) for line in data[:head_end].split(b"\r\n")
-                              if line.lower().startswith(b"content-length:")]
-                    if length and len(data) >= head_end + 4 + length[0]:
-                        break
-        except OSError:
-            pass
+        status, data = read_answer(sock, timeout)
         sender.join()
-    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
     head_end = data.find(b"\r\n\r\n")
     length = [int(line.split(b":")[1]) for line in data[:head_end].split(b"\r\n")
               if line.lower().startswith(b"content-length:")]

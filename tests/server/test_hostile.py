@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Server, raw_exchange
+from conftest import Server, raw_exchange, read_answer
 
 
 def peak_rss_mb(server):
@@ -26,28 +26,6 @@ def peak_rss_mb(server):
 
 def open_connection(port):
     return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def read_answer(sock, timeout=10):
-    """The status and body of one answer on a socket (until the body is complete or closed)."""
-    sock.settimeout(timeout)
-    data = b""
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        data += chunk
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            lengths = [int(line.split(b":")[1]) for line in data[:end].split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")]
-            if lengths and len(data) >= end + 4 + lengths[0]:
-                break
-    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
-    return status, data
 
 
 @pytest.fixture(scope="module")
@@ -244,13 +222,7 @@ def test_unread_body_after_401_is_not_a_request():
             sock.sendall(smuggled)
             status, data = read_answer(sock)
             assert status == 401
-            rest = b""
-            sock.settimeout(3)
-            try:
-                while chunk := sock.recv(65536):
-                    rest += chunk
-            except socket.timeout:
-                pass
+            _, rest = read_answer(sock, 3, until=lambda d: False)  # whatever else comes, for 3 s
             assert b"HTTP/1.1 200" not in data + rest  # the body was never answered as a request
     finally:
         assert s.stop() == 0
@@ -260,17 +232,7 @@ def test_pipelined_requests_are_all_answered(server):
     two = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     with open_connection(server.port) as sock:
         sock.sendall(two)
-        data = b""
-        deadline = time.monotonic() + 5
-        while data.count(b"HTTP/1.1 200") < 2 and time.monotonic() < deadline:
-            sock.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                chunk = sock.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            data += chunk
+        _, data = read_answer(sock, 5, until=lambda d: d.count(b"HTTP/1.1 200") >= 2)
         assert data.count(b"HTTP/1.1 200") == 2
 
 

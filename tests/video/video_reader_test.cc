@@ -499,6 +499,17 @@ namespace xclip::test {
 namespace {
 
 
+// Each row of `got` is ffmpeg's frame of the index asked for, byte for byte.
+void expect_ffmpeg_frames(const std::string& path, const std::vector<std::int64_t>& targets, const DecodedFrames& got) {
+  const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
+    ASSERT_EQ(expected.size(), frame_bytes) << path << " frame " << targets[k];
+    EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
+        << path << ": frame " << targets[k] << " differs from ffmpeg's";
+  }
+}
+
 // Streams that start with pictures nobody can decode: an MPEG-TS cut mid-GOP (as a capture
 // leaves it: the frames before the first keyframe), an HLS-style HEVC segment that starts with
 // a CRA and its leading (RASL) pictures (they reference the previous segment). Those pictures
@@ -532,14 +543,8 @@ TEST(VideoLeadingPicturesTest, UndecodableStartsAreNotFrames) {
     targets.insert(targets.begin(), 0);
     targets.push_back(count - 1);
     const DecodedFrames got = reader.frames_at(targets);
-    const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
-    for (std::size_t k = 0; k < targets.size(); ++k) {
-      EXPECT_EQ(got.substituted[k], 0) << path;
-      const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
-      ASSERT_EQ(expected.size(), frame_bytes) << path << " frame " << targets[k];
-      EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
-          << path << ": frame " << targets[k] << " differs from ffmpeg's";
-    }
+    for (std::int64_t distance : got.substituted) EXPECT_EQ(distance, 0) << path;
+    expect_ffmpeg_frames(path, targets, got);
   }
 }
 
@@ -569,14 +574,7 @@ TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
     const std::int64_t count = reader.info().frame_count;
     std::vector<std::int64_t> targets = sampling::uniform(count, 8);
     targets.push_back(count - 1);
-    const DecodedFrames got = reader.frames_at(targets);
-    const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
-    for (std::size_t k = 0; k < targets.size(); ++k) {
-      const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
-      ASSERT_EQ(expected.size(), frame_bytes) << name << " frame " << targets[k];
-      EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
-          << name << ": frame " << targets[k] << " differs from ffmpeg's";
-    }
+    expect_ffmpeg_frames(path, targets, reader.frames_at(targets));
   }
 }
 
@@ -597,14 +595,7 @@ TEST(VideoRotationTest, TenBitRotatedFramesAreFfmpegs) {
       const std::string path = make_video(std::string("ten_bit_") + format + "_" + std::to_string(rotate) + ".mp4",
                                           "-i " + base + " -c copy -metadata:s:v:0 rotate=" + std::to_string(rotate));
       VideoReader reader = VideoReader::open(path);
-      const DecodedFrames got = reader.frames_at({0, 13, 24});
-      const std::size_t frame_bytes = got.frames.nbytes() / 3;
-      for (std::size_t k = 0; k < 3; ++k) {
-        const std::vector<std::uint8_t> expected = ffmpeg_frame(path, got.indices[k]);
-        ASSERT_EQ(expected.size(), frame_bytes) << path;
-        EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
-            << path << ": frame " << got.indices[k];
-      }
+      expect_ffmpeg_frames(path, {0, 13, 24}, reader.frames_at({0, 13, 24}));
     }
   }
 }
