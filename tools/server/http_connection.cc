@@ -236,7 +236,8 @@ void GuardedHttpServer::serve_connection(socket_t sock) {
       return;
     }
     const std::size_t head_bytes = rename_header_field(pending, head.head_bytes, "range", kRangeField);
-    const std::uint64_t body = head.content_length.value_or(head.chunked ? limits_.max_body_bytes : 0);
+    // Only an announced size earns more time: a chunked body gets the plain deadline.
+    const std::uint64_t body = head.content_length.value_or(0);
     if (head.content_length && *head.content_length > limits_.max_body_bytes) {
       ++counters_.refused_heads;
       answer_and_close(sock, 413, "payload_too_large",
