@@ -253,16 +253,24 @@ void GuardedHttpServer::serve_connection(socket_t sock) {
       if (stopping_) return;
       ++active_;
     }
+    struct SlotRelease {  // also when an answer throws
+      GuardedHttpServer& server;
+      ~SlotRelease() {
+        {
+          std::lock_guard<std::mutex> lock(server.slots_mutex_);
+          --server.active_;
+        }
+        server.slots_free_.notify_one();
+      }
+    };
     const double allowance = static_cast<double>(body) / limits_.min_body_bytes_per_second;
     GuardedStream stream(sock, pending, after(limits_.request_timeout_seconds + allowance), stopping_);
     const bool last = stopping_ || served + 1 >= limits_.keep_alive_max_requests;
     bool closed = false;
-    process_request(stream, last, closed, nullptr);
     {
-      std::lock_guard<std::mutex> lock(slots_mutex_);
-      --active_;
+      SlotRelease release{*this};
+      process_request(stream, last, closed, nullptr);
     }
-    slots_free_.notify_one();
     if (stream.timed_out()) ++counters_.timed_out;
     // A body the route did not read (an answer before it: 401, 413, ...) must not be taken for
     // the next request: the connection ends. Chunked bodies have no length to check: same.
