@@ -30,6 +30,9 @@ struct IndexSettings {
   double stride_seconds = 0.0;   // start-to-start distance; 0 = window_seconds (no overlap)
   int num_frames = 0;            // frames per window (uniform); 0 = the model's num_frames
   int thumbnail_size = 160;      // longest side of the JPEG thumbnail of each window, pixels
+  // SeekMode::Keyframe: each sampled frame is replaced by the keyframe at or before it (one
+  // decoded picture per frame: fast, inexact). Recorded; the windows keep the frames used.
+  SeekMode seek = SeekMode::Exact;
 };
 
 struct IndexOpenOptions {

@@ -4,6 +4,7 @@
 
 #include "bindings.h"
 #include "tensors.h"
+#include "xclip/error.h"
 #include "xclip/index.h"
 
 namespace xclip::python {
@@ -61,8 +62,12 @@ void bind_index(py::module_& m) {
   py::class_<VideoIndex>(m, "VideoIndex",
                          "A video collection's search index: windows with X-CLIP features, two-stage search.")
       .def(py::init([](const std::string& dir, const std::string& model, double window_seconds, double stride_seconds,
-                       int num_frames, WeightType dtype, int num_threads, bool create, std::int64_t approximate_from) {
+                       int num_frames, WeightType dtype, int num_threads, bool create, std::int64_t approximate_from,
+                       const std::string& seek) {
              IndexOpenOptions o;
+             if (seek != "exact" && seek != "keyframe")
+               throw InvalidArgument("seek must be 'exact' or 'keyframe', got '" + seek + "'");
+             o.settings.seek = seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
              o.model = model;
              o.settings.window_seconds = window_seconds;
              o.settings.stride_seconds = stride_seconds;
@@ -75,8 +80,11 @@ void bind_index(py::module_& m) {
              return std::make_unique<VideoIndex>(VideoIndex::open(dir, o));
            }),
            py::arg("dir"), py::arg("model") = "", py::arg("window_seconds") = 10.0, py::arg("stride_seconds") = 0.0,
-           py::arg("num_frames") = 0, py::arg("dtype") = WeightType::F32, py::arg("num_threads") = 0,
-           py::arg("create") = true, py::arg("approximate_from") = 100000)
+           py::arg("num_frames") = 0, py::arg("dtype") = WeightType::Auto, py::arg("num_threads") = 0,
+           py::arg("create") = true, py::arg("approximate_from") = 100000, py::arg("seek") = "exact",
+           "dtype Auto (as everywhere): int8 for a folder from `xclip convert` whose self-check passed, else "
+           "float32. seek='keyframe' embeds the keyframe at or before each sampled frame (fast, inexact; "
+           "recorded in the index)")
       .def(
           "update",
           [](VideoIndex& index, const std::vector<std::string>& paths, py::object on_progress) {
@@ -137,6 +145,7 @@ void bind_index(py::module_& m) {
         d["window_seconds"] = i.settings.window_seconds;
         d["stride_seconds"] = i.settings.stride_seconds;
         d["num_frames"] = i.settings.num_frames;
+        d["seek"] = i.settings.seek == SeekMode::Keyframe ? "keyframe" : "exact";
         d["videos"] = i.videos;
         d["windows"] = i.windows;
         d["stage1"] = i.stage1;

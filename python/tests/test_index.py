@@ -82,3 +82,19 @@ def test_errors(built, tmp_path):
         xclip.VideoIndex(str(tmp_path / "new"))
     with pytest.raises(xclip.InvalidArgument, match="top must be positive"):
         index.search("a dog", top=0)
+
+
+def test_dtype_auto_and_keyframe_mode_are_recorded(collection, tmp_path):
+    exact = xclip.VideoIndex(str(tmp_path / "exact.xclip"), model=model_dir("tiny"), window_seconds=3.0)
+    exact.update([str(collection)])
+    assert exact.info()["dtype"] == "float32" and exact.info()["seek"] == "exact"  # auto on a float folder
+    fast = xclip.VideoIndex(str(tmp_path / "fast.xclip"), model=model_dir("tiny"), window_seconds=3.0,
+                            seek="keyframe")
+    fast.update([str(collection)])
+    assert fast.info()["seek"] == "keyframe"
+    reopened = xclip.VideoIndex(str(tmp_path / "fast.xclip"), create=False)
+    assert reopened.info()["seek"] == "keyframe"
+    exact_frames = {(w.path, w.start): w.frame_indices for w in exact.windows()}
+    assert any(w.frame_indices != exact_frames[(w.path, w.start)] for w in fast.windows())
+    with pytest.raises(xclip.InvalidArgument, match="seek"):
+        xclip.VideoIndex(str(tmp_path / "bad.xclip"), model=model_dir("tiny"), seek="fastest")

@@ -135,6 +135,7 @@ struct VideoIndex::Impl {
     store.set_meta("num_frames", std::to_string(s.num_frames));
     store.set_meta("thumbnail_size", std::to_string(s.thumbnail_size));
     store.set_meta("sampling", "uniform");
+    store.set_meta("seek", s.seek == SeekMode::Keyframe ? "keyframe" : "exact");
     store.set_meta("generation", "0");
     t.commit();
   }
@@ -166,6 +167,10 @@ struct VideoIndex::Impl {
     settings.stride_seconds = std::stod(store.required_meta("stride_seconds"));
     settings.num_frames = std::stoi(store.required_meta("num_frames"));
     settings.thumbnail_size = std::stoi(store.required_meta("thumbnail_size"));
+    const std::optional<std::string> seek = store.meta("seek");  // absent: an index from before seek modes
+    XCLIP_CHECK(!seek || *seek == "exact" || *seek == "keyframe", FormatError)
+        << db_path() << ": unknown seek mode '" << *seek << "' recorded in the index";
+    settings.seek = seek && *seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
     dtype = dtype_from_name(store.required_meta("dtype"), db_path());
     model_path = store.required_meta("model_path");
     if (!options.model.empty()) {
@@ -285,6 +290,7 @@ struct VideoIndex::Impl {
     VideoOpenOptions open;
     open.limits = options.decode_limits;
     open.threads = options.decode_threads;
+    open.seek = settings.seek;
     const int batch = 4;  // windows per forward: the same for every run, so results repeat bit for bit
     for (std::size_t f = 0; f < files.size(); ++f) {
       try {
@@ -355,7 +361,11 @@ struct VideoIndex::Impl {
               rgb, static_cast<int>(w), static_cast<int>(h), settings.thumbnail_size);
       }
     };
-    reader.frames_at(all, sink);
+    // In keyframe mode the windows keep the frames actually used.
+    const DecodedFrames used = reader.frames_at(all, sink);
+    for (std::size_t i = 0; i < chunk.windows.size(); ++i)
+      std::copy(used.indices.begin() + static_cast<std::ptrdiff_t>(i) * t,
+                used.indices.begin() + static_cast<std::ptrdiff_t>(i + 1) * t, chunk.windows[i].frame_indices.begin());
     return chunk;
   }
 

@@ -459,3 +459,44 @@ TEST_F(IndexErrors, MissingIndexAndBadOptions) {
 
 }  // namespace
 }  // namespace xclip::test
+
+namespace xclip::test {
+namespace {
+
+// An inexact fast mode is recorded in the index (and read back), and each window keeps the
+// frames it actually embedded: the keyframes at or before the sampled ones.
+TEST(IndexSeekMode, KeyframeModeIsRecordedWithTheFramesUsed) {
+  const std::string videos = make_collection("keyframe", 1, 6);
+  const std::string dir = fresh_dir("keyframe_mode");
+  IndexOpenOptions o = create_options("tiny", 2.0);
+  o.settings.seek = SeekMode::Keyframe;
+  {
+    VideoIndex index = VideoIndex::open(dir, o);
+    index.update({videos});
+    EXPECT_EQ(index.info().settings.seek, SeekMode::Keyframe);
+  }
+  IndexOpenOptions again;
+  again.create = false;
+  VideoIndex index = VideoIndex::open(dir, again);
+  EXPECT_EQ(index.info().settings.seek, SeekMode::Keyframe);
+  const std::vector<IndexedWindow> windows = index.windows();
+  ASSERT_FALSE(windows.empty());
+  VideoOpenOptions keyframes;
+  keyframes.seek = SeekMode::Keyframe;
+  bool moved = false;
+  for (const IndexedWindow& w : windows) {
+    VideoReader exact = VideoReader::open(w.path);
+    SamplingOptions s;
+    s.num_frames = 4;  // the tiny model's
+    s.start = w.start;
+    s.end = w.end;
+    const std::vector<std::int64_t> sampled = sample_clips(exact, s).indices.front();
+    VideoReader fast = VideoReader::open(w.path, keyframes);
+    EXPECT_EQ(w.frame_indices, fast.frames_at(sampled).indices) << w.path << " " << w.start;
+    moved = moved || w.frame_indices != sampled;
+  }
+  EXPECT_TRUE(moved) << "no window was moved to keyframes: the test shows nothing";
+}
+
+}  // namespace
+}  // namespace xclip::test

@@ -10,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "output_formats.h"
+#include "video_sampling.h"
 #include "xclip/index.h"
 
 namespace xclip::cli {
@@ -33,6 +34,9 @@ options:
   --window SECONDS     window length (default 10; creating only)
   --stride SECONDS     start-to-start distance (default: the window; creating only)
   --frames N           frames per window (default: the model's num_frames)
+  --seek exact|keyframe  keyframe: each sampled frame replaced by the keyframe at or before it,
+                       one decoded picture per frame (fast, inexact; recorded, shown by --info,
+                       and --list gives the frames used); creating only
   --dtype auto|float32|bfloat16|int8  what the index is built with (creating only; auto, the default: int8
                        for a folder from `xclip convert` whose self-check passed, else f32)
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
@@ -94,6 +98,7 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.settings.window_seconds = get_double(args, "window", 10.0);
   o.settings.stride_seconds = get_double(args, "stride", 0.0);
   o.settings.num_frames = args.get_int("frames", 0);
+  o.settings.seek = parse_seek_mode(args);
   o.approximate_from = args.get_int("approximate-from", 100000);
   return o;
 }
@@ -116,6 +121,7 @@ nlohmann::ordered_json info_json(const IndexInfo& i) {
           {"window_seconds", i.settings.window_seconds},
           {"stride_seconds", i.settings.stride_seconds},
           {"num_frames", i.settings.num_frames},
+          {"seek", i.settings.seek == SeekMode::Keyframe ? "keyframe" : "exact"},
           {"videos", i.videos},
           {"windows", i.windows},
           {"stage1", i.stage1}};
@@ -144,7 +150,7 @@ void print_report(const IndexUpdateReport& r, const std::string& format) {
 int run_index(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list", "low-priority"},
                   {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from",
-                   "max-pixels", "max-frames"});
+                   "max-pixels", "max-frames", "seek"});
   if (args.flag("help")) {
     std::cout << kIndexHelp;
     return 0;
