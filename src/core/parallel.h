@@ -71,7 +71,7 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, Fn&&
     return;
   }
   const std::int64_t chunks = std::min<std::int64_t>(threads, (n + grain - 1) / std::max<std::int64_t>(grain, 1));
-#pragma omp parallel num_threads(static_cast <int>(chunks))
+#pragma omp parallel num_threads(static_cast<int>(chunks))
   {
     const std::int64_t t = omp_get_thread_num();
     const std::int64_t nt = omp_get_num_threads();
