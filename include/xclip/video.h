@@ -171,5 +171,9 @@ SampledClips sample_clips(VideoReader& reader, const SamplingOptions& options);
 
 // "uniform" / "consecutive" / "random" -> SamplingMethod (InvalidArgument otherwise).
 SamplingMethod parse_sampling_method(const std::string& name);
+// "exact" / "keyframe" <-> SeekMode, the names every front-end and index file uses
+// (InvalidArgument for another name).
+SeekMode parse_seek_mode(const std::string& name);
+const char* seek_mode_name(SeekMode mode);
 
 }  // namespace xclip

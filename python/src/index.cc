@@ -4,7 +4,6 @@
 
 #include "bindings.h"
 #include "tensors.h"
-#include "xclip/error.h"
 #include "xclip/index.h"
 
 namespace xclip::python {
@@ -65,9 +64,7 @@ void bind_index(py::module_& m) {
                        int num_frames, WeightType dtype, int num_threads, bool create, std::int64_t approximate_from,
                        const std::string& seek) {
              IndexOpenOptions o;
-             if (seek != "exact" && seek != "keyframe")
-               throw InvalidArgument("seek must be 'exact' or 'keyframe', got '" + seek + "'");
-             o.settings.seek = seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
+             o.settings.seek = parse_seek_mode(seek);
              o.model = model;
              o.settings.window_seconds = window_seconds;
              o.settings.stride_seconds = stride_seconds;
@@ -145,7 +142,7 @@ void bind_index(py::module_& m) {
         d["window_seconds"] = i.settings.window_seconds;
         d["stride_seconds"] = i.settings.stride_seconds;
         d["num_frames"] = i.settings.num_frames;
-        d["seek"] = i.settings.seek == SeekMode::Keyframe ? "keyframe" : "exact";
+        d["seek"] = seek_mode_name(i.settings.seek);
         d["videos"] = i.videos;
         d["windows"] = i.windows;
         d["stage1"] = i.stage1;

@@ -55,9 +55,7 @@ void bind_video(py::module_& m) {
              o.limits.max_frames = max_frames;
              o.frame_count = exact_count ? FrameCountMode::Exact : FrameCountMode::Header;
              o.threads = threads;
-             if (seek != "exact" && seek != "keyframe")
-               throw InvalidArgument("seek must be 'exact' or 'keyframe', got '" + seek + "'");
-             o.seek = seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
+             o.seek = parse_seek_mode(seek);
              py::gil_scoped_release release;
              return ReaderHolder(new VideoReader(VideoReader::open(path, o)));
            }),

@@ -30,21 +30,16 @@ bool on_stale_openmp_thread();
 // team is fresh) with `threads` threads, and waits for it. Exceptions reach the caller.
 template <class Fn>
 auto run_with_threads(int threads, Fn&& fn) -> decltype(fn()) {
-  if (!on_stale_openmp_thread()) return fn();
   using Result = decltype(fn());
-  std::exception_ptr error;
   if constexpr (std::is_void_v<Result>) {
-    std::thread([&] {
-      try {
-        set_num_threads(threads);
-        fn();
-      } catch (...) {
-        error = std::current_exception();
-      }
-    }).join();
-    if (error) std::rethrow_exception(error);
+    run_with_threads(threads, [&] {
+      fn();
+      return 0;
+    });
   } else {
+    if (!on_stale_openmp_thread()) return fn();
     Result result{};
+    std::exception_ptr error;
     std::thread([&] {
       try {
         set_num_threads(threads);

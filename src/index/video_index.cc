@@ -10,6 +10,7 @@
 #include "index/file_scan.h"
 #include "index/index_store.h"
 #include "index/vector_index.h"
+#include "pipeline/prepare.h"
 #include "pipeline/prefetch.h"
 #include "text/unicode.h"
 #include "video/jpeg.h"
@@ -135,7 +136,7 @@ struct VideoIndex::Impl {
     store.set_meta("num_frames", std::to_string(s.num_frames));
     store.set_meta("thumbnail_size", std::to_string(s.thumbnail_size));
     store.set_meta("sampling", "uniform");
-    store.set_meta("seek", s.seek == SeekMode::Keyframe ? "keyframe" : "exact");
+    store.set_meta("seek", seek_mode_name(s.seek));
     store.set_meta("generation", "0");
     t.commit();
   }
@@ -167,10 +168,13 @@ struct VideoIndex::Impl {
     settings.stride_seconds = std::stod(store.required_meta("stride_seconds"));
     settings.num_frames = std::stoi(store.required_meta("num_frames"));
     settings.thumbnail_size = std::stoi(store.required_meta("thumbnail_size"));
-    const std::optional<std::string> seek = store.meta("seek");  // absent: an index from before seek modes
-    XCLIP_CHECK(!seek || *seek == "exact" || *seek == "keyframe", FormatError)
-        << db_path() << ": unknown seek mode '" << *seek << "' recorded in the index";
-    settings.seek = seek && *seek == "keyframe" ? SeekMode::Keyframe : SeekMode::Exact;
+    // Absent in an index from before seek modes: exact.
+    const std::string seek = store.meta("seek").value_or(seek_mode_name(SeekMode::Exact));
+    try {
+      settings.seek = parse_seek_mode(seek);
+    } catch (const InvalidArgument&) {
+      XCLIP_FAIL(FormatError) << db_path() << ": unknown seek mode '" << seek << "' recorded in the index";
+    }
     dtype = dtype_from_name(store.required_meta("dtype"), db_path());
     model_path = store.required_meta("model_path");
     if (!options.model.empty()) {
@@ -336,36 +340,22 @@ struct VideoIndex::Impl {
       all.insert(all.end(), record.frame_indices.begin(), record.frame_indices.end());
       chunk.windows.push_back(std::move(record));
     }
-    // Each frame is preprocessed as it is decoded (the numbers of preprocessing the windows
-    // whole), so a chunk holds the model's input, not its frames at the source's resolution;
-    // a window's middle frame also becomes its thumbnail.
+    // Each frame is preprocessed as it is decoded, so a chunk holds the model's input, not its
+    // frames at the source's resolution; a window's middle frame also becomes its thumbnail.
     const std::int64_t t = settings.num_frames;
-    const VideoProcessor& processor_of_frames = processor->video_processor();
-    std::size_t frame_floats = 0;
-    const auto sink = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int h, int w, double) {
-      Tensor one = Tensor::empty(DType::U8, {1, h, w, 3});
-      std::memcpy(one.mutable_raw(), rgb, one.nbytes());
-      const Tensor pixels = processor_of_frames.preprocess_video(one);  // [1, 3, out_h, out_w]
-      XCLIP_CHECK(!chunk.pixels.defined() || static_cast<std::size_t>(pixels.numel()) == frame_floats, FormatError)
-          << reader.info().path << ": frames of different sizes give different model inputs";
-      if (!chunk.pixels.defined()) {
-        chunk.pixels = Tensor::empty(DType::F32, {static_cast<std::int64_t>(chunk.windows.size()), t, pixels.dim(1),
-                                                  pixels.dim(2), pixels.dim(3)});
-        frame_floats = static_cast<std::size_t>(pixels.numel());
-      }
-      for (std::size_t row : rows) {
-        std::memcpy(chunk.pixels.mutable_data<float>() + row * frame_floats, pixels.data<float>(),
-                    frame_floats * sizeof(float));
+    const auto thumbnail = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int h, int w, double) {
+      for (std::size_t row : rows)
         if (static_cast<std::int64_t>(row) % t == t / 2)
-          chunk.windows[row / static_cast<std::size_t>(t)].thumbnail = video::encode_jpeg_thumbnail(
-              rgb, static_cast<int>(w), static_cast<int>(h), settings.thumbnail_size);
-      }
+          chunk.windows[row / static_cast<std::size_t>(t)].thumbnail =
+              video::encode_jpeg_thumbnail(rgb, w, h, settings.thumbnail_size);
     };
-    // In keyframe mode the windows keep the frames actually used.
-    const DecodedFrames used = reader.frames_at(all, sink);
+    std::vector<std::int64_t> used;  // in keyframe mode the windows keep the frames actually used
+    const Tensor frames = pipeline::preprocess_frames(reader, all, processor->video_processor(), used, thumbnail);
+    chunk.pixels = frames.reshaped(
+        {static_cast<std::int64_t>(chunk.windows.size()), t, frames.dim(1), frames.dim(2), frames.dim(3)});
     for (std::size_t i = 0; i < chunk.windows.size(); ++i)
-      std::copy(used.indices.begin() + static_cast<std::ptrdiff_t>(i) * t,
-                used.indices.begin() + static_cast<std::ptrdiff_t>(i + 1) * t, chunk.windows[i].frame_indices.begin());
+      std::copy(used.begin() + static_cast<std::ptrdiff_t>(i) * t, used.begin() + static_cast<std::ptrdiff_t>(i + 1) * t,
+                chunk.windows[i].frame_indices.begin());
     return chunk;
   }
 

@@ -12,6 +12,15 @@ SamplingMethod parse_sampling_method(const std::string& name) {
   __builtin_unreachable();  // the failure above always throws
 }
 
+SeekMode parse_seek_mode(const std::string& name) {
+  if (name == "exact") return SeekMode::Exact;
+  if (name == "keyframe") return SeekMode::Keyframe;
+  XCLIP_FAIL(InvalidArgument) << "seek must be exact or keyframe, got '" << name << "'";
+  __builtin_unreachable();  // the failure above always throws
+}
+
+const char* seek_mode_name(SeekMode mode) { return mode == SeekMode::Keyframe ? "keyframe" : "exact"; }
+
 namespace {
 
 void check_options(const SamplingOptions& o) {

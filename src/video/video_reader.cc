@@ -51,6 +51,14 @@ int rotation_of(const AVStream* stream) {
   return ((cw + 45) / 90 % 4) * 90;
 }
 
+void check_pixel_limit(const std::string& path, std::int64_t width, std::int64_t height, const DecodeLimits& limits) {
+  XCLIP_CHECK(width * height <= limits.max_pixels, InvalidArgument)
+      << path << ": frames of " << width << "x" << height << " (" << width * height / 1000000.0
+      << " Mpixels) exceed the decode limit of " << limits.max_pixels / 1000000.0
+      << " Mpixels per frame (raise it with --max-pixels in the CLI and serve, max_pixels= in Python, "
+      << "DecodeLimits::max_pixels in C++)";
+}
+
 }  // namespace
 
 struct VideoReader::Impl {
@@ -481,8 +489,7 @@ struct VideoReader::Impl {
 
   // RGB24 of `frame`, upright, into `dst` (displayed_size(frame) x 3 bytes).
   void convert(const AVFrame* frame, std::uint8_t* dst) {
-    XCLIP_CHECK(static_cast<std::int64_t>(frame->width) * frame->height <= options.limits.max_pixels, InvalidArgument)
-        << info.path << ": a frame of " << frame->width << "x" << frame->height << " exceeds the decode limit";
+    check_pixel_limit(info.path, frame->width, frame->height, options.limits);  // a stream may lie
     const auto [out_h, out_w] = displayed_size(frame);
     FramePtr turned;
     if (info.rotation != 0 && rotates_before_converting(static_cast<AVPixelFormat>(frame->format))) {
@@ -657,13 +664,6 @@ int choose_video_stream(AVFormatContext* format, int wanted, const std::string& 
   __builtin_unreachable();
 }
 
-void check_pixel_limit(const std::string& path, std::int64_t width, std::int64_t height, const DecodeLimits& limits) {
-  XCLIP_CHECK(width * height <= limits.max_pixels, InvalidArgument)
-      << path << ": frames of " << width << "x" << height << " (" << width * height / 1000000.0
-      << " Mpixels) exceed the decode limit of " << limits.max_pixels / 1000000.0
-      << " Mpixels per frame (raise it with --max-pixels in the CLI and serve, max_pixels= in Python, "
-      << "DecodeLimits::max_pixels in C++)";
-}
 
 void open_streams(VideoReader::Impl& m) {
   const std::string& path = m.info.path;

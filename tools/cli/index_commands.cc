@@ -121,7 +121,7 @@ nlohmann::ordered_json info_json(const IndexInfo& i) {
           {"window_seconds", i.settings.window_seconds},
           {"stride_seconds", i.settings.stride_seconds},
           {"num_frames", i.settings.num_frames},
-          {"seek", i.settings.seek == SeekMode::Keyframe ? "keyframe" : "exact"},
+          {"seek", seek_mode_name(i.settings.seek)},
           {"videos", i.videos},
           {"windows", i.windows},
           {"stage1", i.stage1}};

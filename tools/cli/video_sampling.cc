@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "xclip/error.h"
+
 namespace xclip::cli {
 
 namespace {
@@ -50,10 +52,11 @@ SamplingOptions parse_sampling_options(const Args& args, int default_frames) {
 }
 
 SeekMode parse_seek_mode(const Args& args) {
-  const std::string mode = args.get("seek", "exact");
-  if (mode == "exact") return SeekMode::Exact;
-  if (mode == "keyframe") return SeekMode::Keyframe;
-  throw UsageError("--seek must be exact or keyframe, got '" + mode + "'");
+  try {
+    return xclip::parse_seek_mode(args.get("seek", "exact"));
+  } catch (const InvalidArgument& e) {
+    throw UsageError(std::string("--") + e.what());
+  }
 }
 
 }  // namespace xclip::cli

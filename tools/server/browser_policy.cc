@@ -11,11 +11,6 @@ namespace xclip::server {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 struct HostPort {
   std::string name;  // lower case, IPv6 without brackets
   std::string port;  // empty when absent
@@ -24,7 +19,7 @@ struct HostPort {
 
 HostPort split_host(const std::string& header) {
   HostPort h;
-  const std::string s = lower(header);
+  const std::string s = ascii_lower(header);
   std::size_t name_end;
   if (!s.empty() && s[0] == '[') {  // [v6]:port
     const std::size_t close = s.find(']');
@@ -55,7 +50,8 @@ bool is_loopback_name(const std::string& name) {
 }
 
 bool listed(const std::vector<std::string>& list, const std::string& value) {
-  return std::any_of(list.begin(), list.end(), [&](const std::string& x) { return x == "*" || lower(x) == value; });
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& x) { return x == "*" || ascii_lower(x) == value; });
 }
 
 }  // namespace
@@ -69,8 +65,8 @@ void check_host(const BrowserPolicy& p, const std::string& host_header) {
                         ": this server answers to its own address only (start it with --allow-host NAME to add one)");
   };
   if (!h.valid) refuse("is not a host name");
-  if (listed(p.allow_hosts, h.name) || listed(p.allow_hosts, lower(host_header))) return;
-  const std::string bound = lower(p.bound_host);
+  if (listed(p.allow_hosts, h.name) || listed(p.allow_hosts, ascii_lower(host_header))) return;
+  const std::string bound = ascii_lower(p.bound_host);
   const bool every_address = bound == "0.0.0.0" || bound == "::" || bound.empty();
   const bool ours = h.name == bound || (is_loopback_name(bound) && is_loopback_name(h.name)) ||
                     (every_address && (is_ip_literal(h.name) || h.name == "localhost"));
@@ -80,8 +76,8 @@ void check_host(const BrowserPolicy& p, const std::string& host_header) {
 
 void check_origin(const BrowserPolicy& p, const std::string& origin, const std::string& host_header) {
   if (origin.empty()) return;
-  const std::string o = lower(origin);
-  if (!host_header.empty() && o == "http://" + lower(host_header)) return;  // our own page
+  const std::string o = ascii_lower(origin);
+  if (!host_header.empty() && o == "http://" + ascii_lower(host_header)) return;  // our own page
   if (listed(p.allow_origins, o)) return;
   throw HttpError(403, "forbidden_origin",
                   "requests from pages of " + origin +
@@ -90,7 +86,7 @@ void check_origin(const BrowserPolicy& p, const std::string& origin, const std::
 }
 
 void check_content_type(BodyKind kind, const std::string& content_type) {
-  const std::string t = lower(content_type.substr(0, content_type.find(';')));
+  const std::string t = ascii_lower(content_type.substr(0, content_type.find(';')));
   const auto is = [&](const char* prefix) { return t.rfind(prefix, 0) == 0; };
   if (kind == BodyKind::Json) {
     if (t == "application/json") return;
@@ -102,7 +98,8 @@ void check_content_type(BodyKind kind, const std::string& content_type) {
     return;
   throw HttpError(415, "unsupported_media_type",
                   "a video request is multipart/form-data, application/json, video/* or application/octet-stream, "
-                  "not '" + content_type + "'");
+                  "not '" +
+                      content_type + "'");
 }
 
 const char* page_security_policy() {

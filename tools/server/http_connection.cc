@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "http_guard.h"
 
@@ -37,29 +39,24 @@ bool wait_ready(socket_t sock, short events, Clock::time_point deadline, const s
   return false;
 }
 
-std::string address_of(socket_t sock, bool peer) {
+// The address and port of the peer (or of this end) of `sock`; "" and 0 when unknown.
+std::pair<std::string, int> endpoint_of(socket_t sock, bool peer) {
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len)
                       : ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0) return "";
   char text[INET6_ADDRSTRLEN] = {0};
-  if (addr.ss_family == AF_INET)
-    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr, text, sizeof(text));
-  else if (addr.ss_family == AF_INET6)
-    ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof(text));
-  return text;
-}
-
-int port_of(socket_t sock, bool peer) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr*>(&addr), &len)
-                      : ::getsockname(sock, reinterpret_cast<sockaddr*>(&addr), &len);
-  if (rc != 0) return 0;
-  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-  return 0;
+  if (rc == 0 && addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    return {text, ntohs(in->sin_port)};
+  }
+  if (rc == 0 && addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    return {text, ntohs(in6->sin6_port)};
+  }
+  return {"", 0};
 }
 
 bool send_all(socket_t sock, const char* data, std::size_t size, Clock::time_point deadline,
@@ -80,13 +77,20 @@ bool send_all(socket_t sock, const char* data, std::size_t size, Clock::time_poi
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -109,9 +113,7 @@ class GuardedStream : public httplib::Stream {
   GuardedStream(socket_t sock, std::string& pending, Clock::time_point deadline, const std::atomic<bool>& stopping)
       : sock_(sock), pending_(pending), deadline_(deadline), stopping_(stopping) {}
 
-  bool is_readable() const override {
-    return !pending_.empty() || wait_ready(sock_, POLLIN, deadline_, stopping_);
-  }
+  bool is_readable() const override { return !pending_.empty() || wait_ready(sock_, POLLIN, deadline_, stopping_); }
   bool is_writable() const override { return wait_ready(sock_, POLLOUT, after(30), stopping_); }
 
   ssize_t read(char* ptr, std::size_t size) override {
@@ -139,12 +141,10 @@ class GuardedStream : public httplib::Stream {
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = address_of(sock_, true);
-    port = port_of(sock_, true);
+    std::tie(ip, port) = endpoint_of(sock_, true);
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = address_of(sock_, false);
-    port = port_of(sock_, false);
+    std::tie(ip, port) = endpoint_of(sock_, false);
   }
   socket_t socket() const override { return sock_; }
   bool timed_out() const { return timed_out_; }
@@ -202,7 +202,7 @@ void GuardedHttpServer::release(const std::string& client) {
 }
 
 bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
-  const std::string client = address_of(sock, true);
+  const std::string client = endpoint_of(sock, true).first;
   if (!admit(client)) {
     ++counters_.refused_connections;
     answer_and_close(sock, 503, "overloaded", "too many connections (from this client or in all); retry later");
@@ -241,8 +241,8 @@ void GuardedHttpServer::serve_connection(socket_t sock) {
     if (head.content_length && *head.content_length > limits_.max_body_bytes) {
       ++counters_.refused_heads;
       answer_and_close(sock, 413, "payload_too_large",
-                       "the body announces " + std::to_string(*head.content_length) + " bytes, more than the limit of " +
-                           std::to_string(limits_.max_body_bytes));
+                       "the body announces " + std::to_string(*head.content_length) +
+                           " bytes, more than the limit of " + std::to_string(limits_.max_body_bytes));
       return;
     }
     // A request slot: the head is here, the work begins.

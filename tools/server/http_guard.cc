@@ -18,6 +18,13 @@ std::string error_body(const std::string& message, const std::string& type) {
                                                                  nlohmann::json::error_handler_t::replace);
 }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 bool constant_time_equal(const std::string& a, const std::string& b) {
   // Every byte of the longer string is looked at, whatever the lengths and contents.
   const std::size_t n = std::max(a.size(), b.size());

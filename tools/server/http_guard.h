@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,9 @@ class HttpError : public std::runtime_error {
 };
 
 std::string error_body(const std::string& message, const std::string& type);
+
+// ASCII lower case (header names, hosts and media types compare case-insensitively).
+std::string ascii_lower(std::string_view text);
 
 // Compares in time independent of where the strings differ (and of the key's content).
 bool constant_time_equal(const std::string& a, const std::string& b);

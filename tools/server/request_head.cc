@@ -1,17 +1,12 @@
 #include "request_head.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "http_guard.h"
 
 namespace xclip::server {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -72,7 +67,7 @@ HeadCheck check_request_head(std::string_view bytes, const HeadLimits& limits) {
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0 || line.front() == ' ' || line.front() == '\t')
       return refuse(400, "a header field is malformed (no name, or a folded line)");
-    const std::string name = lower(line.substr(0, colon));
+    const std::string name = ascii_lower(line.substr(0, colon));
     if (name.find_first_of(" \t") != std::string::npos) return refuse(400, "a header name contains white space");
     const std::string_view value = trim(line.substr(colon + 1));
     if (name == "content-length") {
@@ -84,7 +79,7 @@ HeadCheck check_request_head(std::string_view bytes, const HeadLimits& limits) {
     } else if (name == "transfer-encoding") {
       if (has_encoding) return refuse(400, "Transfer-Encoding is given twice");
       has_encoding = true;
-      if (lower(value) != "chunked")
+      if (ascii_lower(value) != "chunked")
         return refuse(501, "Transfer-Encoding '" + std::string(value) + "' is not supported (only chunked)");
       h.chunked = true;
     }
@@ -96,13 +91,14 @@ HeadCheck check_request_head(std::string_view bytes, const HeadLimits& limits) {
 
 std::size_t rename_header_field(std::string& bytes, std::size_t head_bytes, std::string_view from,
                                 std::string_view to) {
-  const std::string wanted = lower(from);
+  const std::string wanted = ascii_lower(from);
   std::size_t line = bytes.find("\r\n") + 2;  // after the request line
   while (line < head_bytes) {
     const std::size_t eol = bytes.find("\r\n", line);
     if (eol == std::string::npos || eol == line) break;
     const std::size_t colon = bytes.find(':', line);
-    if (colon != std::string::npos && colon < eol && lower(std::string_view(bytes).substr(line, colon - line)) == wanted) {
+    if (colon != std::string::npos && colon < eol &&
+        ascii_lower(std::string_view(bytes).substr(line, colon - line)) == wanted) {
       bytes.replace(line, colon - line, to);
       head_bytes = head_bytes - (colon - line) + to.size();
       line += to.size() + (eol - colon);

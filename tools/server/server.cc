@@ -461,10 +461,8 @@ class Server {
     return f(*index_);
   }
 
-  json parse(const httplib::Request& req) const {
-    check_content_type(BodyKind::Json, req.get_header_value("Content-Type"));
-    return parse_json_body(req.body, options_.max_json_bytes);
-  }
+  // The content type was checked before routing (body_allowed).
+  json parse(const httplib::Request& req) const { return parse_json_body(req.body, options_.max_json_bytes); }
 
   std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) {
     return batcher_->embed_texts(texts).get();
@@ -590,8 +588,7 @@ class Server {
 
   void read_video_request(const httplib::Request& req, const httplib::ContentReader& raw_reader, TempFile& upload,
                           VideoRequest& v) {
-    const std::string type = req.get_header_value("Content-Type");
-    check_content_type(BodyKind::Video, type);
+    const std::string type = req.get_header_value("Content-Type");  // checked before routing (body_allowed)
     if (req.has_header("Content-Length") &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > options_.max_upload_bytes)
       throw HttpError(413, "payload_too_large",
