@@ -7,6 +7,11 @@
 // features, thumbnails; the source of truth, written in one transaction per video) and
 // vectors.faiss (the stage-1 vector index, derived from the database and rebuilt from it
 // whenever it is missing, stale or damaged).
+//
+// A collection is an index in N shards: collection.json (model, settings, shard folders)
+// and N such folders, each file in the shard a stable hash of its path picks. It opens,
+// updates and searches exactly as one index; each shard can be updated by its own process
+// (IndexUpdateOptions::shard), which is how a Dask cluster builds one.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +56,9 @@ struct IndexOpenOptions {
   DecodeLimits decode_limits;  // what one video may cost to decode
   IndexSettings settings;  // creating only
   bool create = true;      // false: a missing index is an error
+  // Creating: 0 makes a plain index, N > 0 a collection of N shards. Opening: 0 takes
+  // whatever the folder holds; N > 0 must match it.
+  int shards = 0;
   // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
   // this many windows (see docs/search.md, "Search at scale").
   std::int64_t approximate_from = 100000;
@@ -63,6 +71,16 @@ struct IndexProgress {
   std::string current;  // the file just finished
 };
 using IndexProgressCallback = std::function<void(const IndexProgress&)>;
+
+struct IndexUpdateOptions {
+  // A collection's shard to update (the others are only read, to adopt files moved into this
+  // one without decoding them); -1: every shard. One process per shard at a time: a second
+  // writer of the same shard is refused.
+  int shard = -1;
+  // false: files gone from disk stay in the index for now (a file moved to another shard may
+  // still be adopted from here by that shard's process); a later update removes them.
+  bool remove_vanished = true;
+};
 
 struct IndexUpdateReport {
   std::size_t added = 0, updated = 0, moved = 0, removed = 0, unchanged = 0;
@@ -103,7 +121,9 @@ struct IndexInfo {
   int format_version = 0;
   IndexSettings settings;
   std::int64_t videos = 0, windows = 0;
-  std::string stage1;  // "flat" or "ivf<nlist>"
+  std::string stage1;  // "flat" or "ivf<nlist>" (a collection: its shards' kinds, joined by ",")
+  int shards = 0;      // 0: a plain index; else the collection's shard count
+  std::vector<std::string> shard_dirs;
 };
 
 class VideoIndex {
@@ -120,7 +140,8 @@ class VideoIndex {
   // re-embedded, moved ones (same content elsewhere) renamed without decoding, indexed ones
   // under these roots that vanished removed. Unreadable files are reported and skipped.
   // Each file is committed on its own: a killed run loses only the file in progress.
-  IndexUpdateReport update(const std::vector<std::string>& paths, const IndexProgressCallback& on_progress = {});
+  IndexUpdateReport update(const std::vector<std::string>& paths, const IndexProgressCallback& on_progress = {},
+                           const IndexUpdateOptions& options = {});
   // Removes these files (or every indexed file under these folders); returns how many.
   std::size_t remove(const std::vector<std::string>& paths);
 
@@ -135,10 +156,14 @@ class VideoIndex {
   // Stage 1 and 2 from a get_text_features row F32 [1, projection_dim] (raw, as the model
   // gives it).
   std::vector<SearchHit> search_text_features(const Tensor& text_features, const SearchOptions& options = {});
+  // The query's embedding, as search() computes it (a front server embeds once and sends it
+  // to shard servers): get_text_features F32 [1, projection_dim].
+  Tensor text_features(const std::string& text);
   // X-CLIP's logit of the query and every window, best first (brute force: for tests and
   // for measuring what stage 1 loses).
   std::vector<SearchHit> rank_all(const Tensor& text_features);
 
+  // Window ids: a plain index's own; in a collection, id·shards + shard (unique across shards).
   // The JPEG thumbnail of a window (its middle sampled frame).
   std::vector<std::uint8_t> thumbnail(std::int64_t window_id) const;
   // The thumbnail written as <dir>/thumbnails/<window id>.jpg (kept as a cache); its path.

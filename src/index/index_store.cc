@@ -198,6 +198,28 @@ void IndexStore::move_video(std::int64_t id, const std::string& new_path, std::i
   t.commit();
 }
 
+VideoRecord IndexStore::read_video(std::int64_t id, const FeatureShape& shape) {
+  Statement v = db_.prepare("SELECT path, size, mtime_ns, content_hash, duration, frame_count FROM videos WHERE id = ?");
+  v.bind(1, id);
+  XCLIP_CHECK(v.step(), InvalidArgument) << db_.path() << ": no video " << id << " in the index";
+  VideoRecord r{v.text(0), v.int64(1), v.int64(2), v.text(3), v.real(4), v.int64(5), {}};
+  Statement w = db_.prepare(
+      "SELECT w.start_s, w.end_s, w.frame_indices, w.embedding, f.keys_values, f.thumbnail FROM windows w "
+      "JOIN window_features f ON f.window_id = w.id WHERE w.video_id = ? ORDER BY w.id");
+  w.bind(1, id);
+  while (w.step()) {
+    WindowRecord window;
+    window.start = w.real(0);
+    window.end = w.real(1);
+    window.frame_indices = split_indices(w.text(2));
+    window.embedding = w.floats(3, shape.dim, "a window's embedding");
+    window.keys_values = w.floats(4, shape.keys_values_floats(), "a window's prompt keys and values");
+    window.thumbnail = w.bytes(5);
+    r.windows.push_back(std::move(window));
+  }
+  return r;
+}
+
 std::size_t IndexStore::remove_videos(const std::vector<std::int64_t>& ids) {
   if (ids.empty()) return 0;
   Transaction t(db_);

@@ -71,6 +71,8 @@ class IndexStore {
   void put_video(const VideoRecord& record, const FeatureShape& shape);
   void put_failure(const StoredVideo& version, const std::string& error);
   void move_video(std::int64_t id, const std::string& new_path, std::int64_t mtime_ns);
+  // A stored video with every window's features and thumbnail (to copy it into another shard).
+  VideoRecord read_video(std::int64_t id, const FeatureShape& shape);
   std::size_t remove_videos(const std::vector<std::int64_t>& ids);
   void forget_failures(const std::vector<std::string>& paths);
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "index/sqlite.h"
+#include "support/index_fixtures.h"
 #include "support/test_paths.h"
 #include "support/test_videos.h"
 #include "xclip/xclip.h"
@@ -26,35 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string model_dir(const std::string& preset) {
-  const std::string dir = models_dir() + "/" + preset;
-  if (!fs::exists(dir + "/config.json")) throw std::runtime_error("synthesised checkpoint missing: " + dir);
-  return dir;
-}
-
 std::string fresh_dir(const std::string& name) {
   const std::string dir = scratch_dir() + "/index_" + name;
   fs::remove_all(dir);
-  return dir;
-}
-
-void run_shell(const std::string& cmd) {
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("command failed: " + cmd);
-}
-
-// `count` videos of `seconds` each, every one with its own test pattern and motion.
-std::string make_collection(const std::string& name, int count, int seconds) {
-  const std::string dir = scratch_dir() + "/videos_" + name;
-  fs::create_directories(dir);
-  const char* sources[] = {"testsrc2", "smptebars", "rgbtestsrc", "mandelbrot", "life", "testsrc"};
-  for (int i = 0; i < count; ++i) {
-    const std::string path = dir + "/clip" + std::to_string(i) + ".mp4";
-    if (fs::exists(path)) continue;
-    const std::string src = std::string(sources[i % 6]) + "=size=96x64:rate=8";
-    // The hue turns with time, so that no two windows show the same picture.
-    run_shell("ffmpeg -nostdin -loglevel error -y -f lavfi -i " + src + " -t " + std::to_string(seconds) +
-              " -vf hue=H=" + std::to_string(i) + "+t*0.7 -c:v libx264 -g 16 -pix_fmt yuv420p " + path);
-  }
   return dir;
 }
 
