@@ -62,7 +62,7 @@ void bind_index(py::module_& m) {
                          "A video collection's search index: windows with X-CLIP features, two-stage search.")
       .def(py::init([](const std::string& dir, const std::string& model, double window_seconds, double stride_seconds,
                        int num_frames, WeightType dtype, int num_threads, bool create, std::int64_t approximate_from,
-                       const std::string& seek) {
+                       const std::string& seek, int shards) {
              IndexOpenOptions o;
              o.settings.seek = parse_seek_mode(seek);
              o.model = model;
@@ -73,33 +73,44 @@ void bind_index(py::module_& m) {
              o.num_threads = num_threads;
              o.create = create;
              o.approximate_from = approximate_from;
+             o.shards = shards;
              py::gil_scoped_release release;
              return std::make_unique<VideoIndex>(VideoIndex::open(dir, o));
            }),
            py::arg("dir"), py::arg("model") = "", py::arg("window_seconds") = 10.0, py::arg("stride_seconds") = 0.0,
            py::arg("num_frames") = 0, py::arg("dtype") = WeightType::Auto, py::arg("num_threads") = 0,
            py::arg("create") = true, py::arg("approximate_from") = 100000, py::arg("seek") = "exact",
+           py::arg("shards") = 0,
            "dtype Auto (as everywhere): int8 for a folder from `xclip convert` whose self-check passed, else "
            "float32. seek='keyframe' embeds the keyframe at or before each sampled frame (fast, inexact; "
-           "recorded in the index)")
+           "recorded in the index). shards=N creates a collection of N shards (searched as one index); "
+           "opening, 0 takes what the folder holds")
       .def(
           "update",
-          [](VideoIndex& index, const std::vector<std::string>& paths, py::object on_progress) {
+          [](VideoIndex& index, const std::vector<std::string>& paths, py::object on_progress, int shard,
+             bool remove_vanished) {
             IndexProgressCallback progress;
             if (!on_progress.is_none())
               progress = [&on_progress](const IndexProgress& p) {
                 py::gil_scoped_acquire acquire;
                 on_progress(p.files_done, p.files_total, p.windows_done, p.elapsed_seconds);
               };
+            IndexUpdateOptions u;
+            u.shard = shard;
+            u.remove_vanished = remove_vanished;
             IndexUpdateReport r;
             {
               py::gil_scoped_release release;
-              r = index.update(paths, progress);
+              r = index.update(paths, progress, u);
             }
             return report_dict(r);
           },
-          py::arg("paths"), py::arg("on_progress") = py::none(),
-          "Adds new, re-embeds changed, renames moved and drops deleted videos under `paths`.")
+          py::arg("paths"), py::arg("on_progress") = py::none(), py::arg("shard") = -1,
+          py::arg("remove_vanished") = true,
+          "Adds new, re-embeds changed, renames moved and drops deleted videos under `paths`. "
+          "on_progress(files_done, files_total, windows_done, seconds) after each embedded file. A "
+          "collection: shard=K updates only shard K (one process per shard); remove_vanished=False leaves "
+          "files gone from disk for a later pass (another shard may still adopt them).")
       .def("remove", &VideoIndex::remove, py::arg("paths"), py::call_guard<py::gil_scoped_release>())
       .def(
           "search",
@@ -122,6 +133,17 @@ void bind_index(py::module_& m) {
             return index.search_text_features(t, search_options(top, rerank, nprobe));
           },
           py::arg("text_features"), py::arg("top") = 10, py::arg("rerank") = 100, py::arg("nprobe") = 32)
+      .def(
+          "text_features",
+          [](VideoIndex& index, const std::string& text) {
+            Tensor t;
+            {
+              py::gil_scoped_release release;
+              t = index.text_features(text);
+            }
+            return to_numpy(t);
+          },
+          py::arg("text"), "The query's get_text_features row [1, projection_dim], as search() embeds it.")
       .def("thumbnail_path", &VideoIndex::thumbnail_path, py::arg("window_id"))
       .def("thumbnail",
            [](const VideoIndex& index, std::int64_t id) {
@@ -146,6 +168,8 @@ void bind_index(py::module_& m) {
         d["videos"] = i.videos;
         d["windows"] = i.windows;
         d["stage1"] = i.stage1;
+        d["shards"] = i.shards;
+        d["shard_dirs"] = i.shard_dirs;
         return d;
       });
 }

@@ -18,6 +18,7 @@ namespace xclip::cli {
 namespace {
 
 const char* kIndexHelp = R"(usage: xclip index PATH... --index DIR [--model ID|DIR] [options]
+       xclip index PATH... --index DIR --shards N [--shard K [--keep-vanished]]
        xclip index --index DIR --remove PATH...
        xclip index --index DIR --info | --list
 
@@ -41,6 +42,13 @@ options:
                        for a folder from `xclip convert` whose self-check passed, else f32)
   --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
   --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)
+  --shards N           make DIR a collection of N shards (creating only): DIR/collection.json
+                       and N index folders, each file in the shard its path's hash picks;
+                       searched exactly as one index. Opening: must match, if given
+  --shard K            update only shard K of a collection (one process per shard, e.g. on
+                       several machines); files moved in from other shards are still adopted
+  --keep-vanished      leave files gone from disk in the index for now (another shard may still
+                       adopt them); a later run without it removes them
   --threads N          threads for the model, and for decoding (which runs alongside it)
   --low-priority       run at the lowest CPU priority (nice 19, SCHED_IDLE), for indexing while
                        you work
@@ -100,6 +108,7 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.settings.num_frames = args.get_int("frames", 0);
   o.settings.seek = parse_seek_mode(args);
   o.approximate_from = args.get_int("approximate-from", 100000);
+  o.shards = args.get_int("shards", 0);
   return o;
 }
 
@@ -124,7 +133,9 @@ nlohmann::ordered_json info_json(const IndexInfo& i) {
           {"seek", seek_mode_name(i.settings.seek)},
           {"videos", i.videos},
           {"windows", i.windows},
-          {"stage1", i.stage1}};
+          {"stage1", i.stage1},
+          {"shards", i.shards},
+          {"shard_dirs", i.shard_dirs}};
 }
 
 void print_report(const IndexUpdateReport& r, const std::string& format) {
@@ -148,9 +159,9 @@ void print_report(const IndexUpdateReport& r, const std::string& format) {
 }  // namespace
 
 int run_index(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list", "low-priority"},
+  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list", "low-priority", "keep-vanished"},
                   {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from",
-                   "max-pixels", "max-frames", "seek"});
+                   "max-pixels", "max-frames", "seek", "shards", "shard"});
   if (args.flag("help")) {
     std::cout << kIndexHelp;
     return 0;
@@ -179,9 +190,11 @@ int run_index(int argc, char** argv) {
     return 0;
   }
   ProgressLine progress(args.flag("quiet"));
-  const IndexUpdateReport report = index.update(args.positionals(), [&](const IndexProgress& p) {
-    progress.update_index(p);
-  });
+  IndexUpdateOptions update;
+  update.shard = args.get_int("shard", -1);
+  update.remove_vanished = !args.flag("keep-vanished");
+  const IndexUpdateReport report = index.update(
+      args.positionals(), [&](const IndexProgress& p) { progress.update_index(p); }, update);
   progress.interrupt();
   for (const auto& [path, why] : report.failed) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
   print_report(report, format);
