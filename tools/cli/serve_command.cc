@@ -28,7 +28,15 @@ options:
                        proxy (repeatable; * for any). Others get 403 (DNS rebinding).
   --allow-origin URL   a web origin whose pages may call the API (repeatable; * for any).
                        Browsers' requests from other sites get 403.
-  --index DIR          a search index built with the same model (xclip index)
+  --index DIR          a search index or collection built with the same model (xclip index)
+  --shard URL          instead of --index: the front of a collection whose shards other
+                       servers serve (`xclip serve --index DIR/shard-000` ...; repeatable, in
+                       the order of the shards). Queries are embedded here, each shard answers
+                       its top hits with X-CLIP's scores, the front merges them; a shard that
+                       fails or is slower than --shard-timeout-ms is left out and reported
+                       ("partial": true)
+  --shard-key KEY      the shards' API key (default: $XCLIP_SHARD_KEY, else none)
+  --shard-timeout-ms MS  (default 5000)
   --max-batch N        texts or videos per forward (default 32)
   --max-wait-ms MS     how long a forward waits for more requests (default 5)
   --max-queue N        waiting texts and videos before answering 429 (default 256)
@@ -53,7 +61,8 @@ int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help"},
                   {"model", "index", "host", "port", "api-key", "allow-dir", "allow-host", "allow-origin", "max-batch", "max-wait-ms", "max-queue",
                    "max-upload-mb", "http-threads", "dtype", "threads", "max-pixels", "max-frames",
-                   "max-connections", "max-connections-per-client", "request-timeout"});
+                   "max-connections", "max-connections-per-client", "request-timeout", "shard",
+                   "shard-key", "shard-timeout-ms"});
   if (args.flag("help")) {
     std::cout << kServeHelp;
     return 0;
@@ -62,6 +71,13 @@ int run_serve(int argc, char** argv) {
   server::ServerOptions o;
   o.model = args.required("model");
   o.index_dir = args.get("index");
+  o.shard_urls = args.all("shard");
+  o.shard_api_key = args.get("shard-key");
+  if (o.shard_api_key.empty())
+    if (const char* env = std::getenv("XCLIP_SHARD_KEY")) o.shard_api_key = env;
+  o.shard_timeout_ms = args.get_int("shard-timeout-ms", 5000);
+  if (!o.shard_urls.empty() && !o.index_dir.empty()) throw UsageError("--index and --shard exclude each other");
+  if (o.shard_timeout_ms <= 0) throw UsageError("--shard-timeout-ms must be positive");
   o.host = args.get("host", "127.0.0.1");
   o.port = args.get_int("port", 8080);
   o.api_key = args.get("api-key");

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include "http_connection.h"
 #include "http_guard.h"
 #include "metrics.h"
+#include "shard_fanout.h"
 #include "web_assets.h"
 #include "xclip/xclip.h"
 
@@ -219,6 +221,11 @@ class Server {
     policy_.port = options_.port;
     policy_.allow_hosts = options_.allow_hosts;
     policy_.allow_origins = options_.allow_origins;
+    if (!options_.shard_urls.empty()) {
+      if (!options_.index_dir.empty())
+        throw InvalidArgument("--index and --shard exclude each other: serve a local index, or be the front of shards");
+      fanout_ = std::make_unique<ShardFanout>(options_.shard_urls, options_.shard_api_key, options_.shard_timeout_ms);
+    }
   }
   ~Server() {
     std::error_code ec;
@@ -550,8 +557,10 @@ class Server {
                 {"version", XCLIP_VERSION_STRING}};
     if (index_) {
       const IndexInfo i = locked_index([&](VideoIndex& x) { return x.info(); });
-      out["index"] = {{"dir", i.dir}, {"videos", i.videos}, {"windows", i.windows}, {"stage1", i.stage1}};
+      out["index"] = {{"dir", i.dir},       {"videos", i.videos}, {"windows", i.windows},
+                      {"stage1", i.stage1}, {"shards", i.shards}};
     }
+    if (fanout_) out["index"] = {{"shard_urls", fanout_->urls()}, {"shards", fanout_->size()}};
     send_json(res, 200, out);
   }
 
@@ -740,7 +749,44 @@ class Server {
   // ---- search and media ----
 
   void require_index() const {
-    if (!index_) throw HttpError(404, "not_found", "this server has no index (start it with --index DIR)");
+    if (!index_ && !fanout_)
+      throw HttpError(404, "not_found", "this server has no index (start it with --index DIR or --shard URL)");
+  }
+
+  // A query's embedding as a shard server receives it from a front server: a list of
+  // projection_dim finite numbers (the index checks the length).
+  static Tensor embedding_field(const json& body, const char* name) {
+    const json& v = body[name];
+    if (!v.is_array() || v.empty() || v.size() > 65536)
+      throw HttpError(422, "validation", std::string("\"") + name + "\" must be a list of numbers");
+    std::vector<float> row;
+    for (const json& x : v) {
+      if (!x.is_number() || !std::isfinite(x.get<double>()))
+        throw HttpError(422, "validation", std::string("\"") + name + "\" must hold finite numbers only");
+      row.push_back(x.get<float>());
+    }
+    return Tensor::from_values<float>(DType::F32, {1, static_cast<std::int64_t>(row.size())}, row.data());
+  }
+
+  static json embedding_json(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+
+  // The query as an embedding: a text (embedded here), a video (decoded and embedded here),
+  // or an embedding a front server computed. `by_video` tells the two kinds apart.
+  Tensor query_embedding(const json& body, bool& by_video) {
+    by_video = body.contains("like_path") || body.contains("video_embeds");
+    if (body.contains("text_embeds")) return embedding_field(body, "text_embeds");
+    if (body.contains("video_embeds")) return embedding_field(body, "video_embeds");
+    if (body.contains("like_path")) {
+      // Decoded and embedded before the index is locked: a large video must not stall searches.
+      VideoRequest like;
+      like.path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
+      return video_features(like).video_embeds;
+    }
+    const std::string query = field_or<std::string>(body, "query", "");
+    if (query.empty())
+      throw HttpError(422, "validation", "search needs \"query\" (text), \"like_path\", \"text_embeds\" or \"video_embeds\"");
+    const auto rows = embed({query});
+    return Tensor::from_values<float>(DType::F32, {1, static_cast<std::int64_t>(rows[0].size())}, rows[0].data());
   }
 
   void search(const httplib::Request& req, httplib::Response& res) {
@@ -752,21 +798,21 @@ class Server {
     o.rerank = field_or<int>(body, "rerank", 100);
     if (o.top <= 0 || o.top > 1000) throw HttpError(422, "validation", "\"top\" must be 1 to 1000");
     if (o.rerank < 0 || o.rerank > 10000) throw HttpError(422, "validation", "\"rerank\" must be 0 to 10000");
-    std::vector<SearchHit> hits;
-    if (body.contains("like_path")) {
-      // Decoded and embedded before the index is locked: a large video must not stall searches.
-      VideoRequest like;
-      like.path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
-      const VideoSearchFeatures f = video_features(like);
-      hits = locked_index([&](VideoIndex& x) { return x.search_video_features(f.video_embeds, o); });
-    } else {
-      const std::string query = field_or<std::string>(body, "query", "");
-      if (query.empty()) throw HttpError(422, "validation", "search needs \"query\" (text) or \"like_path\"");
-      const auto rows = embed({query});
-      const Tensor features = Tensor::from_values<float>(
-          DType::F32, {1, static_cast<std::int64_t>(rows[0].size())}, rows[0].data());
-      hits = locked_index([&](VideoIndex& x) { return x.search_text_features(features, o); });
+    bool by_video = false;
+    const Tensor embedding = query_embedding(body, by_video);
+    if (fanout_) {
+      const json query = {{by_video ? "video_embeds" : "text_embeds", embedding_json(embedding)},
+                          {"top", o.top},
+                          {"rerank", o.rerank}};
+      const FanoutAnswer answer = fanout_->search(query, o.top);
+      json shards = json::array();
+      for (const ShardStatus& st : answer.shards) shards.push_back(to_json(st));
+      send_json(res, 200, {{"hits", answer.hits}, {"partial", answer.partial()}, {"shards", shards}});
+      return;
     }
+    const std::vector<SearchHit> hits = locked_index([&](VideoIndex& x) {
+      return by_video ? x.search_video_features(embedding, o) : x.search_text_features(embedding, o);
+    });
     json out = json::array();
     for (const SearchHit& h : hits)
       out.push_back({{"path", h.path},
@@ -778,13 +824,14 @@ class Server {
                      {"window_id", h.window_id},
                      {"thumbnail", "/media/thumbnails/" + std::to_string(h.window_id) + ".jpg"},
                      {"video", "/media/videos/" + std::to_string(h.window_id)}});
-    send_json(res, 200, {{"hits", out}});
+    send_json(res, 200, {{"hits", out}, {"partial", false}});
   }
 
   void thumbnail(const httplib::Request& req, httplib::Response& res) {
     require_ready();
     require_index();
     const std::int64_t id = window_id(req.matches[1]);
+    if (fanout_) return fanout_->media("thumbnail", id, "", res);
     std::vector<std::uint8_t> jpeg;
     try {
       jpeg = locked_index([&](VideoIndex& x) { return x.thumbnail(id); });
@@ -803,6 +850,7 @@ class Server {
     require_ready();
     require_index();
     const std::int64_t id = window_id(req.matches[1]);
+    if (fanout_) return fanout_->media("video", id, req.get_header_value(kRangeField), res);
     const auto window = locked_index([&](VideoIndex& x) { return x.window(id); });
     const std::string path = window ? resolve_within(window->path, options_.allow_dirs) : "";
     const HttpError missing(404, "not_found", "no video for window " + std::to_string(id));
@@ -862,6 +910,7 @@ class Server {
   std::unique_ptr<Batcher> batcher_;
   std::unique_ptr<SessionPool> sessions_;
   std::unique_ptr<VideoIndex> index_;
+  std::unique_ptr<ShardFanout> fanout_;  // --shard: the front of shards served elsewhere
   std::mutex index_mutex_;
   std::atomic<std::int64_t> index_windows_{0};
   LabelCache label_cache_;

@@ -13,6 +13,10 @@ namespace xclip::server {
 struct ServerOptions {
   std::string model;      // folder or hub id
   std::string index_dir;  // optional: enables /search and /media
+  // Or: the front of a collection whose shards other servers serve (--shard URL, repeatable).
+  std::vector<std::string> shard_urls;
+  std::string shard_api_key;   // their API key
+  int shard_timeout_ms = 5000;  // a shard slower than this is left out of the answer (flagged)
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string api_key;                 // empty: no authentication
