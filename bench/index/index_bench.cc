@@ -5,6 +5,11 @@
 // real model.
 //
 //   xclip_bench_index [--sizes 10000,100000,1000000] [--queries 200] [--model DIR] [--rerank 100]
+//                     [--shards 1,2,4,8]
+//
+// --shards: stage 1 of a collection, the same vectors split over S shards (by id, as a path
+// hash spreads files), each shard's index built by the collection's rule (IVF once the whole
+// collection has 100k windows), queried at once on up to one thread per core and merged, as VideoIndex does.
 //
 // Synthetic vectors imitate a video collection: windows cluster around their video and
 // scene (1 cluster per 50 windows, cosine to the centre about 0.8); queries are noisier
@@ -12,6 +17,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -200,6 +207,73 @@ void bench_stage2(const std::string& model_dir, int rerank) {
   fs::remove_all(dir);
 }
 
+// Stage 1 over S shards: p50/p99 of one query fanned out to every shard and merged, and
+// recall@10 against exact search over all the vectors.
+void bench_fanout(std::int64_t n, int queries_count, const std::vector<std::int64_t>& shard_counts) {
+  std::mt19937_64 rng(42 + n);
+  const std::int64_t clusters = std::max<std::int64_t>(1, n / 50);
+  std::vector<float> centres(static_cast<std::size_t>(clusters * kDim));
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (float& x : centres) x = normal(rng);
+  for (std::int64_t c = 0; c < clusters; ++c) normalize(centres.data() + c * kDim);
+  const std::vector<float> vectors = clustered(n, clusters, 0.75, rng, centres);
+  const std::vector<float> queries = clustered(queries_count, clusters, 1.2, rng, centres);
+  std::vector<std::int64_t> all_ids(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) all_ids[static_cast<std::size_t>(i)] = i + 1;
+  const index::VectorIndex exact = index::VectorIndex::build(vectors.data(), all_ids.data(), n, kDim, n + 1);
+  std::vector<std::vector<std::int64_t>> truth;
+  for (int q = 0; q < queries_count; ++q) truth.push_back(exact.search(queries.data() + q * kDim, 10, 1).ids);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  for (std::int64_t shards : shard_counts) {
+    std::vector<std::vector<float>> parts(static_cast<std::size_t>(shards));
+    std::vector<std::vector<std::int64_t>> part_ids(static_cast<std::size_t>(shards));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::size_t s = static_cast<std::size_t>(i % shards);
+      parts[s].insert(parts[s].end(), vectors.begin() + i * kDim, vectors.begin() + (i + 1) * kDim);
+      part_ids[s].push_back(i + 1);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<index::VectorIndex> indexes;
+    for (std::size_t s = 0; s < parts.size(); ++s)
+      indexes.push_back(index::VectorIndex::build(parts[s].data(), part_ids[s].data(),
+                                                  static_cast<std::int64_t>(part_ids[s].size()), kDim,
+                                                  (100000 + shards - 1) / shards));
+    const double build = seconds_since(t0);
+    const std::size_t workers = static_cast<std::size_t>(std::min<std::int64_t>(shards, cores));
+    std::vector<double> times;
+    double hits = 0;
+    for (int q = 0; q < queries_count; ++q) {
+      const float* query = queries.data() + static_cast<std::size_t>(q) * kDim;
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<index::Neighbours> found(indexes.size());
+      std::atomic<std::size_t> next{0};
+      const auto work = [&] {
+        for (std::size_t i; (i = next.fetch_add(1)) < indexes.size();) found[i] = indexes[i].search(query, 10, 32);
+      };
+      std::vector<std::thread> pool;
+      for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+      work();
+      for (std::thread& t : pool) t.join();
+      std::vector<std::pair<float, std::int64_t>> merged;
+      for (const index::Neighbours& f : found)
+        for (std::size_t i = 0; i < f.ids.size(); ++i) merged.emplace_back(f.scores[i], f.ids[i]);
+      std::partial_sort(merged.begin(), merged.begin() + std::min<std::ptrdiff_t>(10, merged.size()), merged.end(),
+                        [](const auto& a, const auto& b) { return a.first > b.first; });
+      times.push_back(seconds_since(start) * 1e3);
+      const std::set<std::int64_t> want(truth[static_cast<std::size_t>(q)].begin(), truth[static_cast<std::size_t>(q)].end());
+      for (std::size_t i = 0; i < std::min<std::size_t>(10, merged.size()); ++i) hits += want.count(merged[i].second);
+    }
+    std::sort(times.begin(), times.end());
+    const double p50 = times[times.size() / 2];
+    const double p99 = times[std::min(times.size() - 1, static_cast<std::size_t>(std::ceil(0.99 * times.size())) - 1)];
+    std::printf("%8lld windows  %2lld shards (%s each)  build %7.2f s  p50 %7.2f ms  p99 %7.2f ms  recall@10 %.3f\n",
+                static_cast<long long>(n), static_cast<long long>(shards), indexes.front().kind().c_str(), build, p50,
+                p99, hits / (10.0 * queries_count));
+    std::fflush(stdout);
+  }
+}
+
 std::vector<std::int64_t> parse_sizes(const std::string& s) {
   std::vector<std::int64_t> out;
   std::stringstream in(s);
@@ -213,6 +287,7 @@ std::vector<std::int64_t> parse_sizes(const std::string& s) {
 int main(int argc, char** argv) {
   std::vector<std::int64_t> sizes = {10000, 100000, 1000000};
   int queries = 200, rerank = 100;
+  std::vector<std::int64_t> shards;
   std::string model = XCLIP_BENCH_DEFAULT_MODEL;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -220,6 +295,7 @@ int main(int argc, char** argv) {
     else if (a == "--queries") queries = std::stoi(v);
     else if (a == "--model") model = v;
     else if (a == "--rerank") rerank = std::stoi(v);
+    else if (a == "--shards") shards = parse_sizes(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -228,6 +304,12 @@ int main(int argc, char** argv) {
   try {
     std::printf("stage 1, %d-dim unit vectors, %d queries, single-query latency on %u cores\n", kDim, queries,
                 std::thread::hardware_concurrency());
+    if (!shards.empty()) {
+      std::printf("stage 1 fanned out over shards (nprobe 32 where IVF), %d queries, %u cores\n", queries,
+                  std::thread::hardware_concurrency());
+      for (std::int64_t n : sizes) bench_fanout(n, queries, shards);
+      return 0;
+    }
     for (std::int64_t n : sizes) bench_size(n, queries);
     if (!model.empty()) bench_stage2(model, rerank);
   } catch (const std::exception& e) {

@@ -60,7 +60,8 @@ struct IndexOpenOptions {
   // whatever the folder holds; N > 0 must match it.
   int shards = 0;
   // Stage 1 switches from exact (flat) search to an approximate inverted-file index at
-  // this many windows (see docs/search.md, "Search at scale").
+  // this many windows (see docs/search.md, "Search at scale"); a collection's shards switch
+  // when the whole collection reaches it (each at its share, approximate_from / shards).
   std::int64_t approximate_from = 100000;
 };
 

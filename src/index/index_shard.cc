@@ -13,6 +13,7 @@
 #include "text/unicode.h"
 #include "video/jpeg.h"
 #include "xclip/hub.h"
+#include "xclip/model.h"
 #include "xclip/pipeline.h"
 
 namespace xclip::index {
@@ -153,6 +154,8 @@ IndexShard::IndexShard(const std::string& dir, const IndexOpenOptions& o, std::s
   }
   read_meta();
 }
+
+IndexShard::~IndexShard() = default;
 
 void IndexShard::create() {
   XCLIP_CHECK(!options.model.empty(), InvalidArgument)

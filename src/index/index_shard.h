@@ -16,8 +16,13 @@
 #include "index/index_store.h"
 #include "index/vector_index.h"
 #include "xclip/index.h"
-#include "xclip/model.h"
+#include "xclip/outputs.h"
 #include "xclip/processor.h"
+
+namespace xclip {
+class Model;
+class Session;
+}  // namespace xclip
 
 namespace xclip::index {
 
@@ -56,6 +61,7 @@ struct IndexShard {
 
   // Opens `dir`, creating it when absent and options.create.
   IndexShard(const std::string& dir, const IndexOpenOptions& options, std::shared_ptr<SharedModel> shared);
+  ~IndexShard();
 
   std::string db_path() { return store.db().path(); }
   void ensure_model();

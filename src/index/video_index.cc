@@ -87,13 +87,23 @@ struct VideoIndex::Impl {
 
   std::string shard_dir(const std::string& name) const { return (fs::path(dir) / name).string(); }
 
+  // Stage 1 turns approximate when the collection reaches approximate_from windows, not each
+  // shard: a collection of N shards answers as fast as one index of its size would.
+  IndexOpenOptions shard_open_options(std::size_t count) const {
+    IndexOpenOptions o = options;
+    const auto n = static_cast<std::int64_t>(std::max<std::size_t>(count, 1));
+    o.approximate_from = std::max<std::int64_t>(1, (options.approximate_from + n - 1) / n);
+    return o;
+  }
+
   // Shards first, the manifest last: a creation killed half-way leaves no manifest, and the
   // next run completes the same shards (or refuses if their settings differ).
   void create_collection() {
     CollectionManifest m;
+    const IndexOpenOptions shard_options = shard_open_options(static_cast<std::size_t>(options.shards));
     for (int s = 0; s < options.shards; ++s) {
       m.shards.push_back(index::shard_folder_name(static_cast<std::size_t>(s)));
-      shards.push_back(std::make_unique<IndexShard>(shard_dir(m.shards.back()), options, model));
+      shards.push_back(std::make_unique<IndexShard>(shard_dir(m.shards.back()), shard_options, model));
     }
     const IndexInfo first = shards.front()->info();
     m.model = first.model;
@@ -111,7 +121,7 @@ struct VideoIndex::Impl {
                 InvalidArgument)
         << dir << " is a collection of " << manifest->shards.size() << " shards, not " << options.shards
         << " (the shard count is fixed when it is created)";
-    IndexOpenOptions shard_options = options;
+    IndexOpenOptions shard_options = shard_open_options(manifest->shards.size());
     shard_options.create = false;
     for (const std::string& name : manifest->shards) {
       XCLIP_CHECK(fs::exists(fs::path(shard_dir(name)) / "index.sqlite"), FormatError)

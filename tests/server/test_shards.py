@@ -42,7 +42,8 @@ def servers(collection):
         shards = [Server(["--index", d, "--api-key", KEY, "--allow-dir", str(collection["videos"])])
                   for d in collection["shard_dirs"]]
         started += shards
-        front = Server([a for s in shards for a in ("--shard", s.base)] + ["--shard-key", KEY])
+        front = Server([a for s in shards for a in ("--shard", s.base)] +
+                       ["--shard-key", KEY, "--allow-dir", str(collection["videos"])])
         started.append(front)
         yield {"local": local, "shards": shards, "front": front}
     finally:
@@ -51,7 +52,7 @@ def servers(collection):
 
 
 def search(server, query, **options):
-    status, _, raw = server("POST", "/search", {"query": query, **options})
+    status, _, raw = server("POST", "/search", {**({"query": query} if query else {}), **options})
     assert status == 200, raw
     return json.loads(raw)
 
@@ -70,6 +71,19 @@ def test_front_answers_like_the_local_collection(servers):
         same_hits(local["hits"], front["hits"])
     info = json.loads(servers["front"]("GET", "/info")[2])
     assert info["index"]["shards"] == 2
+
+
+def test_cli_searches_the_collection_as_the_servers_do(servers, collection):
+    cli = json.loads(subprocess.run([str(XCLIP), "search", "a test pattern", "--index", str(collection["index"]),
+                                     "--top", "6", "--format", "json"], check=True, capture_output=True).stdout)
+    same_hits(search(servers["front"], "a test pattern", top=6)["hits"], cli)
+    like = json.loads(subprocess.run([str(XCLIP), "search", "--like", str(collection["videos"] / "clip1.mp4"),
+                                      "--index", str(collection["index"]), "--top", "4", "--format", "json"],
+                                     check=True, capture_output=True).stdout)
+    assert like[0]["path"].endswith("clip1.mp4")
+    front = search(servers["front"], "", top=4, like_path=str(collection["videos"] / "clip1.mp4"))
+    assert not front["partial"]
+    same_hits(like, front["hits"])
 
 
 def test_front_media_reach_the_shards(servers):
