@@ -183,6 +183,10 @@ class VideoIndex {
   std::unique_ptr<Impl> impl_;
 };
 
+// The shard of a collection of `shards` that holds the file at `path` (made absolute): a stable
+// hash of the path, the same on every machine and run.
+std::size_t collection_shard_of(const std::string& path, std::size_t shards);
+
 // Windows [start, end) seconds of a video of `duration` seconds (pure; what update() uses).
 std::vector<std::pair<double, double>> plan_windows(double duration, const IndexSettings& settings);
 

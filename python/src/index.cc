@@ -152,6 +152,8 @@ void bind_index(py::module_& m) {
            },
            py::arg("window_id"))
       .def("windows", &VideoIndex::windows)
+      .def_static("shard_of", &collection_shard_of, py::arg("path"), py::arg("shards"),
+                  "The shard of a collection of `shards` that holds the file at `path`.")
       .def("info", [](const VideoIndex& index) {
         const IndexInfo i = index.info();
         py::dict d;

@@ -80,6 +80,14 @@ def test_local_cluster_builds_the_same_index(tmp_path):
         report = index_collection([str(tmp_path / "videos")], many, model_dir("tiny"), client, shards=3,
                                   on_progress=events.append, window_seconds=1.0, num_threads=1)
         assert report["added"] == 5 and report["decoded"] == 6
+        # Progress: every embedded file, and one event at the end of each shard's two tasks.
+        deadline = time.monotonic() + 10
+        while sum(bool(e.get("done")) for e in events) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = sorted((e["shard"], e["pass"]) for e in events if e.get("done"))
+        assert done == [(s, p) for s in range(3) for p in ("embed", "remove")], events
+        files = [e for e in events if not e.get("done")]
+        assert len(files) == 6 and all(e["files_done"] <= e["files_total"] for e in files)
         assert [path for path, _ in report["failed"]] == [str(corrupt)] and report["failed"][0][1]
         assert stored(many) == stored(reference)
         assert_searches_alike(reference, many)
@@ -90,17 +98,19 @@ def test_local_cluster_builds_the_same_index(tmp_path):
         again = index_collection([str(tmp_path / "videos")], many, model_dir("tiny"), client, shards=3,
                                  window_seconds=1.0, num_threads=1)
         assert again["unchanged"] == 5 and again["decoded"] == 0 and len(again["failed"]) == 1
-        # Moved to a path of another shard: adopted from the old shard, not decoded.
-        os.rename(clips[0], str(tmp_path / "videos" / "renamed-elsewhere.mp4"))
+        # Moved to a path of another shard: that shard's task copies it from the old shard
+        # (read while the old shard's own task runs), the second pass drops the old copy.
+        renamed = next(str(tmp_path / "videos" / f"renamed{k}.mp4") for k in range(100)
+                       if xclip.VideoIndex.shard_of(str(tmp_path / "videos" / f"renamed{k}.mp4"), 3)
+                       != xclip.VideoIndex.shard_of(clips[0], 3))
+        before = stored(many)
+        os.rename(clips[0], renamed)
         moved = index_collection([str(tmp_path / "videos")], many, model_dir("tiny"), client, shards=3,
                                  window_seconds=1.0, num_threads=1)
-        assert moved["moved"] == 1 and moved["decoded"] == 0
-        os.rename(str(tmp_path / "videos" / "renamed-elsewhere.mp4"), clips[0])
-    deadline = time.monotonic() + 10
-    while sum(e["files_done"] == e["files_total"] for e in events) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert {e["shard"] for e in events} == {0, 1, 2}, events
-    assert sum(e["files_done"] == e["files_total"] for e in events) == 3
+        assert moved["moved"] == 1 and moved["decoded"] == 0 and moved["removed"] == 1
+        assert stored(many) == {((renamed if path == clips[0] else path), start): v
+                                for (path, start), v in before.items()}
+        os.rename(renamed, clips[0])
 
 
 def free_port():

@@ -111,6 +111,10 @@ def update_shard(shard, index_dir, paths, model, shards, options, remove_vanishe
         report = index.update(paths, on_progress=progress if worker is not None else None, shard=shard,
                               remove_vanished=remove_vanished)
     report["shard"] = shard
+    if worker is not None:  # every task ends with one event, also a shard with nothing to embed
+        worker.log_event(topic, {"shard": shard, "done": True, "pass": "remove" if remove_vanished else "embed",
+                                 "added": report["added"], "failed": len(report["failed"]),
+                                 "seconds": report["seconds"]})
     return report
 
 
@@ -132,9 +136,12 @@ def index_collection(paths, index_dir, model, client, shards=2, on_progress=None
 
     options: VideoIndex's (window_seconds, stride_seconds, num_frames, dtype, seek, num_threads,
     approximate_from; the settings only when creating). on_progress(event) receives dicts with
-    shard, files_done, files_total, windows_done and seconds as files finish. Returns the summed
+    shard, files_done, files_total, windows_done and seconds as files finish, and one with
+    shard, done=True, pass ("embed" or "remove"), added, failed and seconds as each task ends. Returns the summed
     report (added, updated, moved, removed, unchanged, windows_added, decoded, failed: sorted
-    (path, reason) pairs, seconds) with each shard task's report under "shards".
+    (path, reason) pairs, seconds) with each shard task's report under "shards". A file moved to
+    a path of another shard counts as moved, and its old copy, dropped by the second pass, as
+    removed.
 
     A worker killed mid-build loses only the file it was embedding: Dask runs the shard's task
     again elsewhere, or the same call again completes the collection, equal to an

@@ -46,6 +46,10 @@ std::vector<std::pair<double, double>> plan_windows(double duration, const Index
   return out;
 }
 
+std::size_t collection_shard_of(const std::string& path, std::size_t shards) {
+  return index::shard_of(index::absolute_path(path), shards);
+}
+
 namespace {
 
 // A stage-1 candidate of any shard.

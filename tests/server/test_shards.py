@@ -112,7 +112,7 @@ class Silent(http.server.BaseHTTPRequestHandler):
     """A 'shard' that accepts the request and never answers in time."""
 
     def do_POST(self):
-        time.sleep(3)
+        time.sleep(6)
         self.send_response(200)
         self.end_headers()
 
@@ -126,16 +126,17 @@ def test_down_and_slow_shards_are_reported_not_waited_for(servers):
     down_port = free_port()  # nothing listens there
     front = Server(["--shard", servers["shards"][0].base, "--shard", f"http://127.0.0.1:{down_port}",
                     "--shard", f"http://127.0.0.1:{slow.server_address[1]}", "--shard-key", KEY,
-                    "--shard-timeout-ms", "800"])
+                    "--shard-timeout-ms", "1500"])
     try:
         started = time.monotonic()
         answer = search(front, "a test pattern", top=5)
-        assert time.monotonic() - started < 2.5
-        assert answer["partial"] is True
+        elapsed = time.monotonic() - started
+        assert elapsed < 4, (elapsed, answer)  # the timeout, the grace and the embedding; not the 6 s
+        assert answer["partial"] is True, answer
         ok, down, late = answer["shards"]
-        assert ok["ok"] and ok["hits"] > 0
-        assert not down["ok"] and down["error"]
-        assert not late["ok"] and ("timed out" in late["error"] or "no answer" in late["error"]), late
+        assert ok["ok"] and ok["hits"] > 0, answer
+        assert not down["ok"] and down["error"], answer
+        assert not late["ok"] and ("timed out" in late["error"] or "no answer" in late["error"]), answer
         assert answer["hits"] and all(h["shard"] == servers["shards"][0].base for h in answer["hits"])
     finally:
         front.stop()
