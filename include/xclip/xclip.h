@@ -16,3 +16,4 @@
 #include "xclip/tokenizer.h"
 #include "xclip/version.h"
 #include "xclip/video.h"
+#include "xclip/watch.h"

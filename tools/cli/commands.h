@@ -16,5 +16,6 @@ int run_info(int argc, char** argv);
 int run_index(int argc, char** argv);
 int run_search(int argc, char** argv);
 int run_serve(int argc, char** argv);
+int run_watch(int argc, char** argv);
 
 }  // namespace xclip::cli

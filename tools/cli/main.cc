@@ -24,6 +24,7 @@ commands:
   index       index a video collection for search (incremental, resumable)
   search      find the moments of an indexed collection that match a text (or a video)
   serve       HTTP service (JSON routes, dynamic batching, metrics) and a search page
+  watch       standing labels and text queries on a live stream (events, webhooks)
 
 Run 'xclip <command> --help' for the options of a command.
 )";
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     if (command == "index") return xclip::cli::run_index(argc, argv);
     if (command == "search") return xclip::cli::run_search(argc, argv);
     if (command == "serve") return xclip::cli::run_serve(argc, argv);
+    if (command == "watch") return xclip::cli::run_watch(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const xclip::cli::UsageError& e) {
