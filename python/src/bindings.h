@@ -14,5 +14,6 @@ void bind_video(py::module_& m);
 void bind_workflow(py::module_& m);
 void bind_safetensors(py::module_& m);
 void bind_index(py::module_& m);
+void bind_watch(py::module_& m);
 
 }  // namespace xclip::python

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_xclip, m) {
   xclip::python::bind_workflow(m);
   xclip::python::bind_safetensors(m);
   xclip::python::bind_index(m);
+  xclip::python::bind_watch(m);
 }

@@ -7,6 +7,7 @@
 High level: xclip.classify(paths, labels), xclip.embed_videos(paths), xclip.embed_texts(texts).
 Search: index = xclip.VideoIndex("videos.xclip", model=...); index.update(["videos/"]);
 index.search("a dog catching a frisbee").
+Live: for record in xclip.watch("udp://127.0.0.1:5000", labels=[...], model=...): ...
 """
 
 from ._xclip import (Error, FormatError, IndexedWindow, InvalidArgument, IoError, SearchHit, UnsupportedError,
@@ -17,6 +18,7 @@ from .modeling import AutoModel, XCLIPModel, XCLIPTextModel, XCLIPVisionModel
 from .outputs import BaseModelOutputWithPooling, ModelOutput, XCLIPOutput
 from .processing import (AutoProcessor, AutoTokenizer, BatchFeature, CLIPTokenizer, VideoMAEImageProcessor,
                          XCLIPProcessor)
+from .watching import watch
 from .workflow import Embeddings, Workflow, classify, embed_texts, embed_videos
 
 __all__ = [
@@ -25,5 +27,5 @@ __all__ = [
     "UnsupportedError", "VideoIndex", "VideoInfo", "VideoMAEImageProcessor", "VideoReader", "WeightType", "Workflow",
     "XCLIPConfig", "XCLIPModel", "XCLIPOutput", "XCLIPProcessor", "XCLIPTextConfig", "XCLIPTextModel",
     "XCLIPVisionConfig", "XCLIPVisionModel", "__version__", "classify", "embed_texts", "embed_videos",
-    "int8_products_exact", "load_safetensors", "resolve_model", "sampling", "save_safetensors",
+    "int8_products_exact", "load_safetensors", "resolve_model", "sampling", "save_safetensors", "watch",
 ]

@@ -45,7 +45,9 @@ options:
   --exec CMD           run CMD (/bin/sh -c) for each event record, the JSON on its standard input
   --webhook URL        POST each event record as JSON (retried with backoff; never blocks)
   --follow             a file: wait for more data at its end
-  --timeout S          opening and reading time limit (default 10)
+  --open-timeout S     how long opening may wait for the source's first data (default 10)
+  --timeout S          how long reading may wait for more before the source counts as dropped
+                       (default 10)
   --max-reconnects N   give up after N reopenings in a row (default: never)
   --skip-when-behind yes|no   (default: yes for network sources and devices, no for files)
   --max-frames N       most frames one window may hold (default 1024)
@@ -105,7 +107,7 @@ void print_table(const WatchRecord& r) {
 int run_watch(int argc, char** argv) {
   const Args args(argc, argv, 2, {"help", "follow", "quiet"},
                   {"labels", "labels-file", "query", "background", "template", "window", "stride", "on", "off", "hold",
-                   "cooldown", "thumbnails", "exec", "webhook", "timeout", "max-reconnects", "skip-when-behind",
+                   "cooldown", "thumbnails", "exec", "webhook", "timeout", "open-timeout", "max-reconnects", "skip-when-behind",
                    "max-frames", "model", "dtype", "threads", "max-pixels", "format"});
   if (args.flag("help")) {
     std::cout << kWatchHelp;
@@ -134,7 +136,9 @@ int run_watch(int argc, char** argv) {
   o.exec_command = args.get("exec");
   o.webhook_url = args.get("webhook");
   o.follow = args.flag("follow");
-  o.open_timeout_seconds = o.read_timeout_seconds = number(args, "timeout", 10.0);
+  o.read_timeout_seconds = number(args, "timeout", 10.0);
+  o.open_timeout_seconds = number(args, "open-timeout", 10.0);
+  if (o.read_timeout_seconds <= 0 || o.open_timeout_seconds <= 0) throw UsageError("timeouts must be positive");
   o.max_reconnects = args.get_int("max-reconnects", -1);
   if (args.has("skip-when-behind")) {
     const std::string v = args.get("skip-when-behind");
