@@ -23,6 +23,8 @@
 
 namespace xclip {
 
+class Model;
+
 struct EventOptions {
   double on = 0.5;   // a label or query starts when its score reaches this ...
   int hold = 2;      // ... for this many consecutive windows
@@ -32,6 +34,8 @@ struct EventOptions {
 
 struct WatchOptions {
   std::string model;  // a folder or a hub id
+  // A model already loaded from `model` (a server's): used instead of loading another copy.
+  std::shared_ptr<const Model> loaded_model;
   WeightType dtype = WeightType::Auto;
   int num_threads = 0;
   HubOptions hub;

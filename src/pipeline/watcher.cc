@@ -61,6 +61,7 @@ struct ReadyWindow {
   Clock::time_point closed_at;
   std::vector<WatchRecord> before;  // skips and gaps to report first, in order
   bool end_of_stream = false;
+  bool keep = false;  // closed by the end of input or a break: never skipped (nothing comes after)
   std::string error;  // the watch failed for good
 };
 
@@ -152,8 +153,8 @@ class WindowQueue {
 
   void push(ReadyWindow w, std::int64_t& skipped) {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (skip_ && !w.end_of_stream && !w.error.size()) {
-      if (!items_.empty() && !items_.back().end_of_stream) {
+    if (skip_ && !w.end_of_stream && w.error.empty() && !w.keep) {
+      if (!items_.empty() && !items_.back().end_of_stream && !items_.back().keep) {
         ReadyWindow old = std::move(items_.back());
         items_.pop_back();
         ++skipped;
@@ -171,7 +172,7 @@ class WindowQueue {
                          [](const WatchRecord& a, const WatchRecord& b) { return a.start < b.start; });
       }
     } else {
-      space_.wait(lock, [&] { return items_.size() < 2 || w.end_of_stream || !w.error.empty(); });
+      space_.wait(lock, [&] { return items_.size() < 2 || w.end_of_stream || !w.error.empty(); });  // the decoder waits
     }
     items_.push_back(std::move(w));
     ready_.notify_one();
@@ -298,7 +299,9 @@ struct Watcher::Impl {
     w.num_threads = o.num_threads;
     w.hub = o.hub;
     w.text_template = o.text_template;
-    workflow = std::make_unique<Workflow>(o.model, w);
+    workflow = o.loaded_model ? std::make_unique<Workflow>(o.loaded_model,
+                                                           XCLIPProcessor::from_folder(o.loaded_model->path()), w)
+                              : std::make_unique<Workflow>(o.model, w);
     num_frames = o.num_frames > 0 ? o.num_frames : workflow->model()->config().vision_config.num_frames;
     XCLIP_CHECK(num_frames == workflow->model()->config().vision_config.num_frames, InvalidArgument)
         << "this model takes " << workflow->model()->config().vision_config.num_frames << " frames per window, not "
@@ -333,6 +336,10 @@ struct Watcher::Impl {
       w.before.insert(w.before.begin(), pending.begin(), pending.end());
       pending.clear();
       queue.push(std::move(w), skipped);
+    };
+    const auto emit_final = [&](ReadyWindow w) {
+      w.keep = true;
+      emit(std::move(w));
     };
     const auto note = [&](WatchRecordType type, double start, double end, const std::string& message) {
       WatchRecord r;
@@ -389,7 +396,7 @@ struct Watcher::Impl {
                      "the timestamps went back by " + std::to_string(windows.seconds(last_rel - rel)) + " s");
               rel = resume;
             } else if (summary.frames > 0 && windows.seconds(rel - last_rel) > std::max(5.0, options.window_seconds)) {
-              windows.finish(emit);  // nothing was shown for a while: close what began before
+              windows.finish(emit_final);  // nothing was shown for a while: close what began before
               note(WatchRecordType::Gap, windows.seconds(last_rel), windows.seconds(rel),
                    "no frames for " + std::to_string(windows.seconds(rel - last_rel)) + " s");
               windows.restart_at(rel);
@@ -411,7 +418,7 @@ struct Watcher::Impl {
           if (local || !connected_once) throw;
           if (options.max_reconnects >= 0 && failures >= options.max_reconnects) throw;
           if (!broke || failures == 0) {
-            windows.finish(emit);
+            windows.finish(emit_final);
             lost_at = Clock::now();
           }
           broke = true;
@@ -425,7 +432,7 @@ struct Watcher::Impl {
           delay = std::min(delay * 2, options.max_reconnect_delay_seconds);
         }
       }
-      windows.finish(emit);
+      windows.finish(emit_final);
     } catch (const std::exception& e) {
       last.error = e.what();
     }

@@ -17,13 +17,17 @@ videos of concurrent requests share forward passes (dynamic batching). SIGTERM o
 stops accepting, finishes the requests in flight and exits 0.
 
 routes: GET /health /info /metrics; POST /embed/text /v1/embeddings /embed/video /classify
-/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); GET / (the page)
+/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); POST /watch, GET /watch,
+DELETE /watch/ID, GET /events (Server-Sent Events); GET / (the page)
 
 options:
   --host ADDR          address to bind (default 127.0.0.1: this machine only)
   --port N             (default 8080)
   --api-key KEY        require "Authorization: Bearer KEY" (default: $XCLIP_API_KEY; none if unset)
   --allow-dir DIR      a folder whose videos requests may name by path (repeatable)
+  --allow-source P     a prefix a POST /watch source must start with, e.g. udp://127.0.0.1:
+                       or rtsp://cameras.local/ or /srv/streams/ (repeatable; none: /watch is
+                       refused: the server never opens a source a client makes up)
   --allow-host NAME    a Host name to answer besides this server's address, e.g. behind a
                        proxy (repeatable; * for any). Others get 403 (DNS rebinding).
   --allow-origin URL   a web origin whose pages may call the API (repeatable; * for any).
@@ -59,7 +63,7 @@ example:
 
 int run_serve(int argc, char** argv) {
   const Args args(argc, argv, 2, {"quiet", "help"},
-                  {"model", "index", "host", "port", "api-key", "allow-dir", "allow-host", "allow-origin", "max-batch", "max-wait-ms", "max-queue",
+                  {"model", "index", "host", "port", "api-key", "allow-dir", "allow-source", "allow-host", "allow-origin", "max-batch", "max-wait-ms", "max-queue",
                    "max-upload-mb", "http-threads", "dtype", "threads", "max-pixels", "max-frames",
                    "max-connections", "max-connections-per-client", "request-timeout", "shard",
                    "shard-key", "shard-timeout-ms"});
@@ -84,6 +88,7 @@ int run_serve(int argc, char** argv) {
   if (o.api_key.empty())
     if (const char* env = std::getenv("XCLIP_API_KEY")) o.api_key = env;
   o.allow_dirs = args.all("allow-dir");
+  o.allow_sources = args.all("allow-source");
   o.allow_hosts = args.all("allow-host");
   o.decode_limits = parse_decode_limits(args);
   o.allow_origins = args.all("allow-origin");

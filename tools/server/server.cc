@@ -30,6 +30,7 @@
 #include "http_guard.h"
 #include "metrics.h"
 #include "shard_fanout.h"
+#include "watch_hub.h"
 #include "web_assets.h"
 #include "xclip/xclip.h"
 
@@ -258,6 +259,7 @@ class Server {
     stopping_ = true;
     watcher.join();
     loader.join();
+    if (watches_) watches_->close();  // live watches stop; their threads are joined
     batcher_.reset();  // finishes whatever is queued
     if (!options_.quiet) std::fprintf(stderr, "xclip serve: stopped\n");
     return 0;
@@ -336,7 +338,7 @@ class Server {
   }
 
   static bool is_json_route(const std::string& path) {
-    return path == "/embed/text" || path == "/v1/embeddings" || path == "/search";
+    return path == "/embed/text" || path == "/v1/embeddings" || path == "/search" || path == "/watch";
   }
 
   // A POST body's content type must be one its route takes; JSON bodies are small: one larger
@@ -390,7 +392,8 @@ class Server {
     const std::string& p = req.path;
     if (p == "/health" || p == "/" || p == "/app.js" || p == "/style.css") return true;
     if (bearer_matches(req.get_header_value("Authorization"), options_.api_key)) return true;
-    if (p.rfind("/media/", 0) == 0 && constant_time_equal(req.get_param_value("key"), options_.api_key)) return true;
+    if ((p.rfind("/media/", 0) == 0 || p == "/events") && constant_time_equal(req.get_param_value("key"), options_.api_key))
+      return true;
     send_error(res, HttpError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY)"));
     return false;
   }
@@ -411,6 +414,7 @@ class Server {
                                              metrics_.observe_batch(kind, n);
                                            }});
       sessions_ = std::make_unique<SessionPool>(model_);
+      watches_ = std::make_unique<WatchHub>(model_, options_.allow_sources, upload_dir_, options_.decode_limits);
       if (!options_.index_dir.empty()) {
         IndexOpenOptions io;
         io.model = options_.model;
@@ -523,6 +527,29 @@ class Server {
               guarded([this](const httplib::Request& req, httplib::Response& res) { thumbnail(req, res); }));
     http_.Get(R"(/media/videos/(\d+))",
               guarded([this](const httplib::Request& req, httplib::Response& res) { media_video(req, res); }));
+    http_.Post("/watch", guarded([this](const httplib::Request& req, httplib::Response& res) {
+      require_ready();
+      send_json(res, 201, watches_->start(parse(req)));
+    }));
+    http_.Get("/watch", guarded([this](const httplib::Request&, httplib::Response& res) {
+      require_ready();
+      send_json(res, 200, {{"watches", watches_->list()}});
+    }));
+    http_.Delete(R"(/watch/(\d{1,18}))", guarded([this](const httplib::Request& req, httplib::Response& res) {
+      require_ready();
+      const std::int64_t id = std::stoll(req.matches[1]);
+      if (!watches_->stop(id)) throw HttpError(404, "not_found", "no watch " + std::to_string(id));
+      send_json(res, 200, {{"id", id}, {"stopped", true}});
+    }));
+    http_.Get("/events", guarded([this](const httplib::Request& req, httplib::Response& res) { events(req, res); }));
+    http_.Get(R"(/media/watch/(\d{1,18})/([A-Za-z0-9.\-]+))",
+              guarded([this](const httplib::Request& req, httplib::Response& res) {
+                require_ready();
+                const std::string file = watches_->thumbnail(std::stoll(req.matches[1]), req.matches[2]);
+                if (file.empty()) throw HttpError(404, "not_found", "no such event thumbnail");
+                std::ifstream in(file, std::ios::binary);
+                res.set_content(std::string(std::istreambuf_iterator<char>(in), {}), "image/jpeg");
+              }));
     http_.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_header("Content-Security-Policy", page_security_policy());
       res.set_header("X-Content-Type-Options", "nosniff");
@@ -746,6 +773,30 @@ class Server {
     send_json(res, 200, {{"labels", out}, {"frame_indices", v.frame_indices}});
   }
 
+  // ---- live watches ----
+
+  // Server-Sent Events: every watch's event, skip, gap and status records (and its window
+  // records with ?windows=1), as they happen; a comment every 15 s keeps proxies from closing
+  // a quiet stream. The stream ends when the server stops.
+  void events(const httplib::Request& req, httplib::Response& res) {
+    require_ready();
+    auto subscriber = watches_->subscribe(req.get_param_value("windows") == "1");
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    WatchHub* hub = watches_.get();
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, hub, subscriber](std::size_t, httplib::DataSink& sink) {
+          std::string out;
+          for (int quiet = 0; out.empty() && quiet < 15 && !stopping_ && !g_stop_requested; ++quiet)
+            if (!hub->next_messages(*subscriber, out, std::chrono::seconds(1))) return false;
+          if (stopping_ || g_stop_requested) return false;
+          if (out.empty()) out = ": keep-alive\n\n";
+          return sink.write(out.data(), out.size());
+        },
+        [hub, subscriber](bool) { hub->unsubscribe(subscriber); });
+  }
+
   // ---- search and media ----
 
   void require_index() const {
@@ -911,6 +962,7 @@ class Server {
   std::unique_ptr<SessionPool> sessions_;
   std::unique_ptr<VideoIndex> index_;
   std::unique_ptr<ShardFanout> fanout_;  // --shard: the front of shards served elsewhere
+  std::unique_ptr<WatchHub> watches_;     // /watch and /events
   std::mutex index_mutex_;
   std::atomic<std::int64_t> index_windows_{0};
   LabelCache label_cache_;

@@ -21,6 +21,7 @@ struct ServerOptions {
   int port = 8080;
   std::string api_key;                 // empty: no authentication
   std::vector<std::string> allow_dirs;  // roots for {"path": ...} inputs
+  std::vector<std::string> allow_sources;  // prefixes a /watch source must start with (none: no /watch)
   std::vector<std::string> allow_hosts;    // Host names answered besides this server's address
   std::vector<std::string> allow_origins;  // web origins whose pages may call the API
   int max_batch = 32;

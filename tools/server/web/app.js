@@ -154,3 +154,32 @@ if (params.get("q")) {
     }, 50);
   }
 }
+
+// Live events of the server's watches (Server-Sent Events): newest first, with thumbnails.
+function showEvent(record) {
+  const item = document.createElement("li");
+  const what = record.label || record.query;
+  const span = record.state === "end" ? seconds(record.start) + "–" + seconds(record.end) : "from " + seconds(record.start);
+  item.textContent = (record.state === "start" ? "▶ " : "■ ") + what + " " + span + " (peak " +
+    record.peak.toFixed(3) + ", watch " + record.watch + ")";
+  if (record.thumbnail) {
+    const img = document.createElement("img");
+    img.src = mediaUrl(record.thumbnail);
+    img.alt = what;
+    img.className = "event-thumbnail";
+    item.prepend(img);
+  }
+  const list = $("events");
+  list.prepend(item);
+  while (list.children.length > 50) list.lastChild.remove();
+}
+
+function listenForEvents() {
+  const source = new EventSource(mediaUrl("/events"));
+  source.addEventListener("event", (message) => showEvent(JSON.parse(message.data)));
+  source.addEventListener("status", (message) => {
+    $("events-status").textContent = JSON.parse(message.data).message;
+  });
+  source.onerror = () => { $("events-status").textContent = "not connected to the event stream (retrying)"; };
+}
+listenForEvents();
