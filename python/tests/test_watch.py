@@ -217,3 +217,21 @@ def test_python_watch_yields_what_the_cli_prints(switching):
             break
     with pytest.raises(xclip.IoError, match="no-such.ts"):
         list(xclip.watch("/nonexistent/no-such.ts", labels=["a"], model=model_dir("tiny")))
+
+
+def test_follow_reads_a_growing_file_until_sigterm(switching, tmp_path):
+    growing = tmp_path / "growing.ts"
+    data = switching.read_bytes()
+    half = len(data) // 2 // 188 * 188  # whole MPEG-TS packets
+    growing.write_bytes(data[:half])
+    watcher = subprocess.Popen([str(XCLIP), "watch", str(growing), "--follow", "--model", str(model_dir("tiny")),
+                                "--labels", LABELS, "--format", "jsonl", "--timeout", "1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)  # more than --timeout: a followed file may pause
+    with open(growing, "ab") as f:
+        f.write(data[half:])
+    time.sleep(3)
+    code, records, err = stop(watcher)
+    assert code == 0, err
+    windows = [r for r in records if r["type"] == "window"]
+    assert windows and max(w["end"] for w in windows) >= 10, windows  # content appended later was read

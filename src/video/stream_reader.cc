@@ -75,9 +75,19 @@ struct StreamReader::Impl {
     raw->interrupt_callback.callback = interrupted;
     raw->interrupt_callback.opaque = &deadline;
     AVDictionary* opts = nullptr;
-    if (options.follow) av_dict_set(&opts, "follow", "1", 0);  // the file protocol waits at the end
-    // Protocol-level timeouts too (microseconds), so a socket read never outlives the deadline.
-    av_dict_set(&opts, "rw_timeout", std::to_string(static_cast<std::int64_t>(options.read_timeout_seconds * 1e6)).c_str(), 0);
+    if (options.follow) {
+      av_dict_set(&opts, "follow", "1", 0);  // the file protocol waits at the end for more
+      // Probing reads until it has this many bytes: at the end of a followed file it would wait
+      // for data that may never come. Small probes start the watch on what is there.
+      av_dict_set(&opts, "formatprobesize", "32768", 0);
+      av_dict_set(&opts, "probesize", "65536", 0);
+      // Estimating the duration reads the end of the file, which a followed file never reaches.
+      av_dict_set(&opts, "skip_estimate_duration_from_pts", "1", 0);
+    } else {
+      // Protocol-level timeouts too (microseconds), so a socket read never outlives the deadline.
+      av_dict_set(&opts, "rw_timeout",
+                  std::to_string(static_cast<std::int64_t>(options.read_timeout_seconds * 1e6)).c_str(), 0);
+    }
     deadline.in(options.open_timeout_seconds);
     int err = avformat_open_input(&raw, ffmpeg_url(source).c_str(), nullptr, &opts);
     av_dict_free(&opts);
@@ -111,7 +121,11 @@ struct StreamReader::Impl {
   // Feeds the decoder one packet of the video stream; false at the end of the input.
   bool feed() {
     for (;;) {
-      deadline.in(options.read_timeout_seconds);
+      // A followed file may pause for as long as it likes: only a stop ends the wait.
+      if (options.follow)
+        deadline.at = Clock::time_point::max();
+      else
+        deadline.in(options.read_timeout_seconds);
       const int err = av_read_frame(format.get(), packet.get());
       if (err == AVERROR_EOF) return false;
       if (err < 0) fail("reading", err);

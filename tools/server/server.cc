@@ -588,6 +588,7 @@ class Server {
                       {"stage1", i.stage1}, {"shards", i.shards}};
     }
     if (fanout_) out["index"] = {{"shard_urls", fanout_->urls()}, {"shards", fanout_->size()}};
+    out["watch"] = {{"sources", options_.allow_sources.size()}};
     send_json(res, 200, out);
   }
 

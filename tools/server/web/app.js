@@ -135,7 +135,13 @@ $("classify-form").addEventListener("submit", async (event) => {
 });
 
 api("/info", { method: "GET" })
-  .then((info) => { $("model-info").textContent = info.model + " · " + info.dtype + (info.index ? " · " + info.index.windows + " moments" : ""); })
+  .then((info) => {
+    $("model-info").textContent = info.model + " · " + info.dtype + (info.index ? " · " + info.index.windows + " moments" : "");
+    // Only a server that may watch sources has live events (and an open stream would keep a
+    // page that has none from ever finishing loading).
+    if (info.watch && info.watch.sources > 0) listenForEvents();
+    else $("events-status").textContent = "This server watches no sources (xclip serve --allow-source).";
+  })
   .catch(() => {});
 
 // ?q=TEXT types a query and searches; with &play=1 the first hit is then clicked (used by the
@@ -182,4 +188,3 @@ function listenForEvents() {
   });
   source.onerror = () => { $("events-status").textContent = "not connected to the event stream (retrying)"; };
 }
-listenForEvents();
