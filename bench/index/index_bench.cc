@@ -101,17 +101,32 @@ Latency measure(const index::VectorIndex& idx, const std::vector<float>& queries
   return l;
 }
 
-void bench_size(std::int64_t n, int queries_count) {
+// n windows and the queries, the same for every run of a size (seeded by it), ids 1..n.
+struct SyntheticSet {
+  std::vector<float> vectors, queries;
+  std::vector<std::int64_t> ids;
+};
+
+SyntheticSet synthetic_set(std::int64_t n, int queries_count) {
   std::mt19937_64 rng(42 + n);
   const std::int64_t clusters = std::max<std::int64_t>(1, n / 50);
   std::vector<float> centres(static_cast<std::size_t>(clusters * kDim));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& x : centres) x = normal(rng);
   for (std::int64_t c = 0; c < clusters; ++c) normalize(centres.data() + c * kDim);
-  const std::vector<float> vectors = clustered(n, clusters, 0.75, rng, centres);
-  const std::vector<float> queries = clustered(queries_count, clusters, 1.2, rng, centres);
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = i + 1;
+  SyntheticSet set;
+  set.vectors = clustered(n, clusters, 0.75, rng, centres);
+  set.queries = clustered(queries_count, clusters, 1.2, rng, centres);
+  set.ids.resize(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) set.ids[static_cast<std::size_t>(i)] = i + 1;
+  return set;
+}
+
+void bench_size(std::int64_t n, int queries_count) {
+  const SyntheticSet set = synthetic_set(n, queries_count);
+  const std::vector<float>& vectors = set.vectors;
+  const std::vector<float>& queries = set.queries;
+  const std::vector<std::int64_t>& ids = set.ids;
 
   // Exact reference: the flat index, also timed as the "exact stage 1".
   const std::int64_t rss0 = resident_kib();
@@ -210,16 +225,10 @@ void bench_stage2(const std::string& model_dir, int rerank) {
 // Stage 1 over S shards: p50/p99 of one query fanned out to every shard and merged, and
 // recall@10 against exact search over all the vectors.
 void bench_fanout(std::int64_t n, int queries_count, const std::vector<std::int64_t>& shard_counts) {
-  std::mt19937_64 rng(42 + n);
-  const std::int64_t clusters = std::max<std::int64_t>(1, n / 50);
-  std::vector<float> centres(static_cast<std::size_t>(clusters * kDim));
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (float& x : centres) x = normal(rng);
-  for (std::int64_t c = 0; c < clusters; ++c) normalize(centres.data() + c * kDim);
-  const std::vector<float> vectors = clustered(n, clusters, 0.75, rng, centres);
-  const std::vector<float> queries = clustered(queries_count, clusters, 1.2, rng, centres);
-  std::vector<std::int64_t> all_ids(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) all_ids[static_cast<std::size_t>(i)] = i + 1;
+  const SyntheticSet set = synthetic_set(n, queries_count);
+  const std::vector<float>& vectors = set.vectors;
+  const std::vector<float>& queries = set.queries;
+  const std::vector<std::int64_t>& all_ids = set.ids;
   const index::VectorIndex exact = index::VectorIndex::build(vectors.data(), all_ids.data(), n, kDim, n + 1);
   std::vector<std::vector<std::int64_t>> truth;
   for (int q = 0; q < queries_count; ++q) truth.push_back(exact.search(queries.data() + q * kDim, 10, 1).ids);

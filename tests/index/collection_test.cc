@@ -15,6 +15,7 @@
 #include "index/collection_manifest.h"
 #include "index/sqlite.h"
 #include "index/writer_lock.h"
+#include "support/error_of.h"
 #include "support/index_fixtures.h"
 #include "support/test_paths.h"
 #include "xclip/xclip.h"
@@ -217,16 +218,6 @@ TEST(CollectionUpdate, SecondWriterOfAShardIsRefused) {
   IndexUpdateOptions only_first;
   only_first.shard = 0;
   EXPECT_NO_THROW(index.update({videos}, {}, only_first));  // the other shard is free
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 class CollectionErrors : public ::testing::Test {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "support/error_of.h"
 #include "support/index_fixtures.h"
 #include "support/test_paths.h"
 #include "xclip/xclip.h"
@@ -114,16 +115,6 @@ TEST(EventTracker, CooldownAndClose) {
   const auto closed = t.close();
   ASSERT_TRUE(closed && !closed->started);
   EXPECT_EQ(closed->end, 9.0);
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(Watch, BadOptionsAndSources) {

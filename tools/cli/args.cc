@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 
@@ -61,6 +62,16 @@ int Args::get_int(const std::string& name, int fallback) const {
   if (it->second.empty() || *end != '\0' || v < 0 || v > 1 << 20)
     throw UsageError("--" + name + " expects a non-negative integer, got '" + it->second + "'");
   return static_cast<int>(v);
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  if (it->second.empty() || *end != '\0' || !std::isfinite(v))
+    throw UsageError("--" + name + " must be a number, got '" + it->second + "'");
+  return v;
 }
 
 namespace {

@@ -30,6 +30,8 @@ class Args {
   // Every value of an option given several times (get() returns the last).
   std::vector<std::string> all(const std::string& name) const;
   int get_int(const std::string& name, int fallback) const;
+  // A number (seconds, thresholds); UsageError naming the option for anything else.
+  double get_double(const std::string& name, double fallback) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:

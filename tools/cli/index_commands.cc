@@ -83,17 +83,6 @@ example:
   xclip search "a dog catching a frisbee" --index ~/videos.xclip --top 5
 )";
 
-double get_double(const Args& args, const std::string& name, double fallback) {
-  if (!args.has(name)) return fallback;
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(args.get(name), &used);
-    if (used == args.get(name).size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--" + name + " must be a number, got '" + args.get(name) + "'");
-}
-
 IndexOpenOptions open_options(const Args& args, bool create) {
   IndexOpenOptions o;
   o.model = args.get("model");
@@ -103,8 +92,8 @@ IndexOpenOptions open_options(const Args& args, bool create) {
   o.hub.progress = !args.flag("quiet");
   o.dtype = parse_dtype(args);  // auto: what the model folder runs in everywhere else
   o.decode_limits = parse_decode_limits(args);
-  o.settings.window_seconds = get_double(args, "window", 10.0);
-  o.settings.stride_seconds = get_double(args, "stride", 0.0);
+  o.settings.window_seconds = args.get_double("window", 10.0);
+  o.settings.stride_seconds = args.get_double("stride", 0.0);
   o.settings.num_frames = args.get_int("frames", 0);
   o.settings.seek = parse_seek_mode(args);
   o.approximate_from = args.get_int("approximate-from", 100000);

@@ -62,17 +62,6 @@ example:
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
 
-double number(const Args& args, const std::string& name, double fallback) {
-  if (!args.has(name)) return fallback;
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(args.get(name), &used);
-    if (used == args.get(name).size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--" + name + " must be a number, got '" + args.get(name) + "'");
-}
-
 void print_table(const WatchRecord& r) {
   char line[256];
   switch (r.type) {
@@ -126,18 +115,18 @@ int run_watch(int argc, char** argv) {
   if (o.labels.empty() && o.queries.empty()) throw UsageError("give --labels, --labels-file or --query");
   if (!o.background.empty() && o.queries.empty()) throw UsageError("--background needs --query");
   o.text_template = args.get("template", "{}");
-  o.window_seconds = number(args, "window", 2.0);
-  o.stride_seconds = number(args, "stride", 1.0);
-  o.events.on = number(args, "on", 0.5);
-  o.events.off = number(args, "off", 0.4);
+  o.window_seconds = args.get_double("window", 2.0);
+  o.stride_seconds = args.get_double("stride", 1.0);
+  o.events.on = args.get_double("on", 0.5);
+  o.events.off = args.get_double("off", 0.4);
   o.events.hold = args.get_int("hold", 2);
-  o.events.cooldown_seconds = number(args, "cooldown", 0.0);
+  o.events.cooldown_seconds = args.get_double("cooldown", 0.0);
   o.thumbnails_dir = args.get("thumbnails");
   o.exec_command = args.get("exec");
   o.webhook_url = args.get("webhook");
   o.follow = args.flag("follow");
-  o.read_timeout_seconds = number(args, "timeout", 10.0);
-  o.open_timeout_seconds = number(args, "open-timeout", 10.0);
+  o.read_timeout_seconds = args.get_double("timeout", 10.0);
+  o.open_timeout_seconds = args.get_double("open-timeout", 10.0);
   if (o.read_timeout_seconds <= 0 || o.open_timeout_seconds <= 0) throw UsageError("timeouts must be positive");
   o.max_reconnects = args.get_int("max-reconnects", -1);
   if (args.has("skip-when-behind")) {
