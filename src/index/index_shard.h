@@ -36,7 +36,6 @@ struct SharedModel {
 struct UpdatePlan {
   std::map<std::string, StoredVideo> indexed;      // what the shard holds, by path
   std::vector<FileVersion> todo;                   // new or changed files
-  std::vector<std::string> todo_hashes;            // their content hashes ("" = unreadable)
   std::vector<StoredVideo> vanished;               // held under the roots, gone from disk
   std::vector<std::string> gone_failures;          // remembered failures under the roots, gone
   std::vector<StoredVideo> adopted_away;           // vanished here, now held by another shard

@@ -361,8 +361,13 @@ struct Watcher::Impl {
     last.end_of_stream = true;
     try {
       for (;;) {
+        std::unique_ptr<video::StreamReader> reader;
+        const auto count_corrupt = [&] {
+          if (reader) summary.corrupt_packets += reader->corrupt_packets();
+          reader.reset();
+        };
         try {
-          auto reader = video::StreamReader::open(source, so);
+          reader = video::StreamReader::open(source, so);
           bool fresh_stream = true;
           video::StreamFrame frame;
           while (!(stop && stop->load()) && reader->next(frame)) {
@@ -376,7 +381,8 @@ struct Watcher::Impl {
               windows.set_time_base(first_tb);
             }
             const double scale = frame.time_base / first_tb;
-            if (fresh_stream && broke) {
+            const bool resumed = fresh_stream && broke;
+            if (resumed) {
               // The source came back: stream time goes on by the time it was away.
               const double away = std::chrono::duration<double>(Clock::now() - lost_at).count();
               const std::int64_t resume = last_rel + std::max<std::int64_t>(step, std::llround(away / first_tb));
@@ -387,7 +393,9 @@ struct Watcher::Impl {
             }
             fresh_stream = false;
             std::int64_t rel = offset + std::llround(static_cast<double>(frame.pts - origin) * scale);
-            if (summary.frames > 0 && rel <= last_rel) {
+            if (resumed) {
+              // reported above
+            } else if (summary.frames > 0 && rel <= last_rel) {
               // Timestamps went back (a reset, a wrap): time goes on one frame later.
               const std::int64_t resume = last_rel + step;
               offset += resume - rel;
@@ -401,7 +409,8 @@ struct Watcher::Impl {
                    "no frames for " + std::to_string(windows.seconds(rel - last_rel)) + " s");
               windows.restart_at(rel);
             }
-            if (summary.frames == 1 || (summary.frames > 1 && rel - last_rel < step)) step = std::max<std::int64_t>(1, rel - last_rel);
+            if (!resumed && (summary.frames == 1 || (summary.frames > 1 && rel - last_rel < step)))
+              step = std::max<std::int64_t>(1, rel - last_rel);
             last_rel = rel;
             Tensor one = Tensor::empty(DType::U8, {1, frame.height, frame.width, 3});
             std::memcpy(one.mutable_raw(), frame.rgb.data(), frame.rgb.size());
@@ -409,10 +418,11 @@ struct Watcher::Impl {
             windows.add(HeldFrame{rel, summary.frames++, pixels.reshaped({pixels.dim(1), pixels.dim(2), pixels.dim(3)})},
                         emit);
           }
-          summary.corrupt_packets += reader->corrupt_packets();
+          count_corrupt();
           if (local || (stop && stop->load())) break;
           XCLIP_FAIL(IoError) << source << ": the stream ended";
         } catch (const IoError& e) {
+          count_corrupt();
           if (stop && stop->load()) break;
           // A source never reached, or a file, fails at once; a stream that dropped is reopened.
           if (local || !connected_once) throw;
