@@ -235,3 +235,35 @@ def test_follow_reads_a_growing_file_until_sigterm(switching, tmp_path):
     assert code == 0, err
     windows = [r for r in records if r["type"] == "window"]
     assert windows and max(w["end"] for w in windows) >= 10, windows  # content appended later was read
+
+
+def test_hls_over_http_on_loopback(switching, tmp_path):
+    """An HLS playlist served over HTTP (http://127.0.0.1): the same windows as the file."""
+    import functools
+
+    hls = tmp_path / "hls"
+    hls.mkdir()
+    ffmpeg("-i", str(switching), "-c", "copy", "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod",
+           str(hls / "index.m3u8"))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(hls))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        watcher = subprocess.Popen([str(XCLIP), "watch", f"http://127.0.0.1:{server.server_address[1]}/index.m3u8",
+                                    "--model", str(model_dir("tiny")), "--labels", LABELS, "--window", str(WINDOW),
+                                    "--stride", str(STRIDE), "--format", "jsonl", "--timeout", "2",
+                                    "--skip-when-behind", "no"],  # served faster than real time
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(6)  # the playlist is read to its end (then the source counts as dropped, and is retried)
+        code, records, err = stop(watcher)
+    finally:
+        server.shutdown()
+    assert code == 0, err
+    offline, _ = watch_cli(switching)
+    windows = [r for r in records if r["type"] == "window"]
+    expected = [r for r in offline if r["type"] == "window"]
+    # Every window the file has, with its frames; the last may close later (the drop) or differ.
+    assert len(windows) >= len(expected) - 1, (len(windows), len(expected))
+    assert [w["frame_indices"] for w in windows[:len(expected) - 1]] == \
+        [w["frame_indices"] for w in expected[:len(expected) - 1]]
