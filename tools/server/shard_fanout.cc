@@ -99,16 +99,20 @@ std::vector<std::string> ShardFanout::urls() const {
   return out;
 }
 
-ShardStatus ShardFanout::ask(std::size_t shard, const std::string& body, json& hits) const {
-  const ShardTarget& t = targets_[shard];
+namespace {
+
+// One shard's answer. It takes copies of what it needs: a slow shard's thread may outlive the
+// front (a server stopping while it waits).
+ShardStatus ask_shard(const ShardTarget& t, const std::string& api_key, int timeout_ms, const std::string& body,
+                      json& hits) {
   ShardStatus status;
   status.url = t.url;
   const auto started = std::chrono::steady_clock::now();
   try {
     httplib::Client client(t.origin);
-    configure(client, timeout_ms_);
+    configure(client, timeout_ms);
     httplib::Headers headers;
-    if (!api_key_.empty()) headers.emplace("Authorization", "Bearer " + api_key_);
+    if (!api_key.empty()) headers.emplace("Authorization", "Bearer " + api_key);
     const auto res = client.Post(t.path_prefix + "/search", headers, body, "application/json");
     if (!res) {
       status.error = "no answer: " + httplib::to_string(res.error());
@@ -125,6 +129,8 @@ ShardStatus ShardFanout::ask(std::size_t shard, const std::string& body, json& h
   status.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return status;
 }
+
+}  // namespace
 
 FanoutAnswer ShardFanout::search(const json& query, int top) const {
   // Each shard is asked on its own thread, which owns its share of the state: a shard still
@@ -145,9 +151,9 @@ FanoutAnswer ShardFanout::search(const json& query, int top) const {
   state->pending = n;
   const std::string body = query.dump();
   for (std::size_t s = 0; s < n; ++s) {
-    std::thread([this, state, s, body] {
+    std::thread([target = targets_[s], key = api_key_, timeout = timeout_ms_, state, s, body] {
       json hits = json::array();
-      ShardStatus status = ask(s, body, hits);
+      ShardStatus status = ask_shard(target, key, timeout, body, hits);
       std::lock_guard<std::mutex> lock(state->mutex);
       state->status[s] = std::move(status);
       state->hits[s] = std::move(hits);

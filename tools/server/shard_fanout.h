@@ -54,7 +54,6 @@ class ShardFanout {
   std::vector<std::string> urls() const;
 
  private:
-  ShardStatus ask(std::size_t shard, const std::string& body, nlohmann::json& hits) const;
   std::vector<ShardTarget> targets_;
   std::string api_key_;
   int timeout_ms_;
