@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "core/check.h"
 #include "index/file_scan.h"
 #include "io/json.h"
+#include "io/mmap_file.h"
 
 namespace xclip::index {
 
@@ -101,16 +101,7 @@ void write_manifest(const std::string& dir, const CollectionManifest& m) {
                     {"thumbnail_size", m.settings.thumbnail_size},
                     {"seek", seek_mode_name(m.settings.seek)}}},
                   {"shards", m.shards}};
-  const std::string path = manifest_path(dir), tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << "\n";
-    out.flush();
-    XCLIP_CHECK(out.good(), IoError) << tmp << ": cannot write the collection manifest";
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  XCLIP_CHECK(!ec, IoError) << path << ": cannot write the collection manifest: " << ec.message();
+  io::write_file_atomically(manifest_path(dir), j.dump(2) + "\n", "the collection manifest");
 }
 
 std::string manifest_mismatch(const CollectionManifest& m, const IndexInfo& info) {

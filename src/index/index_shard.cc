@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "core/check.h"
+#include "io/mmap_file.h"
 #include "pipeline/prepare.h"
 #include "pipeline/prefetch.h"
 #include "text/unicode.h"
@@ -20,13 +20,14 @@ namespace xclip::index {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The hub snapshot a model folder comes from (…/snapshots/<revision>), or "local".
 std::string revision_of(const std::string& folder) {
   const fs::path p(folder);
   if (p.parent_path().filename() == "snapshots") return p.filename().string();
   return "local";
 }
-
-namespace {
 
 const char* dtype_name(WeightType t) { return weight_type_name(t == WeightType::Auto ? WeightType::F32 : t); }
 
@@ -155,6 +156,13 @@ IndexShard::IndexShard(const std::string& dir, const IndexOpenOptions& o, std::s
   read_meta();
 }
 
+std::string SharedModel::fingerprint(const std::string& folder) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = fingerprints.find(folder);
+  if (it == fingerprints.end()) it = fingerprints.emplace(folder, folder_fingerprint(folder)).first;
+  return it->second;
+}
+
 IndexShard::~IndexShard() = default;
 
 void IndexShard::create() {
@@ -174,7 +182,7 @@ void IndexShard::create() {
   store.set_meta("format_version", std::to_string(kFormatVersion));
   store.set_meta("model", options.model);
   store.set_meta("model_path", fs::absolute(folder).string());
-  store.set_meta("model_fingerprint", folder_fingerprint(folder));
+  store.set_meta("model_fingerprint", shared_model->fingerprint(folder));
   store.set_meta("revision", revision_of(folder));
   store.set_meta("dtype", dtype_name(created));
   store.set_meta("projection_dim", std::to_string(config.projection_dim));
@@ -232,7 +240,7 @@ void IndexShard::read_meta() {
   if (!options.model.empty()) {
     // A model given for an existing index must be the one it was built with.
     const std::string folder = resolve_model(options.model, options.hub);
-    const std::string fingerprint = folder_fingerprint(folder);
+    const std::string fingerprint = shared_model->fingerprint(folder);
     XCLIP_CHECK(fingerprint == store.required_meta("model_fingerprint"), InvalidArgument)
         << store.dir() << " was built with the model " << store.required_meta("model") << " (fingerprint "
         << store.required_meta("model_fingerprint") << "), not " << options.model << " (fingerprint " << fingerprint
@@ -249,9 +257,11 @@ void IndexShard::ensure_model() {
   XCLIP_CHECK(fs::exists(fs::path(model_path) / "config.json"), IoError)
       << store.dir() << ": the index's model " << store.required_meta("model") << " is no longer at " << model_path
       << "; pass the same model explicitly (--model)";
-  XCLIP_CHECK(folder_fingerprint(model_path) == store.required_meta("model_fingerprint"), InvalidArgument)
+  const std::string fingerprint = shared_model->fingerprint(model_path);
+  XCLIP_CHECK(fingerprint == store.required_meta("model_fingerprint"), InvalidArgument)
       << store.dir() << ": the model folder " << model_path << " changed since the index was built (fingerprint "
-      << folder_fingerprint(model_path) << ", recorded " << store.required_meta("model_fingerprint") << ")";
+      << fingerprint << ", recorded " << store.required_meta("model_fingerprint") << ")";
+  std::shared_ptr<const Model> model;
   {
     std::lock_guard<std::mutex> lock(shared_model->mutex);
     std::shared_ptr<const Model>& shared = shared_model->model;
@@ -264,8 +274,10 @@ void IndexShard::ensure_model() {
       shared = Model::load(model_path, load);
     }
     model = shared;
+    if (!shared_model->processor)
+      shared_model->processor = std::make_shared<const XCLIPProcessor>(XCLIPProcessor::from_folder(model_path));
+    processor = shared_model->processor;
   }
-  processor = std::make_unique<XCLIPProcessor>(XCLIPProcessor::from_folder(model_path));
   session = std::make_unique<Session>(model);
 }
 
@@ -541,14 +553,8 @@ std::string IndexShard::thumbnail_path(std::int64_t id) {
   const std::vector<std::uint8_t> jpeg = store.thumbnail(id);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  const fs::path tmp = dir / (std::to_string(id) + ".jpg.tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
-    XCLIP_CHECK(out.good(), IoError) << tmp.string() << ": cannot write the thumbnail";
-  }
-  fs::rename(tmp, file, ec);
-  XCLIP_CHECK(!ec, IoError) << file.string() << ": cannot write the thumbnail: " << ec.message();
+  io::write_file_atomically(file.string(),
+                            std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()), "the thumbnail");
   return file.string();
 }
 

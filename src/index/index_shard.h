@@ -26,10 +26,15 @@ class Session;
 
 namespace xclip::index {
 
-// The model the shards of one index share: loaded once, on first use.
+// What the shards of one index share (they agree on the model): the model and its processor,
+// loaded once on first use, and the model folders' fingerprints, computed once each.
 struct SharedModel {
   std::mutex mutex;
   std::shared_ptr<const Model> model;
+  std::shared_ptr<const XCLIPProcessor> processor;
+  std::map<std::string, std::string> fingerprints;  // folder -> folder_fingerprint
+
+  std::string fingerprint(const std::string& folder);
 };
 
 // What an update has to do in one shard, worked out before anything is written.
@@ -50,8 +55,7 @@ struct IndexShard {
   WeightType dtype = WeightType::F32;
 
   std::shared_ptr<SharedModel> shared_model;
-  std::shared_ptr<const Model> model;
-  std::unique_ptr<XCLIPProcessor> processor;
+  std::shared_ptr<const XCLIPProcessor> processor;
   std::unique_ptr<Session> session;
   std::shared_ptr<std::vector<float>> feature_buffer;  // reused by every stage 2
 
@@ -105,8 +109,5 @@ struct IndexShard {
   void save_vectors(std::int64_t generation);
   void sweep_thumbnails();
 };
-
-// The model folder a model id or folder names, and whether `folder` is a hub snapshot.
-std::string revision_of(const std::string& folder);
 
 }  // namespace xclip::index

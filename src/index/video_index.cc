@@ -15,7 +15,6 @@
 #include "index/file_scan.h"
 #include "index/index_shard.h"
 #include "index/writer_lock.h"
-#include "xclip/hub.h"
 #include "xclip/index.h"
 #include "xclip/pipeline.h"
 

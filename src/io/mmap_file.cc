@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -54,6 +55,19 @@ std::string read_text_file(const std::string& path) {
   buffer << in.rdbuf();
   XCLIP_CHECK(!in.bad(), IoError) << path << ": read error";
   return buffer.str();
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes, const char* what) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    XCLIP_CHECK(out.good(), IoError) << tmp << ": cannot write " << what;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  XCLIP_CHECK(!ec, IoError) << path << ": cannot write " << what << ": " << ec.message();
 }
 
 }  // namespace xclip::io

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace xclip::io {
 
@@ -29,5 +30,8 @@ class MappedFile {
 
 // Whole file as a string (for JSON and text files); IoError if unreadable.
 std::string read_text_file(const std::string& path);
+// Writes `bytes` to <path>.tmp, then renames it over `path`: a reader sees the old file or
+// the new one, never half of it. IoError naming `what` and the file otherwise.
+void write_file_atomically(const std::string& path, std::string_view bytes, const char* what);
 
 }  // namespace xclip::io

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "io/mmap_file.h"
 #include "pipeline/event_delivery.h"
 #include "video/jpeg.h"
 #include "video/stream_reader.h"
@@ -30,18 +30,6 @@ namespace {
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-const char* type_name(WatchRecordType t) {
-  switch (t) {
-    case WatchRecordType::Window: return "window";
-    case WatchRecordType::EventStart:
-    case WatchRecordType::EventEnd: return "event";
-    case WatchRecordType::Skip: return "skip";
-    case WatchRecordType::Gap: return "gap";
-    case WatchRecordType::Status: return "status";
-  }
-  return "status";
 }
 
 // A decoded frame reduced to the model's input, with its place in stream time.
@@ -208,23 +196,23 @@ std::vector<std::uint8_t> thumbnail_jpeg(const Tensor& pixels, const ImageProces
   return video::encode_jpeg_thumbnail(rgb.data(), w, h, std::max(w, h));
 }
 
-void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    XCLIP_CHECK(out.good(), IoError) << tmp << ": cannot write the thumbnail";
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  XCLIP_CHECK(!ec, IoError) << path << ": cannot write the thumbnail: " << ec.message();
-}
-
 }  // namespace
+
+const char* watch_record_type_name(WatchRecordType t) {
+  switch (t) {
+    case WatchRecordType::Window: return "window";
+    case WatchRecordType::EventStart:
+    case WatchRecordType::EventEnd: return "event";
+    case WatchRecordType::Skip: return "skip";
+    case WatchRecordType::Gap: return "gap";
+    case WatchRecordType::Status: return "status";
+  }
+  return "status";
+}
 
 std::string watch_record_json(const WatchRecord& r) {
   nlohmann::ordered_json j;
-  j["type"] = type_name(r.type);
+  j["type"] = watch_record_type_name(r.type);
   switch (r.type) {
     case WatchRecordType::Window: {
       j["window"] = r.window;
@@ -506,7 +494,9 @@ struct Watcher::Impl {
     const auto save_thumbnail = [&](Target& t, std::int64_t window) {
       if (options.thumbnails_dir.empty() || !recent_middles.count(window)) return;
       t.thumbnail = (fs::path(options.thumbnails_dir) / ("event-" + std::to_string(t.event_number) + ".jpg")).string();
-      write_file(t.thumbnail, thumbnail_jpeg(recent_middles.at(window), pc));
+      const std::vector<std::uint8_t> jpeg = thumbnail_jpeg(recent_middles.at(window), pc);
+      io::write_file_atomically(t.thumbnail, std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()),
+                                "the event thumbnail");
     };
     const auto event_record = [&](Target& t, const EventTracker::Transition& tr) {
       WatchRecord e;
