@@ -89,6 +89,8 @@ struct WatchRecord {
   std::int64_t skipped_total = 0;
 };
 
+// "window", "event" (start and end), "skip", "gap" or "status": the record's "type".
+const char* watch_record_type_name(WatchRecordType type);
 // The record as one line of JSON (the vocabulary every front-end prints).
 std::string watch_record_json(const WatchRecord& record);
 

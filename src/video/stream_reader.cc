@@ -168,8 +168,12 @@ struct StreamReader::Impl {
   // The decoded frame as RGB with its timestamp; false for a frame to drop (no usable time,
   // or a picture the decoder marked broken).
   bool take(StreamFrame& out) {
-    FramePtr hold(av_frame_clone(decoded.get()));
-    av_frame_unref(decoded.get());
+    // The decoder's frame is released however this ends (a conversion may throw).
+    struct Release {
+      AVFrame* frame;
+      ~Release() { av_frame_unref(frame); }
+    } release{decoded.get()};
+    const AVFrame* hold = decoded.get();
     if (hold->decode_error_flags != 0 || (hold->flags & AV_FRAME_FLAG_CORRUPT)) {
       ++corrupt;
       return false;
@@ -183,13 +187,13 @@ struct StreamReader::Impl {
       pts = last_pts + std::max<std::int64_t>(1, static_cast<std::int64_t>(step));
     }
     last_pts = pts;
-    const auto [h, w] = converter->displayed_size(hold.get());
+    const auto [h, w] = converter->displayed_size(hold);
     out.pts = pts;
     out.time_base = av_q2d(stream->time_base);
     out.height = h;
     out.width = w;
     out.rgb.resize(static_cast<std::size_t>(h) * w * 3);
-    converter->convert(hold.get(), out.rgb.data());
+    converter->convert(hold, out.rgb.data());
     return true;
   }
 };

@@ -423,12 +423,6 @@ TEST(VideoBadInputTest, BitFlipsNeverCrashOrHang) {
   EXPECT_GT(opened, 0) << "some lightly corrupted files should still open";
 }
 
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
 // Two video streams, the second marked default: FFmpeg reads the default one, so must we;
 // `stream` chooses another; info says which was read.
 TEST(VideoStreamChoiceTest, DefaultDispositionFirstAndStreamOption) {
@@ -453,12 +447,6 @@ TEST(VideoStreamChoiceTest, DefaultDispositionFirstAndStreamOption) {
   EXPECT_THROW(VideoReader::open(path, missing), InvalidArgument);
 }
 
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
 TEST(VideoSamplingTest, AWindowPastTheEndIsAnError) {
   const std::string path = make_video("ten_seconds.mp4", source("64x48", 10, 10) + " -c:v libx264 -pix_fmt yuv420p");
   VideoReader reader = VideoReader::open(path);
@@ -471,12 +459,6 @@ TEST(VideoSamplingTest, AWindowPastTheEndIsAnError) {
   s.end = 20;
   EXPECT_NO_THROW(sample_clips(reader, s));  // the last half second is in the video
 }
-
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
 
 // A JPEG photo is a one-frame video, as a PNG is (image2 does not come back after a seek:
 // the reader reads the file again from its first byte).
@@ -491,13 +473,6 @@ TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
     EXPECT_EQ(std::memcmp(got.frames.raw(), expected.data(), expected.size()), 0) << name;
   }
 }
-
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
 
 // Each row of `got` is ffmpeg's frame of the index asked for, byte for byte.
 void expect_ffmpeg_frames(const std::string& path, const std::vector<std::int64_t>& targets, const DecodedFrames& got) {
@@ -548,12 +523,6 @@ TEST(VideoLeadingPicturesTest, UndecodableStartsAreNotFrames) {
   }
 }
 
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
 // Streams where a seek does not land where the target can be decoded from: MPEG program
 // streams with B-frames (VOB, DVD: the demuxer's seek lands after the GOP's I-frame), intra
 // refresh (no keyframes after the first: recovery points), open GOPs (the decoder withholds
@@ -578,12 +547,6 @@ TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
   }
 }
 
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
 // 10-bit video with rotation (phones' HDR portrait video): ffmpeg turns the picture in its
 // own pixel format, then converts it to 8-bit RGB with position-dependent dithering, so the
 // pixels are ffmpeg's only when the reader turns it first too.
@@ -600,13 +563,6 @@ TEST(VideoRotationTest, TenBitRotatedFramesAreFfmpegs) {
   }
 }
 
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
-
-
 // A file cut inside its last sample: that sample cannot be decoded and is not a frame (as
 // ffprobe -count_frames counts); every frame counted can be read.
 TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
@@ -622,12 +578,6 @@ TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
   EXPECT_EQ(reader.info().frame_count, ffprobe_frame_count(cut));
   EXPECT_NO_THROW(reader.frames_at({reader.info().frame_count - 1}));
 }
-
-}  // namespace
-}  // namespace xclip::test
-
-namespace xclip::test {
-namespace {
 
 // A stream that changes resolution (adaptive HLS, live streams): through a FrameSink each
 // frame comes at its own size, equal to ffmpeg's decoding of the part it belongs to; a plain

@@ -5,10 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +40,27 @@ bool constant_time_equal(const std::string& a, const std::string& b);
 
 // "Bearer KEY" -> whether KEY is the key.
 bool bearer_matches(const std::string& authorization_header, const std::string& key);
+
+// The field `name` of a JSON body as a T, or `fallback` when absent; 422 for another type, and
+// for an int out of int's range (no silent wrap-around: 4294967297 is not 1).
+template <class T>
+T field_or(const nlohmann::json& body, const char* name, T fallback) {
+  if (!body.is_object() || !body.contains(name)) return fallback;
+  if constexpr (std::is_same_v<T, int>) {  // no silent wrap-around (4294967297 is not 1)
+    const nlohmann::json& v = body[name];
+    const bool fits = v.is_number_integer() &&
+                      (v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::numeric_limits<int>::max()
+                                              : v.get<std::int64_t>() >= std::numeric_limits<int>::min() &&
+                                                    v.get<std::int64_t>() <= std::numeric_limits<int>::max());
+    if (!fits) throw HttpError(422, "validation", std::string("\"") + name + "\" must be an integer in the int range");
+    return v.get<int>();
+  }
+  try {
+    return body[name].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw HttpError(422, "validation", std::string("\"") + name + "\" has the wrong type");
+  }
+}
 
 // JSON from a request body: 413 over max_bytes, 400 when malformed (invalid UTF-8 included)
 // or nested deeper than max_depth.

@@ -123,25 +123,6 @@ std::vector<std::string> text_inputs(const json& body, const char* field) {
   return out;
 }
 
-template <class T>
-T field_or(const json& body, const char* name, T fallback) {
-  if (!body.is_object() || !body.contains(name)) return fallback;
-  if constexpr (std::is_same_v<T, int>) {  // no silent wrap-around (4294967297 is not 1)
-    const json& v = body[name];
-    const bool fits = v.is_number_integer() &&
-                      (v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::numeric_limits<int>::max()
-                                              : v.get<std::int64_t>() >= std::numeric_limits<int>::min() &&
-                                                    v.get<std::int64_t>() <= std::numeric_limits<int>::max());
-    if (!fits) throw HttpError(422, "validation", std::string("\"") + name + "\" must be an integer in the int range");
-    return v.get<int>();
-  }
-  try {
-    return body[name].get<T>();
-  } catch (const json::exception&) {
-    throw HttpError(422, "validation", std::string("\"") + name + "\" has the wrong type");
-  }
-}
-
 // A small least-recently-used cache of label-set features (classify requests repeat labels).
 class LabelCache {
  public:

@@ -18,16 +18,6 @@ namespace {
 constexpr std::size_t kSubscriberQueue = 512;  // records a subscriber may fall behind by
 constexpr std::size_t kMaxWatches = 16;
 
-template <class T>
-T option(const json& body, const char* name, T fallback) {
-  if (!body.contains(name)) return fallback;
-  try {
-    return body.at(name).get<T>();
-  } catch (const json::exception&) {
-    throw HttpError(422, "validation", std::string("\"") + name + "\" has the wrong type");
-  }
-}
-
 std::vector<std::string> strings(const json& body, const char* name) {
   if (!body.contains(name)) return {};
   const json& v = body.at(name);
@@ -82,7 +72,7 @@ bool WatchHub::allowed(const std::string& source) const {
 
 json WatchHub::start(const json& body) {
   if (closing_) throw HttpError(503, "unavailable", "the server is stopping");
-  const std::string source = option<std::string>(body, "source", "");
+  const std::string source = field_or<std::string>(body, "source", "");
   if (source.empty()) throw HttpError(422, "validation", "a watch needs \"source\"");
   if (allow_sources_.empty())
     throw HttpError(403, "forbidden", "this server watches no sources (start it with --allow-source PREFIX)");
@@ -93,14 +83,14 @@ json WatchHub::start(const json& body) {
   o.labels = strings(body, "labels");
   o.queries = strings(body, "queries");
   o.background = strings(body, "background");
-  o.text_template = option<std::string>(body, "template", "{}");
-  o.window_seconds = option<double>(body, "window", 2.0);
-  o.stride_seconds = option<double>(body, "stride", 1.0);
-  o.events.on = option<double>(body, "on", 0.5);
-  o.events.off = option<double>(body, "off", 0.4);
-  o.events.hold = option<int>(body, "hold", 2);
-  o.events.cooldown_seconds = option<double>(body, "cooldown", 0.0);
-  o.open_timeout_seconds = o.read_timeout_seconds = option<double>(body, "timeout", 10.0);
+  o.text_template = field_or<std::string>(body, "template", "{}");
+  o.window_seconds = field_or<double>(body, "window", 2.0);
+  o.stride_seconds = field_or<double>(body, "stride", 1.0);
+  o.events.on = field_or<double>(body, "on", 0.5);
+  o.events.off = field_or<double>(body, "off", 0.4);
+  o.events.hold = field_or<int>(body, "hold", 2);
+  o.events.cooldown_seconds = field_or<double>(body, "cooldown", 0.0);
+  o.open_timeout_seconds = o.read_timeout_seconds = field_or<double>(body, "timeout", 10.0);
   o.decode_limits = limits_;
   auto w = std::make_shared<Watch>();
   {
@@ -191,8 +181,7 @@ void WatchHub::publish(std::int64_t id, const WatchRecord& record) {
     }
   }
   const std::string body = watch_record_json(r);
-  const std::string type = json::parse(body).value("type", "status");
-  const std::string message = "event: " + type + "\ndata: {\"watch\":" + std::to_string(id) + "," + body.substr(1) + "\n\n";
+  const std::string message = std::string("event: ") + watch_record_type_name(r.type) + "\ndata: {\"watch\":" + std::to_string(id) + "," + body.substr(1) + "\n\n";
   std::vector<std::shared_ptr<Subscriber>> subscribers;
   {
     std::lock_guard<std::mutex> lock(mutex_);
