@@ -23,4 +23,8 @@ inline constexpr const char* kDefaultModel = "microsoft/xclip-base-patch32";
 // (network, HTTP status, offline without a cached copy) or InvalidArgument (bad id).
 std::string resolve_model(const std::string& id_or_path, const HubOptions& options = {});
 
+// The hub revision a resolved folder holds: the commit of a cache snapshot
+// (…/snapshots/<commit>), or "local" for any other folder.
+std::string snapshot_revision(const std::string& folder);
+
 }  // namespace xclip

@@ -113,6 +113,35 @@ class Workflow {
   std::unique_ptr<Impl> impl_;
 };
 
+// The frame count a model takes per view: `sampling.num_frames` (0 = the model's own) when
+// the model accepts it, else InvalidArgument saying why (the multi-frame integration
+// transformer has one position embedding per frame; interpolate_frames resizes them).
+int frames_for_model(const Model& model, const SamplingOptions& sampling);
+
+// get_text_features of `prompts` as every front-end computes them: tokenized as
+// CLIPTokenizerFast with padding to the longest and truncation. F32 [prompts, projection_dim].
+Tensor prompt_features(Session& session, const Tokenizer& tokenizer, const std::vector<std::string>& prompts);
+
+// A video's classification over its views (multi-view testing): each view's logits row is
+// turned into probabilities by softmax, and the views' probabilities and logits are averaged.
+// `logits` holds `views` rows of `labels` values.
+struct ViewAverage {
+  std::vector<float> logits, probabilities;
+};
+ViewAverage average_view_scores(const float* logits, std::size_t views, std::size_t labels);
+// The mean of `views` rows of `dim` embeddings (summed in double).
+std::vector<float> average_view_embeddings(const float* rows, std::size_t views, std::size_t dim);
+
+// One label's place in a classification, named as every front-end reports it.
+struct LabelScore {
+  std::string label;
+  float probability = 0.0f;  // as VideoResult holds them
+  float logit = 0.0f;
+};
+// The labels by falling probability (equal ones keep the labels' order), the first `top`.
+std::vector<LabelScore> rank_labels(const std::vector<std::string>& labels, const std::vector<float>& probabilities,
+                                    const std::vector<float>& logits, std::size_t top);
+
 // The prompt `text_template` makes of `text` ("a video of {}." + "dogs").
 std::string apply_template(const std::string& text_template, const std::string& text);
 

@@ -5,7 +5,10 @@
 #include "xclip/convert.h"
 #include "xclip/error.h"
 #include "xclip/hub.h"
+#include "xclip/features.h"
+#if XCLIP_WITH_INDEX
 #include "xclip/index.h"
+#endif
 #include "xclip/model.h"
 #include "xclip/options.h"
 #include "xclip/outputs.h"

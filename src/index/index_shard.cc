@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The hub snapshot a model folder comes from (…/snapshots/<revision>), or "local".
-std::string revision_of(const std::string& folder) {
-  const fs::path p(folder);
-  if (p.parent_path().filename() == "snapshots") return p.filename().string();
-  return "local";
-}
-
 const char* dtype_name(WeightType t) { return weight_type_name(t == WeightType::Auto ? WeightType::F32 : t); }
 
 // Indexes written before the one vocabulary recorded "bf16": every spelling reads.
@@ -183,7 +176,7 @@ void IndexShard::create() {
   store.set_meta("model", options.model);
   store.set_meta("model_path", fs::absolute(folder).string());
   store.set_meta("model_fingerprint", shared_model->fingerprint(folder));
-  store.set_meta("revision", revision_of(folder));
+  store.set_meta("revision", snapshot_revision(folder));
   store.set_meta("dtype", dtype_name(created));
   store.set_meta("projection_dim", std::to_string(config.projection_dim));
   store.set_meta("prompt_layers", std::to_string(config.prompt_layers));
@@ -287,11 +280,7 @@ Tensor IndexShard::text_features(const std::string& text) {
       << "the query is not valid UTF-8 (byte " << bad << " of " << text.size() << ")";
   XCLIP_CHECK(!text.empty(), InvalidArgument) << "the query is empty";
   ensure_model();
-  TokenizeOptions tok;
-  tok.padding = Padding::Longest;
-  tok.truncation = true;
-  const auto [ids, mask] = processor->tokenizer().encode_to_tensors({text}, tok);
-  return session->get_text_features(ids, mask);
+  return prompt_features(*session, processor->tokenizer(), {text});
 }
 
 // get_video_features of a video's first window, sampled as the index samples windows.

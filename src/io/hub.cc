@@ -17,12 +17,16 @@
 #include <memory>
 #include <vector>
 
-#include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "io/json.h"
+#include "xclip/features.h"
 #include "xclip/version.h"
+
+#if XCLIP_WITH_HUB
+#include <curl/curl.h>
+#endif
 
 namespace xclip {
 
@@ -116,6 +120,8 @@ bool snapshot_complete(const fs::path& dir) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Downloads (libcurl): a build without XCLIP_WITH_HUB reads the cache only.
+#if XCLIP_WITH_HUB
 
 struct HttpResponse {
   long status = 0;
@@ -334,6 +340,8 @@ std::vector<std::string> shards_of(const fs::path& index) {
   return shards;
 }
 
+#endif  // XCLIP_WITH_HUB
+
 }  // namespace
 
 std::string resolve_model(const std::string& id_or_path, const HubOptions& options) {
@@ -362,6 +370,11 @@ std::string resolve_model(const std::string& id_or_path, const HubOptions& optio
                                  << ") and HF_HUB_OFFLINE is set; download it where there is network, or point --model at "
                                  << "a local folder with config.json and model.safetensors";
 
+#if !XCLIP_WITH_HUB
+  throw IoError(repo.id() + "@" + repo.revision + " is not in the Hugging Face cache (" + cache.string() +
+                ") and this build of xclip has no downloads (configured with XCLIP_WITH_HUB=OFF); download it with "
+                "huggingface_hub, or point --model at a local folder with config.json and model.safetensors");
+#else
   std::string endpoint = !options.endpoint.empty() ? options.endpoint : env("HF_ENDPOINT");
   if (endpoint.empty()) endpoint = "https://huggingface.co";
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
@@ -385,6 +398,14 @@ std::string resolve_model(const std::string& id_or_path, const HubOptions& optio
   for (const std::string& f : kProcessorFiles) d.fetch(f);
   d.finish();
   return d.snapshot().string();
+#endif
+}
+
+std::string snapshot_revision(const std::string& folder) {
+  const fs::path p = fs::path(folder).lexically_normal();
+  const fs::path dir = p.filename().empty() ? p.parent_path() : p;
+  if (dir.parent_path().filename() == "snapshots") return dir.filename().string();
+  return "local";
 }
 
 }  // namespace xclip

@@ -1,6 +1,5 @@
 #include "pipeline/event_delivery.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,17 +10,29 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/check.h"
+#include "xclip/features.h"
+
+#if XCLIP_WITH_HUB
+#include <curl/curl.h>
+#endif
+
 namespace xclip::pipeline {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+#if XCLIP_WITH_HUB
 std::size_t discard_body(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+#endif
 
 }  // namespace
 
 EventDelivery::EventDelivery(DeliveryOptions options) : o_(std::move(options)) {
+  XCLIP_CHECK(XCLIP_WITH_HUB || o_.webhook_url.empty(), UnsupportedError)
+      << "webhooks need libcurl, and this build of xclip has none (configured with XCLIP_WITH_HUB=OFF); "
+      << "deliver events with an exec command instead";
   if (enabled()) worker_ = std::thread([this] { loop(); });
 }
 
@@ -72,6 +83,7 @@ void EventDelivery::loop() {
   }
 }
 
+#if XCLIP_WITH_HUB
 bool EventDelivery::post(const std::string& json) {
   double delay = o_.first_retry_seconds;
   for (int attempt = 0; attempt < o_.webhook_attempts; ++attempt) {
@@ -100,6 +112,9 @@ bool EventDelivery::post(const std::string& json) {
   }
   return false;
 }
+#else
+bool EventDelivery::post(const std::string&) { return false; }  // refused in the constructor
+#endif
 
 // The command gets the event on its standard input; one that outlives the timeout is killed.
 bool EventDelivery::run_command(const std::string& json) {

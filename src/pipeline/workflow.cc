@@ -10,27 +10,6 @@
 
 namespace xclip {
 
-std::string apply_template(const std::string& tmpl, const std::string& text) {
-  const auto at = tmpl.find("{}");
-  return at == std::string::npos ? tmpl + " " + text : tmpl.substr(0, at) + text + tmpl.substr(at + 2);
-}
-
-std::vector<double> softmax(const float* logits, std::size_t n) {
-  std::vector<double> p(logits, logits + n);
-  const double m = *std::max_element(p.begin(), p.end());
-  double sum = 0;
-  for (double& x : p) sum += (x = std::exp(x - m));
-  for (double& x : p) x /= sum;
-  return p;
-}
-
-void l2_normalize(float* v, std::size_t n) {
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(v[i]) * v[i];
-  const double inv = s > 0 ? 1.0 / std::sqrt(s) : 0.0;
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>(v[i] * inv);
-}
-
 namespace {
 
 using pipeline::PreparedVideo;
@@ -71,27 +50,16 @@ struct Workflow::Impl {
 
   Impl(std::shared_ptr<const Model> m, XCLIPProcessor p, WorkflowOptions o)
       : model(std::move(m)), processor(std::move(p)), options(std::move(o)), session(model) {
-    const int expected = model->config().vision_config.num_frames;
-    SamplingOptions& s = options.sampling;
-    if (s.num_frames == 0) s.num_frames = expected;
-    XCLIP_CHECK(s.num_frames == expected || !s.indices.empty() || model->interpolate_frames(), InvalidArgument)
-        << "this model takes " << expected << " frames per video (its multi-frame integration transformer has "
-        << expected << " position embeddings); " << s.num_frames << " frames were asked for: a model loaded with "
-        << "interpolate_frames (Python: interpolate_frames=True, CLI: --interpolate-frames) resizes the embeddings "
-        << "to other counts";
+    options.sampling.num_frames = frames_for_model(*model, options.sampling);
     XCLIP_CHECK(options.batch_size > 0, InvalidArgument) << "batch size must be positive, got " << options.batch_size;
   }
 
-  // get_text_features of the template's prompts (padded to the longest, truncated).
+  // get_text_features of the template's prompts.
   Tensor text_features(const std::vector<std::string>& texts, bool normalize) {
     XCLIP_CHECK(!texts.empty(), InvalidArgument) << "no texts to embed";
     std::vector<std::string> prompts;
     for (const std::string& t : texts) prompts.push_back(apply_template(options.text_template, t));
-    TokenizeOptions tok;
-    tok.padding = Padding::Longest;
-    tok.truncation = true;
-    const auto [ids, mask] = processor.tokenizer().encode_to_tensors(prompts, tok);
-    Tensor features = session.get_text_features(ids, mask);
+    Tensor features = prompt_features(session, processor.tokenizer(), prompts);
     if (normalize) {
       const std::int64_t d = features.dim(1);
       for (std::int64_t i = 0; i < features.dim(0); ++i)
@@ -190,18 +158,9 @@ std::size_t Workflow::classify(const std::vector<std::string>& paths, const Tens
       paths,
       [&](const Tensor& pixels) { return session.forward_with_text_features(pixels, label_features).at("logits_per_video"); },
       [&](const PreparedVideo& v, const Tensor& logits, std::int64_t row, VideoResult& r) {
-        const std::size_t views = v.clips.size();
-        std::vector<double> probs(n, 0.0), mean_logits(n, 0.0);
-        for (std::size_t c = 0; c < views; ++c) {  // multi-view: average the views' probabilities
-          const float* l = logits.data<float>() + (static_cast<std::size_t>(row) + c) * n;
-          const std::vector<double> p = softmax(l, n);
-          for (std::size_t i = 0; i < n; ++i) {
-            probs[i] += p[i] / static_cast<double>(views);
-            mean_logits[i] += l[i] / static_cast<double>(views);
-          }
-        }
-        r.probabilities.assign(probs.begin(), probs.end());
-        r.logits.assign(mean_logits.begin(), mean_logits.end());
+        ViewAverage a = average_view_scores(logits.data<float>() + static_cast<std::size_t>(row) * n, v.clips.size(), n);
+        r.probabilities = std::move(a.probabilities);
+        r.logits = std::move(a.logits);
       },
       on_result, on_progress);
 }
@@ -213,15 +172,8 @@ std::size_t Workflow::embed_videos(const std::vector<std::string>& paths, const 
   return impl_->run(
       paths, [&](const Tensor& pixels) { return session.get_video_features(pixels); },
       [&](const PreparedVideo& v, const Tensor& features, std::int64_t row, VideoResult& r) {
-        const std::int64_t d = features.dim(1);
-        const std::size_t views = v.clips.size();
-        std::vector<double> sum(static_cast<std::size_t>(d), 0.0);
-        for (std::size_t c = 0; c < views; ++c) {
-          const float* f = features.data<float>() + (row + static_cast<std::int64_t>(c)) * d;
-          for (std::int64_t i = 0; i < d; ++i) sum[i] += f[i];
-        }
-        r.embedding.resize(static_cast<std::size_t>(d));
-        for (std::int64_t i = 0; i < d; ++i) r.embedding[i] = static_cast<float>(sum[i] / static_cast<double>(views));
+        const auto d = static_cast<std::size_t>(features.dim(1));
+        r.embedding = average_view_embeddings(features.data<float>() + static_cast<std::size_t>(row) * d, v.clips.size(), d);
         if (normalize) l2_normalize(r.embedding.data(), r.embedding.size());
       },
       on_result, on_progress);

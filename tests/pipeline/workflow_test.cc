@@ -96,6 +96,45 @@ TEST(WorkflowTest, RefusesOptionsTheModelCannotTake) {
   EXPECT_THROW(workflow.classify({"x.mp4"}, std::vector<std::string>{}, nullptr), InvalidArgument);
 }
 
+// The numbers every front-end reports, from one definition.
+TEST(ResultsTest, ViewsAverageAndLabelsRank) {
+  const float logits[] = {1.0f, 2.0f, 3.0f,   // view 1
+                          3.0f, 2.0f, 1.0f};  // view 2
+  const ViewAverage a = average_view_scores(logits, 2, 3);
+  const std::vector<double> p = softmax(logits, 3);
+  EXPECT_NEAR(a.probabilities[0], (p[0] + p[2]) / 2, 1e-7);
+  EXPECT_NEAR(a.probabilities[1], p[1], 1e-7);
+  EXPECT_FLOAT_EQ(a.logits[0], 2.0f);
+  EXPECT_NEAR(a.probabilities[0] + a.probabilities[1] + a.probabilities[2], 1.0, 1e-6);
+  // Equal probabilities keep the labels' order; top cuts.
+  const auto ranked = rank_labels({"a", "b", "c"}, a.probabilities, a.logits, 2);
+  ASSERT_EQ(ranked.size(), 2u);
+  EXPECT_EQ(ranked[0].label, "a");
+  EXPECT_EQ(ranked[1].label, "c");
+  EXPECT_FLOAT_EQ(ranked[1].logit, 2.0f);
+  EXPECT_EQ(rank_labels({"a"}, {1.0f}, {0.5f}, 10).size(), 1u);
+  EXPECT_THROW(rank_labels({"a", "b"}, {1.0f}, {0.5f}, 1), InvalidArgument);
+  const float rows[] = {1, 2, 3, 4};
+  EXPECT_EQ(average_view_embeddings(rows, 2, 2), (std::vector<float>{2, 3}));
+}
+
+TEST(ResultsTest, FramesForModelAndPromptFeatures) {
+  const auto model = Model::load(tiny_model_dir());
+  SamplingOptions s;
+  EXPECT_EQ(frames_for_model(*model, s), model->config().vision_config.num_frames);
+  s.num_frames = model->config().vision_config.num_frames + 1;
+  EXPECT_THROW(frames_for_model(*model, s), InvalidArgument);
+  s.indices = std::vector<std::int64_t>(static_cast<std::size_t>(model->config().vision_config.num_frames), 0);
+  EXPECT_NO_THROW(frames_for_model(*model, s));  // explicit indices: their count is what counts
+  Session session(model);
+  const XCLIPProcessor processor = XCLIPProcessor::from_folder(tiny_model_dir());
+  const Tensor f = prompt_features(session, processor.tokenizer(), {"a dog", "a video of a cat running"});
+  EXPECT_EQ(f.dim(0), 2);
+  EXPECT_EQ(f.dim(1), model->config().projection_dim);
+  EXPECT_EQ(snapshot_revision("/cache/models--a--b/snapshots/0123abc/"), "0123abc");
+  EXPECT_EQ(snapshot_revision(tiny_model_dir()), "local");
+}
+
 TEST(ModelPartTest, TowersLoadAloneAndMatchTheFullModel) {
   const TinyInputs in = tiny_inputs();
   Session full(Model::load(tiny_model_dir()));

@@ -100,6 +100,49 @@ def test_classify_by_path_upload_and_raw_body(server, media):
     assert len(raw["embedding"]) == 32 and len(raw["frame_indices"]) == 4
 
 
+def test_classify_and_embed_honour_the_sampling_options(server, media):
+    """/classify and /embed/video take the CLI's and Python's sampling options (views, times,
+    seek) and give the library's numbers for them."""
+    clip = media["allowed"] / "clip1.mp4"
+    labels = ["a fractal", "a dog", "cars"]
+    options = {"clips": 2, "start": 1.0, "end": 5.0, "seek": "keyframe"}
+    answer = body(server("POST", "/classify", {"path": str(clip), "labels": labels, **options}))
+    assert len(answer["views"]) == 2 and answer["frame_indices"] == answer["views"][0]
+    cli = json.loads(subprocess.run(
+        [str(XCLIP), "classify", str(clip), "--labels", ",".join(labels), "--model", str(MODEL), "--clips", "2",
+         "--start", "1", "--end", "5", "--seek", "keyframe", "--format", "json", "--quiet"],
+        check=True, capture_output=True, text=True).stdout)[0]["labels"]
+    assert [e["label"] for e in answer["labels"]] == [e["label"] for e in cli]
+    for ours, theirs in zip(answer["labels"], cli):
+        assert abs(ours["probability"] - theirs["probability"]) < 1e-5, (answer, cli)
+        assert abs(ours["logit"] - theirs["logit"]) < 1e-4, (answer, cli)
+    # The same options as form fields (strings) of an upload.
+    data, headers = multipart({"labels": ",".join(labels), "clips": "2", "start": "1", "end": "5", "seek": "keyframe"},
+                              {"video": ("clip.mp4", clip.read_bytes())})
+    uploaded = body(server("POST", "/classify", raw=data, headers=headers))
+    assert uploaded["views"] == answer["views"] and uploaded["labels"] == answer["labels"]
+    # /embed/video averages the views as Python's embed_videos does.
+    import xclip
+
+    embedded = body(server("POST", "/embed/video", {"path": str(clip), "clips": 2, "normalize": False}))
+    lib = xclip.Workflow(str(MODEL), clips=2)._workflow.embed_videos([str(clip)], None, None)[0]
+    assert embedded["views"] == [list(v) for v in lib.frame_indices]
+    assert np.abs(np.array(embedded["embedding"]) - np.array(lib.embedding)).max() < 1e-5
+
+
+def test_sampling_options_the_library_refuses_are_422(server, media):
+    clip = str(media["allowed"] / "clip1.mp4")
+    for options, words in [({"frames": 3}, "takes 4 frames"), ({"clips": 0}, "clips must be positive"),
+                           ({"seek": "fast"}, "seek must be exact or keyframe"), ({"sampling": "every"}, "sampling must"),
+                           ({"start": 4, "end": 2}, "before the start"), ({"start": -1}, "\"start\""),
+                           ({"clips": 1000}, "allows 1024 per video"), ({"indices": [0, "x"]}, "integers")]:
+        status, _, raw = server("POST", "/classify", {"path": clip, "labels": ["a"], **options})
+        assert status == 422 and words in json.loads(raw)["error"], (options, raw)
+    data, headers = multipart({"labels": "a", "clips": "two"}, {"video": ("clip.mp4", b"x" * 10)})
+    status, _, raw = server("POST", "/classify", raw=data, headers=headers)
+    assert status == 422 and '"clips" must be an integer' in json.loads(raw)["error"]
+
+
 def test_search_and_media(server):
     hits = body(server("POST", "/search", {"query": "a spinning fractal", "top": 3}))["hits"]
     assert len(hits) == 3 and all(h["reranked"] for h in hits)

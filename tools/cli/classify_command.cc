@@ -154,22 +154,18 @@ int run_classify(int argc, char** argv) {
       args.positionals(), labels,
       [&](const VideoResult& r) {
         if (!reporter.check(r)) return;
-        const std::vector<float>& probs = r.probabilities;
-        std::vector<std::size_t> order(labels.size());
-        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return probs[a] > probs[b]; });
-        order.resize(static_cast<std::size_t>(top));
+        const std::vector<LabelScore> ranked = rank_labels(labels, r.probabilities, r.logits, static_cast<std::size_t>(top));
         if (format == "text") {
           std::cout << r.path << "\n";
-          for (std::size_t i : order) std::printf("  %.4f  %s\n", probs[i], labels[i].c_str());
+          for (const LabelScore& l : ranked) std::printf("  %.4f  %s\n", l.probability, l.label.c_str());
           std::fflush(stdout);
         } else if (format == "csv") {
-          for (std::size_t k = 0; k < order.size(); ++k)
-            std::cout << csv_field(r.path) << "," << k + 1 << "," << csv_field(labels[order[k]]) << "," << probs[order[k]] << "\n";
+          for (std::size_t k = 0; k < ranked.size(); ++k)
+            std::cout << csv_field(r.path) << "," << k + 1 << "," << csv_field(ranked[k].label) << "," << ranked[k].probability << "\n";
         } else {
           nlohmann::ordered_json entry = {{"video", r.path}, {"labels", nlohmann::ordered_json::array()}};
-          for (std::size_t i : order)
-            entry["labels"].push_back({{"label", labels[i]}, {"probability", probs[i]}, {"logit", r.logits[i]}});
+          for (const LabelScore& l : ranked)
+            entry["labels"].push_back({{"label", l.label}, {"probability", l.probability}, {"logit", l.logit}});
           json_out.push_back(entry);
         }
       },

@@ -1,9 +1,11 @@
 // xclip: command-line front end. Exit codes: 0 ok, 1 runtime error, 2 usage error.
 #include <cstring>
 #include <iostream>
+#include <string>
 
 #include "args.h"
 #include "commands.h"
+#include "xclip/features.h"
 #include "xclip/xclip.h"
 
 namespace {
@@ -29,6 +31,13 @@ commands:
 Run 'xclip <command> --help' for the options of a command.
 )";
 
+// The commands of layers this build left out (CMake's XCLIP_WITH_*) answer with what is missing.
+[[maybe_unused]] int not_built(const std::string& command, const char* option) {
+  std::cerr << "xclip " << command << ": this build of xclip has no " << command << " (configured with " << option
+            << "=OFF); rebuild with -D" << option << "=ON\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,9 +61,17 @@ int main(int argc, char** argv) {
     if (command == "frames") return xclip::cli::run_frames(argc, argv);
     if (command == "convert") return xclip::cli::run_convert(argc, argv);
     if (command == "info") return xclip::cli::run_info(argc, argv);
+#if XCLIP_WITH_INDEX
     if (command == "index") return xclip::cli::run_index(argc, argv);
     if (command == "search") return xclip::cli::run_search(argc, argv);
+#else
+    if (command == "index" || command == "search") return not_built(command, "XCLIP_WITH_INDEX");
+#endif
+#if XCLIP_WITH_SERVER
     if (command == "serve") return xclip::cli::run_serve(argc, argv);
+#else
+    if (command == "serve") return not_built(command, "XCLIP_WITH_SERVER");
+#endif
     if (command == "watch") return xclip::cli::run_watch(argc, argv);
     std::cerr << "xclip: unknown command '" << command << "'\n" << kUsage;
     return 2;

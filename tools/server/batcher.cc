@@ -124,11 +124,7 @@ void Batcher::run_texts(std::vector<TextItem>& items) {
   try {
     std::vector<std::string> all;
     for (const TextItem& t : items) all.insert(all.end(), t.prompts.begin(), t.prompts.end());
-    TokenizeOptions tok;
-    tok.padding = Padding::Longest;
-    tok.truncation = true;
-    const auto [ids, mask] = processor_.tokenizer().encode_to_tensors(all, tok);
-    const Tensor features = session_.get_text_features(ids, mask);
+    const Tensor features = prompt_features(session_, processor_.tokenizer(), all);
     note_workspace();
     const std::int64_t d = features.dim(1);
     std::int64_t row = 0;

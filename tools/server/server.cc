@@ -30,6 +30,7 @@
 #include "http_guard.h"
 #include "metrics.h"
 #include "shard_fanout.h"
+#include "video_request.h"
 #include "watch_hub.h"
 #include "web_assets.h"
 #include "xclip/xclip.h"
@@ -60,32 +61,6 @@ void send_error(httplib::Response& res, const HttpError& e) {
     res.set_header("Connection", "close");
   if (e.status() == 429 || e.status() == 503) res.set_header("Retry-After", "1");
   res.set_content(error_body(e.what(), e.type()), "application/json");
-}
-
-// Form fields and query parameters are strings: "a, b, c" labels become a list, "top" a number.
-void typed_form_fields(json& opts) {
-  if (opts.contains("labels") && opts["labels"].is_string()) {
-    json list = json::array();
-    std::string item;
-    for (char c : opts["labels"].get<std::string>() + ",") {
-      if (c == ',' || c == '\n') {
-        const auto b = item.find_first_not_of(" \t\r"), e = item.find_last_not_of(" \t\r");
-        if (b != std::string::npos) list.push_back(item.substr(b, e - b + 1));
-        item.clear();
-      } else {
-        item += c;
-      }
-    }
-    opts["labels"] = list;
-  }
-  for (const char* number : {"top"})
-    if (opts.contains(number) && opts[number].is_string()) {
-      try {
-        opts[number] = std::stoi(opts[number].get<std::string>());
-      } catch (const std::exception&) {
-        throw HttpError(422, "validation", std::string("\"") + number + "\" must be an integer in the int range");
-      }
-    }
 }
 
 // The server's temporary file names are nobody's business: errors say "the uploaded video".
@@ -497,10 +472,16 @@ class Server {
                  {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
     }));
     http_.Post("/embed/video", with_video([this](VideoRequest& v, httplib::Response& res) {
-      const VideoSearchFeatures f = video_features(v);
-      std::vector<float> e(f.video_embeds.data<float>(), f.video_embeds.data<float>() + f.video_embeds.numel());
+      const VideoViews views = video_views(v);
+      std::vector<float> rows;
+      for (const VideoSearchFeatures& f : views.features)
+        rows.insert(rows.end(), f.video_embeds.data<float>(), f.video_embeds.data<float>() + f.video_embeds.numel());
+      const auto dim = static_cast<std::size_t>(model_->config().projection_dim);
+      std::vector<float> e = average_view_embeddings(rows.data(), views.features.size(), dim);
       if (field_or<bool>(v.options, "normalize", true)) e = normalized(std::move(e));
-      send_json(res, 200, {{"embedding", e}, {"frame_indices", v.frame_indices}});
+      json answer = views.frame_indices_json();
+      answer["embedding"] = e;
+      send_json(res, 200, answer);
     }));
     http_.Post("/classify", with_video([this](VideoRequest& v, httplib::Response& res) { classify(v, res); }));
     http_.Post("/search", guarded([this](const httplib::Request& req, httplib::Response& res) { search(req, res); }));
@@ -550,9 +531,7 @@ class Server {
     const XCLIPConfig& c = model_->config();
     json out = {{"model", options_.model},
                 {"path", model_->path()},
-                {"revision", fs::path(model_->path()).parent_path().filename() == "snapshots"
-                                 ? fs::path(model_->path()).filename().string()
-                                 : "local"},
+                {"revision", snapshot_revision(model_->path())},
                 {"dtype", weight_type_name(model_->weights())},
                 {"num_frames", c.vision_config.num_frames},
                 {"image_size", c.vision_config.image_size},
@@ -575,12 +554,6 @@ class Server {
 
   // ---- videos in requests ----
 
-  struct VideoRequest {
-    std::string path;   // the file to decode (an upload's temporary file, or a confined path)
-    json options;       // the other fields (labels, template, top, normalize, frames, ...)
-    std::vector<std::int64_t> frame_indices;
-  };
-
   // Reads a video request: multipart (a "video" file part and form fields), JSON
   // {"path": ...} inside an allowed root, or the raw body. Uploads stream into a private
   // temporary file, removed after the request.
@@ -590,8 +563,7 @@ class Server {
       auto handler = guarded([&](const httplib::Request&, httplib::Response& r) {
         require_ready();
         TempFile upload(upload_dir_);
-        VideoRequest v;
-        read_video_request(req, reader, upload, v);
+        VideoRequest v = read_video_request(req, reader, upload);
         try {
           f(v, r);
         } catch (const InvalidArgument& e) {
@@ -604,18 +576,21 @@ class Server {
     };
   }
 
-  void read_video_request(const httplib::Request& req, const httplib::ContentReader& raw_reader, TempFile& upload,
-                          VideoRequest& v) {
-    const std::string type = req.get_header_value("Content-Type");  // checked before routing (body_allowed)
+  // The body goes through VideoRequestReader piece by piece; httplib stops reading when a
+  // receiver returns false, so the reader's error is kept and thrown after (an exception must
+  // not cross httplib's reading loop).
+  VideoRequest read_video_request(const httplib::Request& req, const httplib::ContentReader& raw_reader,
+                                  TempFile& upload) {
     if (req.has_header("Content-Length") &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > options_.max_upload_bytes)
       throw HttpError(413, "payload_too_large",
                       "the request is larger than the upload limit of " + std::to_string(options_.max_upload_bytes) +
                           " bytes");
-    // httplib stops reading when a receiver returns false; the reason is kept and thrown
-    // here (an exception must not cross httplib's reading loop).
+    const VideoRequestLimits limits{options_.max_upload_bytes, options_.max_json_bytes, options_.allow_dirs};
+    // Content-Type was checked before routing (body_allowed).
+    VideoRequestReader reader(video_body_of(req.get_header_value("Content-Type")), limits, upload);
     std::exception_ptr failure;
-    auto guard = [&failure](auto&& f) {
+    auto kept = [&failure](auto&& f) {
       return [&failure, f](auto&&... args) {
         try {
           return f(args...);
@@ -625,92 +600,54 @@ class Server {
         }
       };
     };
-    const auto rethrow = [&failure] {
-      if (failure) std::rethrow_exception(failure);
-    };
+    const auto receive = kept([&](const char* data, std::size_t n) {
+      reader.append(data, n);
+      return true;
+    });
+    bool complete = true;
     if (req.is_multipart_form_data()) {
-      std::string field;
-      bool in_file = false;
-      int videos = 0, parts = 0;
-      std::size_t field_bytes = 0;
-      std::map<std::string, std::string> fields;
-      const bool complete = raw_reader(
-          httplib::MultipartContentHeader(guard([&](const httplib::MultipartFormData& part) {
-            field = part.name;
-            in_file = part.name == "video";
-            if (in_file && ++videos > 1) throw HttpError(422, "validation", "the form has more than one \"video\" file");
-            if (++parts > 64) throw HttpError(413, "payload_too_large", "the form has more than 64 parts");
-            return true;
-          })),
-          httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
-            if (in_file) {
-              upload.write(data, n, options_.max_upload_bytes);
-            } else {
-              field_bytes += n;  // all text fields together, as one JSON body
-              if (field_bytes > options_.max_json_bytes)
-                throw HttpError(413, "payload_too_large", "the form's text fields are larger than the JSON limit");
-              fields[field].append(data, n);
-            }
-            return true;
-          })));
-      rethrow();
-      if (!complete) throw HttpError(400, "bad_request", "the multipart body is incomplete (no closing boundary)");
-      json opts = json::object();
-      for (const auto& [k, value] : fields) {
-        if (k == "options") {
-          const json parsed = parse_json_body(value, options_.max_json_bytes);
-          if (parsed.is_object()) opts.update(parsed);
-        } else {
-          opts[k] = value;
-        }
-      }
-      typed_form_fields(opts);
-      if (upload.size() == 0) throw HttpError(422, "validation", "no \"video\" file in the form");
-      upload.close();
-      v.path = upload.path();
-      v.options = opts;
-    } else if (type.rfind("application/json", 0) == 0) {
-      std::string body;
-      raw_reader(httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
-        if (body.size() + n > options_.max_json_bytes)
-          throw HttpError(413, "payload_too_large", "the JSON body is larger than the limit");
-        body.append(data, n);
-        return true;
-      })));
-      rethrow();
-      v.options = parse_json_body(body, options_.max_json_bytes);
-      if (!v.options.is_object() || !v.options.contains("path") || !v.options["path"].is_string())
-        throw HttpError(422, "validation", "a JSON request names the video as {\"path\": ...} (or upload it)");
-      v.path = confine_path(v.options["path"].get<std::string>(), options_.allow_dirs);
+      complete = raw_reader(httplib::MultipartContentHeader(kept([&](const httplib::MultipartFormData& part) {
+                              reader.begin_part(part.name);
+                              return true;
+                            })),
+                            httplib::ContentReceiver(receive));
     } else {
-      raw_reader(httplib::ContentReceiver(guard([&](const char* data, std::size_t n) {
-        upload.write(data, n, options_.max_upload_bytes);
-        return true;
-      })));
-      rethrow();
-      if (upload.size() == 0) throw HttpError(422, "validation", "the request has no video (empty body)");
-      upload.close();
-      v.path = upload.path();
-      v.options = json::object();
-      for (const auto& [k, value] : req.params) v.options[k] = value;
-      typed_form_fields(v.options);  // ?labels=a,b&top=2
+      raw_reader(httplib::ContentReceiver(receive));
     }
+    if (failure) std::rethrow_exception(failure);
+    return reader.finish(complete, {req.params.begin(), req.params.end()});
   }
 
+  // A video's views as the library prepares them (the CLI's and Python's sampling options),
+  // each through the vision tower.
+  struct VideoViews {
+    std::vector<VideoSearchFeatures> features;
+    std::vector<std::vector<std::int64_t>> frame_indices;
+
+    json frame_indices_json() const {
+      return {{"frame_indices", frame_indices.front()}, {"views", frame_indices}};
+    }
+  };
+
   // Decoded and preprocessed on the request's thread (decoding scales with the
-  // connections); the vision tower runs batched.
-  VideoSearchFeatures video_features(VideoRequest& v) {
+  // connections); the vision tower runs batched, every view of every request together.
+  VideoViews video_views(const VideoRequest& v) {
     VideoOpenOptions open;
     open.limits = options_.decode_limits;
+    open.seek = seek_of(v.options);
+    SamplingOptions s = sampling_of(v.options, model_->config().vision_config.num_frames, open.limits.max_frames);
+    s.num_frames = frames_for_model(*model_, s);  // before any decoding: a batch holds one frame count
     VideoReader reader = VideoReader::open(v.path, open);
-    SamplingOptions s;
-    s.num_frames = model_->config().vision_config.num_frames;
     // Frames are reduced to the model's input size as they are decoded: an 8K video costs
     // the decoder's pictures, not eight full-size RGB copies.
     PreparedClips prepared = prepare_video(reader, s, processor_->video_processor());
-    v.frame_indices = prepared.indices.front();
     metrics_.add_videos_decoded();
-    return batcher_->embed_video(std::move(prepared.clips.front())).get();
+    std::vector<std::future<VideoSearchFeatures>> pending;
+    for (Tensor& clip : prepared.clips) pending.push_back(batcher_->embed_video(std::move(clip)));
+    VideoViews views;
+    for (auto& f : pending) views.features.push_back(f.get());
+    views.frame_indices = std::move(prepared.indices);
+    return views;
   }
 
   Tensor label_features(const std::vector<std::string>& labels, const std::string& tmpl) {
@@ -742,17 +679,19 @@ class Server {
     const int top = field_or<int>(o, "top", static_cast<int>(labels.size()));
     if (top <= 0) throw HttpError(422, "validation", "\"top\" must be positive");
     const Tensor text = label_features(labels, tmpl);
-    const VideoSearchFeatures f = video_features(v);
-    const Tensor logits = sessions_->with([&](Session& s) { return s.logits_from_video_features(f, text); });
-    const std::vector<double> p = softmax(logits.data<float>(), labels.size());
-    std::vector<std::size_t> order(labels.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+    const VideoViews views = video_views(v);
+    std::vector<float> logits;
+    for (const VideoSearchFeatures& f : views.features) {
+      const Tensor l = sessions_->with([&](Session& session) { return session.logits_from_video_features(f, text); });
+      logits.insert(logits.end(), l.data<float>(), l.data<float>() + l.numel());
+    }
+    const ViewAverage scores = average_view_scores(logits.data(), views.features.size(), labels.size());
     json out = json::array();
-    for (std::size_t k = 0; k < order.size() && static_cast<int>(k) < top; ++k)
-      out.push_back(
-          {{"label", labels[order[k]]}, {"probability", p[order[k]]}, {"logit", logits.data<float>()[order[k]]}});
-    send_json(res, 200, {{"labels", out}, {"frame_indices", v.frame_indices}});
+    for (const LabelScore& r : rank_labels(labels, scores.probabilities, scores.logits, static_cast<std::size_t>(top)))
+      out.push_back({{"label", r.label}, {"probability", r.probability}, {"logit", r.logit}});
+    json answer = views.frame_indices_json();
+    answer["labels"] = out;
+    send_json(res, 200, answer);
   }
 
   // ---- live watches ----
@@ -813,7 +752,8 @@ class Server {
       // Decoded and embedded before the index is locked: a large video must not stall searches.
       VideoRequest like;
       like.path = confine_path(field_or<std::string>(body, "like_path", ""), options_.allow_dirs);
-      return video_features(like).video_embeds;
+      like.options = json::object();
+      return video_views(like).features.front().video_embeds;
     }
     const std::string query = field_or<std::string>(body, "query", "");
     if (query.empty())
