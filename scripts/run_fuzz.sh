@@ -10,6 +10,24 @@ seconds="${1:-60}"
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
 
+# The fuzz build is also the embeddings-only build (preset embeddings-only: no index, hub
+# downloads or server, with FAISS, SQLite and libcurl hidden from CMake): its CLI must embed
+# and say what it lacks, and link none of those libraries.
+if ldd build-fuzz/xclip | grep -E "faiss|sqlite|curl|httplib"; then
+  echo "the embeddings-only xclip links a library it must not need" >&2
+  exit 1
+fi
+for command in index search serve; do
+  set +e
+  message="$(ASAN_OPTIONS=detect_leaks=0 build-fuzz/xclip "$command" 2>&1)"
+  status=$?
+  set -e
+  if [ "$status" -ne 2 ] || ! grep -q "has no $command (configured with XCLIP_WITH_" <<<"$message"; then
+    echo "embeddings-only xclip $command: expected exit 2 naming the missing layer, got $status: $message" >&2
+    exit 1
+  fi
+done
+
 corpus=build-fuzz/corpus
 mkdir -p "$corpus/video" "$corpus/parsers" build-fuzz/crashes
 make_seed() {  # name, ffmpeg output options
@@ -44,6 +62,13 @@ json.dump({"model_type": "xclip", "projection_dim": 16, "text_config": {"hidden_
            "vision_config": {"num_frames": 4, "patch_size": 16}}, open(f"{folder}/config.json", "w"))
 open(f"{folder}/text.txt", "w", encoding="utf-8").write("a video of a person playing sports, ünïcödé 🎉")
 PY
+
+# ... and it classifies a video (the tiny synthetic checkpoint, made here).
+[ -f build-fuzz/models/tiny/config.json ] ||
+  /usr/bin/python3 ../shared/tools/synth_checkpoint.py --preset tiny --seed 0 --out build-fuzz/models/tiny >/dev/null
+ASAN_OPTIONS=detect_leaks=0 build-fuzz/xclip classify "$corpus/video/h264.mp4" --model build-fuzz/models/tiny \
+  --labels "a dog,a cat" --format json --quiet | grep -q '"probability"'
+echo "embeddings-only build: no FAISS, SQLite, libcurl or cpp-httplib; it classifies; index/search/serve say what is missing"
 
 run() {  # target, corpus folder
   echo "== $1: ${seconds} s"

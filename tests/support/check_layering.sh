@@ -59,5 +59,22 @@ if grep -rnE '#include "xclip/(model|pipeline|xclip)\.h"' "$root/src" --include=
   status=1
 fi
 
-[ "$status" -eq 0 ] && echo "layering ok: core -> ops -> io -> text|vision|video -> model -> api -> pipeline -> index -> front-ends"
+# The libraries of the build (CMakeLists.txt) cut the order in three: xclip_engine (core, ops,
+# io, text, vision, model, api), xclip_video (video, pipeline) and xclip_index (index). A file
+# of a library includes nothing of a library above it, public headers included, so that an
+# embeddings-only build links without the index and the engine without FFmpeg.
+library_rule() {  # layers..., then the pattern of what they must not include
+  local pattern="${!#}" layer
+  for layer in "${@:1:$#-1}"; do
+    if grep -rnE "$pattern" "$root/src/$layer"; then
+      echo "error: src/$layer includes the above from a library above its own (see CMakeLists.txt)" >&2
+      status=1
+    fi
+  done
+}
+library_rule core ops io text vision model api \
+  '#include "(video|pipeline|index)/|#include "xclip/(video|pipeline|index|watch|xclip)\.h"'
+library_rule video pipeline '#include "index/|#include "xclip/(index|xclip)\.h"'
+
+[ "$status" -eq 0 ] && echo "layering ok: core -> ops -> io -> text|vision|video -> model -> api -> pipeline -> index -> front-ends; libraries engine < video < index"
 exit "$status"
