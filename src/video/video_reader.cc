@@ -23,6 +23,7 @@ extern "C" {
 #include "core/check.h"
 #include "video/ffmpeg_handles.h"
 #include "video/frame_converter.h"
+#include "video/stretch_plan.h"
 #include "xclip/video.h"
 
 namespace xclip {
@@ -410,66 +411,6 @@ struct VideoReader::Impl {
 
 };
 
-namespace {
-
-// Targets one decoder reads without seeking: from the keyframe before the first, decoding on
-// while each next target's keyframe is not beyond the previous target (decode_targets' rule).
-struct Stretch {
-  std::vector<std::int64_t> targets;
-  std::int64_t frames = 0;  // frames decoded (at most), keyframe to last target
-};
-
-std::vector<Stretch> plan_stretches(const VideoReader::Impl& m, const std::vector<std::int64_t>& targets) {
-  std::vector<Stretch> out;
-  std::int64_t key = 0;
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const std::int64_t k = m.decode_start(targets[i]);
-    if (i == 0 || k > targets[i - 1] + 1) {
-      out.emplace_back();
-      key = k;
-    }
-    out.back().targets.push_back(targets[i]);
-    out.back().frames = targets[i] - key + 1;
-  }
-  return out;
-}
-
-// Frame threading on one decoder gets ~1.65x from two cores on H.264 here and drains at every
-// seek; independent single-threaded decoders pay off when the stretches balance well enough
-// that the busiest one decodes under 1 / 1.6 of the frames.
-constexpr double kFrameThreadingSpeedup = 1.6;
-// Each extra decoder costs a thread and an open (demuxer, stream probe, codec): worth it only
-// when the frames it takes off the busiest decoder add up to this many pixels (~50 frames of
-// 640x360, 5 of 1080p). Small clips, as a server classifies them, keep one decoder.
-constexpr double kMinParallelPixels = 1e7;
-
-// The frames the busiest of `workers` decoders would decode, stretches dealt longest first to
-// the least loaded (the order the decoders take them in).
-std::int64_t busiest_load(const std::vector<Stretch>& longest_first, int workers) {
-  std::vector<std::int64_t> load(static_cast<std::size_t>(workers), 0);
-  for (const Stretch& s : longest_first) *std::min_element(load.begin(), load.end()) += s.frames;
-  return *std::max_element(load.begin(), load.end());
-}
-
-// How many independent decoders frames_at should run over `longest_first`: one (frame
-// threaded) unless the stretches split well across the cores. Streams numbered by counting
-// decoded frames (decode_timestamps_only) keep one decoder.
-int decoder_count(const VideoReader::Impl& m, const std::vector<Stretch>& longest_first) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int workers =
-      std::min<int>(m.options.threads > 0 ? m.options.threads : cores, static_cast<int>(longest_first.size()));
-  if (workers < 2 || m.decode_timestamps_only) return 1;
-  std::int64_t total = 0;
-  for (const Stretch& s : longest_first) total += s.frames;
-  const std::int64_t busiest = busiest_load(longest_first, workers);
-  const double pixels = static_cast<double>(m.info.width) * m.info.height;
-  const bool balanced = static_cast<double>(busiest) * kFrameThreadingSpeedup < static_cast<double>(total);
-  const bool worth_it = static_cast<double>(total - busiest) * pixels >= kMinParallelPixels;
-  return balanced && worth_it ? workers : 1;
-}
-
-}  // namespace
-
 VideoReader::VideoReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 VideoReader::~VideoReader() = default;
 VideoReader::VideoReader(VideoReader&&) noexcept = default;
@@ -676,10 +617,15 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   out.substituted.assign(indices.size(), 0);
   std::vector<std::int64_t> targets;
   for (const auto& entry : wanted) targets.push_back(entry.first);
-  std::vector<Stretch> stretches = plan_stretches(m, targets);
+  std::vector<Stretch> stretches = plan_stretches(targets, [&m](std::int64_t t) { return m.decode_start(t); });
   std::stable_sort(stretches.begin(), stretches.end(),
                    [](const Stretch& a, const Stretch& b) { return a.frames > b.frames; });
-  const int workers = decoder_count(m, stretches);
+  DecoderChoice choice;
+  choice.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  choice.max_decoders = m.options.threads;
+  choice.counted_by_decoding = m.decode_timestamps_only;
+  choice.frame_pixels = static_cast<double>(m.info.width) * m.info.height;
+  const int workers = decoder_count(stretches, choice);
   if (workers == 1) {
     m.decode_targets(targets, wanted, out);
     return out;

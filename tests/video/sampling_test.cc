@@ -1,6 +1,7 @@
 // Samplers are pure functions: checked on their own.
 #include <gtest/gtest.h>
 
+#include "video/stretch_plan.h"
 #include "xclip/error.h"
 #include "xclip/video.h"
 
@@ -63,3 +64,51 @@ TEST(SamplingTest, OffsetAndErrors) {
 
 }  // namespace
 }  // namespace xclip::sampling
+
+// The stretch planner: which targets one decoder reads without seeking, and when several
+// decoders pay off (no file, no FFmpeg: keyframes every 10 frames here).
+namespace xclip::video {
+namespace {
+
+std::int64_t keyframe_every_10(std::int64_t t) { return t / 10 * 10; }
+
+TEST(StretchPlanTest, ANewStretchStartsWhereDecodingOnWouldCostMoreThanASeek) {
+  const auto s = plan_stretches({2, 5, 12, 35, 38, 41, 43}, keyframe_every_10);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].targets, (std::vector<std::int64_t>{2, 5}));  // from keyframe 0
+  EXPECT_EQ(s[0].frames, 6);
+  EXPECT_EQ(s[1].targets, (std::vector<std::int64_t>{12}));  // keyframe 10 lies beyond 5
+  EXPECT_EQ(s[1].frames, 3);
+  EXPECT_EQ(s[2].targets, (std::vector<std::int64_t>{35, 38}));
+  EXPECT_EQ(s[2].frames, 9);
+  EXPECT_EQ(s[3].targets, (std::vector<std::int64_t>{41, 43}));
+  EXPECT_EQ(s[3].frames, 4);
+  // A stream counted from its start (decode_start 0 everywhere) is one stretch.
+  const auto one = plan_stretches({3, 50, 99}, [](std::int64_t) { return std::int64_t{0}; });
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].frames, 100);
+}
+
+TEST(StretchPlanTest, SeveralDecodersOnlyWhenBalancedAndWorthAnOpen) {
+  const std::vector<Stretch> even = {{{9}, 100}, {{109}, 100}, {{209}, 100}, {{309}, 100}};
+  DecoderChoice c;
+  c.cores = 2;
+  c.frame_pixels = 1920.0 * 1080;
+  EXPECT_EQ(busiest_load(even, 2), 200);
+  EXPECT_EQ(decoder_count(even, c), 2);
+  c.max_decoders = 1;  // --threads 1
+  EXPECT_EQ(decoder_count(even, c), 1);
+  c.max_decoders = 0;
+  c.counted_by_decoding = true;
+  EXPECT_EQ(decoder_count(even, c), 1);
+  c.counted_by_decoding = false;
+  c.frame_pixels = 64.0 * 48;  // tiny frames: the open costs more than it saves
+  EXPECT_EQ(decoder_count(even, c), 1);
+  c.frame_pixels = 1920.0 * 1080;
+  const std::vector<Stretch> lopsided = {{{999}, 1000}, {{5}, 10}};
+  EXPECT_EQ(decoder_count(lopsided, c), 1);  // the busiest decoder would do nearly everything
+  EXPECT_EQ(decoder_count({{{5}, 10}}, c), 1);
+}
+
+}  // namespace
+}  // namespace xclip::video
