@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "output_formats.h"
 #include "video_sampling.h"
@@ -15,69 +16,54 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kClassifyHelp = R"(usage: xclip classify VIDEO... (--labels "a,b,c" | --labels-file FILE) [options]
+// What classify and embed share: the model, how videos are sampled and decoded, batching.
+OptionList video_workflow_options() {
+  return model_option() +
+         sampling_options("frames per video (default: the model's num_frames)") +
+         OptionList{{"interpolate-frames", "",
+                     "allow another --frames than the model's: its MIT position embeddings\n"
+                     "are resized linearly along time (the released checkpoints were\n"
+                     "trained at 8, 16 or 32 frames; other counts are an approximation)"}} +
+         seek_option() +
+         OptionList{{"batch", "N", "videos per forward pass (default 4)"},
+                    {"backend", "torchvision|pil", "resize arithmetic of transformers 5.x (default) or 4.x"}} +
+         threads_option() + dtype_option() + decode_limit_options() + quiet_option();
+}
 
-Zero-shot classification: ranks the labels for each video by probability (softmax of
-logits_per_video). Label prompts are encoded once; decoding runs ahead of inference.
+const CommandSpec kClassify = {
+    "xclip classify VIDEO... (--labels \"a,b,c\" | --labels-file FILE) [options]",
+    "Zero-shot classification: ranks the labels for each video by probability (softmax of\n"
+    "logits_per_video). Label prompts are encoded once; decoding runs ahead of inference.",
+    OptionList{{"labels", "\"a,b,c\"", "comma-separated labels"},
+               {"labels-file", "FILE", "one label per line"},
+               {"template", "\"a video of {}.\"", "prompt made of each label ({} is replaced; default \"{}\")"},
+               {"top", "K", "only the K most probable labels (default: all)"},
+               {"format", "text|json|csv", "output format (default text)"}} +
+        video_workflow_options(),
+    "exit codes: 0 all videos classified, 1 some failed (reported on stderr), 2 usage error.\n\n"
+    "example:\n"
+    "  xclip classify clip.mp4 --labels \"playing sports,eating spaghetti,go shopping\" --model microsoft/xclip-base-patch32"};
 
-options:
-  --model ID|DIR        hub id (org/name[@revision]) or local folder (default microsoft/xclip-base-patch32)
-  --labels "a,b,c"      comma-separated labels        --labels-file FILE   one label per line
-  --template "a video of {}."   prompt made of each label ({} is replaced; default "{}")
-  --top K               only the K most probable labels (default: all)
-  --format text|json|csv        output format (default text)
-  --frames N            frames per video (default: the model's num_frames)
-  --interpolate-frames  allow another --frames than the model's: its MIT position embeddings
-                        are resized linearly along time (the released checkpoints were
-                        trained at 8, 16 or 32 frames; other counts are an approximation)
-  --sampling uniform|consecutive|random, --frame-sample-rate R, --seed S, --clips K (views averaged)
-  --start S --end S     only frames shown between these times (seconds)
-  --seek exact|keyframe keyframe: each sampled frame replaced by the keyframe at or before it
-                        (inexact, one decoded picture per frame: fast on long videos)
-  --batch N             videos per forward pass (default 4)
-  --threads N           CPU threads          --backend torchvision|pil   resize arithmetic
-  --dtype auto|float32|bfloat16|int8
-  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
-                        int8 linear layers: ~3-4x faster, embeddings within cosine 0.999;
-                        bf16 (AVX512-BF16 CPUs): ~1.5x; default auto: int8 for a folder
-                        written by `xclip convert`, else f32
-  --quiet               no progress bar
+const CommandSpec kEmbed = {
+    "xclip embed VIDEO... --output FILE [options]",
+    "Video embeddings (get_video_features) for each video, written by the extension of FILE:\n"
+    "  .safetensors  video_embeds F32 [N, D], metadata \"videos\" = JSON list of paths\n"
+    "  .npy          F32 [N, D], and FILE.txt with one video path per line\n"
+    "  .jsonl        {\"video\": PATH, \"embedding\": [...]} per line",
+    OptionList{{"output", "FILE", ".safetensors, .npy or .jsonl"}, {"normalize", "", "L2-normalise each embedding"}} +
+        video_workflow_options(),
+    "example:\n  xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize"};
 
-exit codes: 0 all videos classified, 1 some failed (reported on stderr), 2 usage error.
-
-example:
-  xclip classify clip.mp4 --labels "playing sports,eating spaghetti,go shopping" --model microsoft/xclip-base-patch32
-)";
-
-const char* kEmbedHelp = R"(usage: xclip embed VIDEO... --output FILE [options]
-
-Video embeddings (get_video_features) for each video, written by the extension of FILE:
-  .safetensors  video_embeds F32 [N, D], metadata "videos" = JSON list of paths
-  .npy          F32 [N, D], and FILE.txt with one video path per line
-  .jsonl        {"video": PATH, "embedding": [...]} per line
-
-options:
-  --model ID|DIR, --normalize (L2), --frames N [--interpolate-frames], --sampling ..., --seek exact|keyframe,
-  --clips K (views averaged),
-  --batch N, --threads N, --backend torchvision|pil, --dtype auto|float32|bfloat16|int8, --quiet
-  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
-
-example:
-  xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize
-)";
-
-const char* kEmbedTextHelp = R"(usage: xclip embed-text TEXT... --output FILE [options]
-
-Text embeddings (get_text_features), written like `xclip embed` (field "text" in .jsonl,
-metadata "texts" in .safetensors).
-
-options:
-  --model ID|DIR, --normalize (L2), --template "a video of {}.", --texts-file FILE (one per line),
-  --threads N, --dtype auto|float32|bfloat16|int8, --quiet (no download progress)
-
-example:
-  xclip embed-text "playing sports" "eating spaghetti" --output labels.npy
-)";
+const CommandSpec kEmbedText = {
+    "xclip embed-text TEXT... --output FILE [options]",
+    "Text embeddings (get_text_features), written like `xclip embed` (field \"text\" in .jsonl,\n"
+    "metadata \"texts\" in .safetensors).",
+    OptionList{{"output", "FILE", ".safetensors, .npy or .jsonl"},
+               {"normalize", "", "L2-normalise each embedding"},
+               {"template", "\"a video of {}.\"", "prompt made of each text ({} is replaced; default \"{}\")"},
+               {"texts-file", "FILE", "one text per line instead of TEXT arguments"}} +
+        model_option() + threads_option() + dtype_option() + quiet_option("no download progress"),
+    "example:\n  xclip embed-text \"playing sports\" \"eating spaghetti\" --output labels.npy"};
 
 WorkflowOptions workflow_options(const Args& args) {
   WorkflowOptions o;
@@ -130,12 +116,9 @@ struct Reporter {
 }  // namespace
 
 int run_classify(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "interpolate-frames", "help"},
-                  {"model", "labels", "labels-file", "template", "top", "format", "frames", "sampling", "seek",
-                   "frame-sample-rate", "seed", "clips", "start", "end", "batch", "threads", "backend", "dtype",
-                   "max-pixels", "max-frames"});
+  const Args args = parse_args(kClassify, argc, argv);
   if (args.flag("help")) {
-    std::cout << kClassifyHelp;
+    std::cout << help_text(kClassify);
     return 0;
   }
   if (args.positionals().empty()) throw UsageError("no videos given");
@@ -175,11 +158,9 @@ int run_classify(int argc, char** argv) {
 }
 
 int run_embed(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "normalize", "interpolate-frames", "help"},
-                  {"model", "output", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end",
-                   "batch", "threads", "backend", "dtype", "max-pixels", "max-frames"});
+  const Args args = parse_args(kEmbed, argc, argv);
   if (args.flag("help")) {
-    std::cout << kEmbedHelp;
+    std::cout << help_text(kEmbed);
     return 0;
   }
   if (args.positionals().empty()) throw UsageError("no videos given");
@@ -203,10 +184,9 @@ int run_embed(int argc, char** argv) {
 }
 
 int run_embed_text(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"normalize", "quiet", "help"},
-                  {"model", "output", "template", "texts-file", "threads", "backend", "dtype"});
+  const Args args = parse_args(kEmbedText, argc, argv);
   if (args.flag("help")) {
-    std::cout << kEmbedTextHelp;
+    std::cout << help_text(kEmbedText);
     return 0;
   }
   const std::string output = args.required("output");

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "xclip/xclip.h"
 
@@ -12,32 +13,30 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kConvertHelp = R"(usage: xclip convert --model DIR|HUB_ID --output DIR [options]
-
-Writes DIR/model.safetensors with the weights converted, and copies config.json and the
-tokenizer / preprocessor files. An int8 folder loads ready to run (no quantization at
-load). Only xclip.cpp reads int8 folders (transformers does not).
-
-int8 checks itself first: the float32 model and the int8 one embed 8 synthetic videos and
-400 prompts; when an embedding drops below --min-cosine of float32's (checkpoints with
-outlier channels do that) nothing is written. The result is recorded in the folder
-(`xclip info` prints it) and every xclip command then runs the folder in int8 by default
-only if the check passed.
-
-options:
-  --dtype int8|f32   int8: linear layers as per-channel int8 + float32 scales (default)
-                     f32: every weight float32 (e.g. from pytorch_model.bin or bf16)
-  --threads N        threads for quantizing (default: all cores)
-  --min-cosine C     int8 self-check: embeddings within this cosine of float32's (default 0.999)
-  --min-top1 F       and the same best prompt for this fraction of probe videos (default 0.99)
-  --force            write the int8 folder even when the check fails (it then runs in
-                     float32 unless --dtype int8 is asked for)
-  --quiet            no download progress
-
-example:
-  xclip convert --model microsoft/xclip-base-patch32 --output models/xclip-base-patch32-int8
-  xclip classify --model models/xclip-base-patch32-int8 video.mp4 --labels "cooking,dancing"
-)";
+const CommandSpec kConvert = {
+    "xclip convert --model DIR|HUB_ID --output DIR [options]",
+    "Writes DIR/model.safetensors with the weights converted, and copies config.json and the\n"
+    "tokenizer / preprocessor files. An int8 folder loads ready to run (no quantization at\n"
+    "load). Only xclip.cpp reads int8 folders (transformers does not).\n\n"
+    "int8 checks itself first: the float32 model and the int8 one embed 8 synthetic videos and\n"
+    "400 prompts; when an embedding drops below --min-cosine of float32's (checkpoints with\n"
+    "outlier channels do that) nothing is written. The result is recorded in the folder\n"
+    "(`xclip info` prints it) and every xclip command then runs the folder in int8 by default\n"
+    "only if the check passed.",
+    model_option("required") +
+        OptionList{{"output", "DIR", "the folder to write"},
+                   {"dtype", "int8|float32",
+                    "int8: linear layers as per-channel int8 + float32 scales (default)\n"
+                    "float32: every weight float32 (e.g. from pytorch_model.bin or bf16)"},
+                   {"min-cosine", "C", "int8 self-check: embeddings within this cosine of float32's (default 0.999)"},
+                   {"min-top1", "F", "and the same best prompt for this fraction of probe videos (default 0.99)"},
+                   {"force", "",
+                    "write the int8 folder even when the check fails (it then runs in\n"
+                    "float32 unless --dtype int8 is asked for)"}} +
+        threads_option("threads for quantizing (default: all cores)") + quiet_option("no download progress"),
+    "example:\n"
+    "  xclip convert --model microsoft/xclip-base-patch32 --output models/xclip-base-patch32-int8\n"
+    "  xclip classify --model models/xclip-base-patch32-int8 video.mp4 --labels \"cooking,dancing\""};
 
 double parse_fraction(const Args& args, const std::string& name, double fallback) {
   if (!args.has(name)) return fallback;
@@ -52,9 +51,9 @@ double parse_fraction(const Args& args, const std::string& name, double fallback
 }  // namespace
 
 int run_convert(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "force", "help"}, {"model", "output", "dtype", "threads", "min-cosine", "min-top1"});
+  const Args args = parse_args(kConvert, argc, argv);
   if (args.flag("help")) {
-    std::cout << kConvertHelp;
+    std::cout << help_text(kConvert);
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "xclip/xclip.h"
 
@@ -10,30 +11,28 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kForwardHelp = R"(usage: xclip forward --model DIR|HUB_ID --inputs IN.safetensors --outputs OUT.safetensors [options]
-
-Runs XCLIPModel on input_ids (I64 [texts, length]), attention_mask (I64, optional) and
-pixel_values (F32 [videos, frames, 3, H, W]) read from IN, and writes every output F32
-tensor under transformers' names (logits_per_video, text_embeds, video_embeds,
-text_model_output/..., vision_model_output/..., mit_output/...).
-
-options:
-  --hidden-states               also write */hidden_states/<i>
-  --attentions                  also write */attentions/<i>
-  --loss                        also write the contrastive loss (needs texts == videos)
-  --interpolate-pos-encoding    accept frames of another size than the model's image_size
-  --interpolate-frames          accept another frame count than num_frames (MIT position
-                                embeddings resized linearly along time)
-  --features text|video         only get_text_features / get_video_features
-                                (writes text_features or video_features)
-  --threads N                   intra-op threads (default: all cores)
-  --quiet                       no download progress
-  --dtype auto|float32|bfloat16|int8    int8 or bf16 linear layers (faster, approximate); default
-                                auto: int8 for a folder written by `xclip convert`, else f32
-
-example:
-  xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states
-)";
+const CommandSpec kForward = {
+    "xclip forward --model DIR|HUB_ID --inputs IN.safetensors --outputs OUT.safetensors [options]",
+    "Runs XCLIPModel on input_ids (I64 [texts, length]), attention_mask (I64, optional) and\n"
+    "pixel_values (F32 [videos, frames, 3, H, W]) read from IN, and writes every output F32\n"
+    "tensor under transformers' names (logits_per_video, text_embeds, video_embeds,\n"
+    "text_model_output/..., vision_model_output/..., mit_output/...).",
+    model_option("required") +
+        OptionList{{"inputs", "IN.safetensors", "input_ids, attention_mask, pixel_values"},
+                   {"outputs", "OUT.safetensors", "where the outputs go"},
+                   {"hidden-states", "", "also write */hidden_states/<i>"},
+                   {"attentions", "", "also write */attentions/<i>"},
+                   {"loss", "", "also write the contrastive loss (needs texts == videos)"},
+                   {"interpolate-pos-encoding", "", "accept frames of another size than the model's image_size"},
+                   {"interpolate-frames", "",
+                    "accept another frame count than num_frames (MIT position\n"
+                    "embeddings resized linearly along time)"},
+                   {"features", "text|video",
+                    "only get_text_features / get_video_features\n"
+                    "(writes text_features or video_features)"}} +
+        threads_option("intra-op threads (default: all cores)") + dtype_option() + quiet_option("no download progress"),
+    "example:\n"
+    "  xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states"};
 
 Tensor optional_input(const SafetensorsContents& file, const std::string& name) {
   return file.contains(name) ? file.at(name) : Tensor();
@@ -42,10 +41,9 @@ Tensor optional_input(const SafetensorsContents& file, const std::string& name) 
 }  // namespace
 
 int run_forward(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"hidden-states", "attentions", "loss", "interpolate-pos-encoding", "interpolate-frames", "quiet", "help"},
-                  {"model", "inputs", "outputs", "features", "threads", "dtype"});
+  const Args args = parse_args(kForward, argc, argv);
   if (args.flag("help")) {
-    std::cout << kForwardHelp;
+    std::cout << help_text(kForward);
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "output_formats.h"
 #include "video_sampling.h"
@@ -17,71 +18,66 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kIndexHelp = R"(usage: xclip index PATH... --index DIR [--model ID|DIR] [options]
-       xclip index PATH... --index DIR --shards N [--shard K [--keep-vanished]]
-       xclip index --index DIR --remove PATH...
-       xclip index --index DIR --info | --list
+const CommandSpec kIndex = {
+    "xclip index PATH... --index DIR [--model ID|DIR] [options]\n"
+    "xclip index PATH... --index DIR --shards N [--shard K [--keep-vanished]]\n"
+    "xclip index --index DIR --remove PATH...\n"
+    "xclip index --index DIR --info | --list",
+    "Indexes the videos under PATH (files, or folders searched recursively for video\n"
+    "extensions) for `xclip search`. Long videos are cut into windows; each window stores its\n"
+    "embedding, what X-CLIP's prompt generator needs from it, and a thumbnail. Re-running skips\n"
+    "unchanged files without decoding them, re-embeds changed ones, renames moved ones and drops\n"
+    "deleted ones. Each file is committed on its own: an interrupted run keeps what it finished,\n"
+    "and the next run completes it. Unreadable files are listed and skipped.",
+    OptionList{{"index", "DIR", "the index folder (created on first use)"}} +
+        model_option("required to create; must match an existing index") +
+        OptionList{{"window", "SECONDS", "window length (default 10; creating only)"},
+                   {"stride", "SECONDS", "start-to-start distance (default: the window; creating only)"},
+                   {"frames", "N", "frames per window (default: the model's num_frames)"},
+                   {"seek", "exact|keyframe",
+                    "keyframe: each sampled frame replaced by the keyframe at or before it,\n"
+                    "one decoded picture per frame (fast, inexact; recorded, shown by --info,\n"
+                    "and --list gives the frames used); creating only"}} +
+        dtype_option() + decode_limit_options() +
+        OptionList{{"approximate-from", "N", "approximate (IVF) stage 1 from N windows (default 100000)"},
+                   {"shards", "N",
+                    "make DIR a collection of N shards (creating only): DIR/collection.json\n"
+                    "and N index folders, each file in the shard its path's hash picks;\n"
+                    "searched exactly as one index. Opening: must match, if given"},
+                   {"shard", "K",
+                    "update only shard K of a collection (one process per shard, e.g. on\n"
+                    "several machines); files moved in from other shards are still adopted"},
+                   {"keep-vanished", "",
+                    "leave files gone from disk in the index for now (another shard may still\n"
+                    "adopt them); a later run without it removes them"}} +
+        threads_option("threads for the model, and for decoding (which runs alongside it)") +
+        OptionList{{"low-priority", "",
+                    "run at the lowest CPU priority (nice 19, SCHED_IDLE), for indexing while\n"
+                    "you work"},
+                   {"remove", "", "remove PATH... from the index instead"},
+                   {"info", "", "print the index's model, settings and size (JSON)"},
+                   {"list", "", "print every window (JSON lines: id, path, start, end, frames)"},
+                   {"format", "text|json", "the summary of a run (default text)"}} +
+        quiet_option("no progress line"),
+    "example:\n"
+    "  xclip index ~/videos --index ~/videos.xclip --model microsoft/xclip-base-patch32"};
 
-Indexes the videos under PATH (files, or folders searched recursively for video
-extensions) for `xclip search`. Long videos are cut into windows; each window stores its
-embedding, what X-CLIP's prompt generator needs from it, and a thumbnail. Re-running skips
-unchanged files without decoding them, re-embeds changed ones, renames moved ones and drops
-deleted ones. Each file is committed on its own: an interrupted run keeps what it finished,
-and the next run completes it. Unreadable files are listed and skipped.
-
-options:
-  --index DIR          the index folder (created on first use)
-  --model ID|DIR       the model (required to create; must match an existing index)
-  --window SECONDS     window length (default 10; creating only)
-  --stride SECONDS     start-to-start distance (default: the window; creating only)
-  --frames N           frames per window (default: the model's num_frames)
-  --seek exact|keyframe  keyframe: each sampled frame replaced by the keyframe at or before it,
-                       one decoded picture per frame (fast, inexact; recorded, shown by --info,
-                       and --list gives the frames used); creating only
-  --dtype auto|float32|bfloat16|int8  what the index is built with (creating only; auto, the default: int8
-                       for a folder from `xclip convert` whose self-check passed, else f32)
-  --max-pixels N, --max-frames N   decode limits (default 8192x4320 pixels per frame, 1024 frames)
-  --approximate-from N   approximate (IVF) stage 1 from N windows (default 100000)
-  --shards N           make DIR a collection of N shards (creating only): DIR/collection.json
-                       and N index folders, each file in the shard its path's hash picks;
-                       searched exactly as one index. Opening: must match, if given
-  --shard K            update only shard K of a collection (one process per shard, e.g. on
-                       several machines); files moved in from other shards are still adopted
-  --keep-vanished      leave files gone from disk in the index for now (another shard may still
-                       adopt them); a later run without it removes them
-  --threads N          threads for the model, and for decoding (which runs alongside it)
-  --low-priority       run at the lowest CPU priority (nice 19, SCHED_IDLE), for indexing while
-                       you work
-  --remove             remove PATH... from the index instead
-  --info               print the index's model, settings and size (JSON)
-  --list               print every window (JSON lines: id, path, start, end, frames)
-  --format text|json   the summary of a run (default text)
-  --quiet              no progress line
-
-example:
-  xclip index ~/videos --index ~/videos.xclip --model microsoft/xclip-base-patch32
-)";
-
-const char* kSearchHelp = R"(usage: xclip search TEXT --index DIR [--top K] [--rerank N] [--format text|json]
-       xclip search --like VIDEO --index DIR [--top K]
-
-Finds the moments of an indexed collection that match TEXT: stage 1 takes the N windows
-nearest to the text's embedding, stage 2 re-scores them with X-CLIP's own logit (the text
-conditioned on each window's visual features, as XCLIPModel.forward computes it) and sorts
-by it. --like VIDEO ranks windows by their similarity to a video's embedding (stage 1 only).
-
-options:
-  --top K              hits to print (default 10)
-  --rerank N           stage-1 candidates re-scored by X-CLIP (default 100; 0 = stage 1 only)
-  --nprobe N           approximate stage 1: lists scanned per query (default 32)
-  --like VIDEO         search by a video instead of a text
-  --model ID|DIR       the model (default: the one the index was built with)
-  --threads N          intra-op threads
-  --format text|json   (default text)
-
-example:
-  xclip search "a dog catching a frisbee" --index ~/videos.xclip --top 5
-)";
+const CommandSpec kSearch = {
+    "xclip search TEXT --index DIR [--top K] [--rerank N] [--format text|json]\n"
+    "xclip search --like VIDEO --index DIR [--top K]",
+    "Finds the moments of an indexed collection that match TEXT: stage 1 takes the N windows\n"
+    "nearest to the text's embedding, stage 2 re-scores them with X-CLIP's own logit (the text\n"
+    "conditioned on each window's visual features, as XCLIPModel.forward computes it) and sorts\n"
+    "by it. --like VIDEO ranks windows by their similarity to a video's embedding (stage 1 only).",
+    OptionList{{"index", "DIR", "the index or collection to search"},
+               {"top", "K", "hits to print (default 10)"},
+               {"rerank", "N", "stage-1 candidates re-scored by X-CLIP (default 100; 0 = stage 1 only)"},
+               {"nprobe", "N", "approximate stage 1: lists scanned per query (default 32)"},
+               {"like", "VIDEO", "search by a video instead of a text"}} +
+        model_option("default: the one the index was built with") + threads_option("intra-op threads") +
+        OptionList{{"format", "text|json", "(default text)"}} + quiet_option("no download progress"),
+    "example:\n"
+    "  xclip search \"a dog catching a frisbee\" --index ~/videos.xclip --top 5"};
 
 IndexOpenOptions open_options(const Args& args, bool create) {
   IndexOpenOptions o;
@@ -148,11 +144,9 @@ void print_report(const IndexUpdateReport& r, const std::string& format) {
 }  // namespace
 
 int run_index(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help", "remove", "info", "list", "low-priority", "keep-vanished"},
-                  {"index", "model", "window", "stride", "frames", "dtype", "threads", "format", "approximate-from",
-                   "max-pixels", "max-frames", "seek", "shards", "shard"});
+  const Args args = parse_args(kIndex, argc, argv);
   if (args.flag("help")) {
-    std::cout << kIndexHelp;
+    std::cout << help_text(kIndex);
     return 0;
   }
   const std::string format = args.get("format", "text");
@@ -191,10 +185,9 @@ int run_index(int argc, char** argv) {
 }
 
 int run_search(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help"},
-                  {"index", "model", "top", "rerank", "nprobe", "like", "format", "threads"});
+  const Args args = parse_args(kSearch, argc, argv);
   if (args.flag("help")) {
-    std::cout << kSearchHelp;
+    std::cout << help_text(kSearch);
     return 0;
   }
   const std::string format = args.get("format", "text");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "xclip/xclip.h"
 
@@ -11,27 +12,27 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kInfoHelp = R"(usage: xclip info --model ID|DIR [--dtype auto|float32|bfloat16|int8] [--check int8|bf16] [--quiet]
-
-Loads the model and prints JSON: folder, the configuration's main sizes, what the linear
-layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`
-recorded (null for a folder it did not write).
-
-  --check int8|bf16   also run convert's self-check now for that precision (8 synthetic
-                      videos x 400 prompts against float32) and print it as "check"
-
-example:
-  xclip info --model models/xclip-base-patch32-int8
-  xclip info --model models/xclip-base-patch32 --check bf16
-)";
+const CommandSpec kInfo = {
+    "xclip info --model ID|DIR [options]",
+    "Loads the model and prints JSON: folder, the configuration's main sizes, what the linear\n"
+    "layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`\n"
+    "recorded (null for a folder it did not write).",
+    model_option("required") + dtype_option() +
+        OptionList{{"check", "int8|bf16",
+                    "also run convert's self-check now for that precision (8 synthetic\n"
+                    "videos x 400 prompts against float32) and print it as \"check\""}} +
+        quiet_option("no download progress"),
+    "example:\n"
+    "  xclip info --model models/xclip-base-patch32-int8\n"
+    "  xclip info --model models/xclip-base-patch32 --check bf16"};
 
 
 }  // namespace
 
 int run_info(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help"}, {"model", "dtype", "check"});
+  const Args args = parse_args(kInfo, argc, argv);
   if (args.flag("help")) {
-    std::cout << kInfoHelp;
+    std::cout << help_text(kInfo);
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");

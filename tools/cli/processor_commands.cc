@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "output_formats.h"
 #include "xclip/xclip.h"
@@ -13,35 +14,31 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kTokenizeHelp = R"(usage: xclip tokenize --model DIR [options] (TEXT... | --texts-json FILE)
+const CommandSpec kTokenize = {
+    "xclip tokenize --model DIR [options] (TEXT... | --texts-json FILE)",
+    "Tokenizes texts with the model folder's CLIP tokenizer (tokenizer.json, or vocab.json +\n"
+    "merges.txt) exactly as transformers' CLIPTokenizerFast, and prints JSON:\n"
+    "  {\"input_ids\": [[...], ...], \"attention_mask\": [[...], ...]}  (+ \"decoded\" with --decode)",
+    model_option("required") +
+        OptionList{{"padding", "longest|max_length|do_not_pad", "(default do_not_pad)"},
+                   {"max-length", "N", "length for truncation / max_length padding (default model_max_length, 77)"},
+                   {"truncation", "", "cut long texts to max-length, keeping the end token"},
+                   {"texts-json", "FILE", "a JSON list of strings instead of TEXT arguments"},
+                   {"decode", "", "also decode the ids back to text (special tokens skipped)"}},
+    "example:\n"
+    "  xclip tokenize --model models/xclip-base-patch32 --padding longest \"playing sports\" \"eating spaghetti\""};
 
-Tokenizes texts with the model folder's CLIP tokenizer (tokenizer.json, or vocab.json +
-merges.txt) exactly as transformers' CLIPTokenizerFast, and prints JSON:
-  {"input_ids": [[...], ...], "attention_mask": [[...], ...]}  (+ "decoded" with --decode)
-
-options:
-  --padding longest|max_length|do_not_pad   (default do_not_pad)
-  --max-length N        length for truncation / max_length padding (default model_max_length, 77)
-  --truncation          cut long texts to max-length, keeping the end token
-  --texts-json FILE     a JSON list of strings instead of TEXT arguments
-  --decode              also decode the ids back to text (special tokens skipped)
-
-example:
-  xclip tokenize --model models/xclip-base-patch32 --padding longest "playing sports" "eating spaghetti"
-)";
-
-const char* kPreprocessHelp = R"(usage: xclip preprocess --model DIR --frames IN.safetensors --outputs OUT.safetensors [options]
-
-Runs the model folder's VideoMAEImageProcessor (preprocessor_config.json) on `frames`
-(U8 [T, H, W, 3]; 1 or 4 channels are converted to RGB) and writes `pixel_values`
-(F32 [1, T, 3, h, w]), as transformers' XCLIPProcessor(videos=...) does.
-
-options:
-  --backend torchvision|pil   reproduce transformers 5.x (torchvision, default) or 4.x (PIL) resizing
-
-example:
-  xclip preprocess --model models/xclip-base-patch32 --frames frames.safetensors --outputs pixels.safetensors
-)";
+const CommandSpec kPreprocess = {
+    "xclip preprocess --model DIR --frames IN.safetensors --outputs OUT.safetensors [options]",
+    "Runs the model folder's VideoMAEImageProcessor (preprocessor_config.json) on `frames`\n"
+    "(U8 [T, H, W, 3]; 1 or 4 channels are converted to RGB) and writes `pixel_values`\n"
+    "(F32 [1, T, 3, h, w]), as transformers' XCLIPProcessor(videos=...) does.",
+    model_option("required") +
+        OptionList{{"frames", "IN.safetensors", "U8 frames, as `xclip frames` writes them"},
+                   {"outputs", "OUT.safetensors", "where pixel_values go"},
+                   {"backend", "torchvision|pil", "reproduce transformers 5.x (torchvision, default) or 4.x (PIL) resizing"}},
+    "example:\n"
+    "  xclip preprocess --model models/xclip-base-patch32 --frames frames.safetensors --outputs pixels.safetensors"};
 
 std::vector<std::string> read_texts_json(const std::string& path) {
   const nlohmann::json j = parse_json_file(path);
@@ -57,9 +54,9 @@ std::vector<std::string> read_texts_json(const std::string& path) {
 }  // namespace
 
 int run_tokenize(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"truncation", "decode", "help"}, {"model", "padding", "max-length", "texts-json"});
+  const Args args = parse_args(kTokenize, argc, argv);
   if (args.flag("help")) {
-    std::cout << kTokenizeHelp;
+    std::cout << help_text(kTokenize);
     return 0;
   }
   const std::string model = args.required("model");
@@ -92,9 +89,9 @@ int run_tokenize(int argc, char** argv) {
 }
 
 int run_preprocess(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"help"}, {"model", "frames", "outputs", "backend"});
+  const Args args = parse_args(kPreprocess, argc, argv);
   if (args.flag("help")) {
-    std::cout << kPreprocessHelp;
+    std::cout << help_text(kPreprocess);
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");

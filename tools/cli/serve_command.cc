@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "server.h"
 
@@ -10,65 +11,63 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kServeHelp = R"(usage: xclip serve --model ID|DIR [--index DIR] [options]
-
-Serves the model over HTTP (JSON), with a search page at / when --index is given. Texts and
-videos of concurrent requests share forward passes (dynamic batching). SIGTERM or Ctrl-C
-stops accepting, finishes the requests in flight and exits 0.
-
-routes: GET /health /info /metrics; POST /embed/text /v1/embeddings /embed/video /classify
-/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); POST /watch, GET /watch,
-DELETE /watch/ID, GET /events (Server-Sent Events); GET / (the page)
-
-options:
-  --host ADDR          address to bind (default 127.0.0.1: this machine only)
-  --port N             (default 8080)
-  --api-key KEY        require "Authorization: Bearer KEY" (default: $XCLIP_API_KEY; none if unset)
-  --allow-dir DIR      a folder whose videos requests may name by path (repeatable)
-  --allow-source P     a prefix a POST /watch source must start with, e.g. udp://127.0.0.1:
-                       or rtsp://cameras.local/ or /srv/streams/ (repeatable; none: /watch is
-                       refused: the server never opens a source a client makes up)
-  --allow-host NAME    a Host name to answer besides this server's address, e.g. behind a
-                       proxy (repeatable; * for any). Others get 403 (DNS rebinding).
-  --allow-origin URL   a web origin whose pages may call the API (repeatable; * for any).
-                       Browsers' requests from other sites get 403.
-  --index DIR          a search index or collection built with the same model (xclip index)
-  --shard URL          instead of --index: the front of a collection whose shards other
-                       servers serve (`xclip serve --index DIR/shard-000` ...; repeatable, in
-                       the order of the shards). Queries are embedded here, each shard answers
-                       its top hits with X-CLIP's scores, the front merges them; a shard that
-                       fails or is slower than --shard-timeout-ms is left out and reported
-                       ("partial": true)
-  --shard-key KEY      the shards' API key (default: $XCLIP_SHARD_KEY, else none)
-  --shard-timeout-ms MS  (default 5000)
-  --max-batch N        texts or videos per forward (default 32)
-  --max-wait-ms MS     how long a forward waits for more requests (default 5)
-  --max-queue N        waiting texts and videos before answering 429 (default 256)
-  --max-upload-mb N    largest uploaded video (default 256)
-  --http-threads N     requests read and answered at once (default 64)
-  --max-connections N  open connections in all (default 512); more get 503 at once
-  --max-connections-per-client N   from one address (default 128)
-  --request-timeout S  a request's head and body must arrive within S seconds, plus 1 s per
-                       MiB of body (default 60; a head alone within 10)
-  --max-pixels N       largest video frame decoded, in pixels (default 35389440: 8192x4320)
-  --max-frames N       most frames decoded for one request (default 1024)
-  --dtype auto|float32|bfloat16|int8, --threads N, --quiet
-
-example:
-  xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos
-  curl -s localhost:8080/embed/text -H 'Content-Type: application/json' -d '{"inputs": ["a dog"]}'
-)";
+const CommandSpec kServe = {
+    "xclip serve --model ID|DIR [--index DIR] [options]",
+    "Serves the model over HTTP (JSON), with a search page at / when --index is given. Texts and\n"
+    "videos of concurrent requests share forward passes (dynamic batching). SIGTERM or Ctrl-C\n"
+    "stops accepting, finishes the requests in flight and exits 0.\n\n"
+    "routes: GET /health /info /metrics; POST /embed/text /v1/embeddings /embed/video /classify\n"
+    "/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); POST /watch, GET /watch,\n"
+    "DELETE /watch/ID, GET /events (Server-Sent Events); GET / (the page)",
+    model_option() +
+        OptionList{
+            {"host", "ADDR", "address to bind (default 127.0.0.1: this machine only)"},
+            {"port", "N", "(default 8080)"},
+            {"api-key", "KEY", "require \"Authorization: Bearer KEY\" (default: $XCLIP_API_KEY; none if unset)"},
+            {"allow-dir", "DIR", "a folder whose videos requests may name by path (repeatable)"},
+            {"allow-source", "P",
+             "a prefix a POST /watch source must start with, e.g. udp://127.0.0.1:\n"
+             "or rtsp://cameras.local/ or /srv/streams/ (repeatable; none: /watch is\n"
+             "refused: the server never opens a source a client makes up)"},
+            {"allow-host", "NAME",
+             "a Host name to answer besides this server's address, e.g. behind a\n"
+             "proxy (repeatable; * for any). Others get 403 (DNS rebinding)."},
+            {"allow-origin", "URL",
+             "a web origin whose pages may call the API (repeatable; * for any).\n"
+             "Browsers' requests from other sites get 403."},
+            {"index", "DIR", "a search index or collection built with the same model (xclip index)"},
+            {"shard", "URL",
+             "instead of --index: the front of a collection whose shards other\n"
+             "servers serve (`xclip serve --index DIR/shard-000` ...; repeatable, in\n"
+             "the order of the shards). Queries are embedded here, each shard answers\n"
+             "its top hits with X-CLIP's scores, the front merges them; a shard that\n"
+             "fails or is slower than --shard-timeout-ms is left out and reported\n"
+             "(\"partial\": true)"},
+            {"shard-key", "KEY", "the shards' API key (default: $XCLIP_SHARD_KEY, else none)"},
+            {"shard-timeout-ms", "MS", "(default 5000)"},
+            {"max-batch", "N", "texts or videos per forward (default 32)"},
+            {"max-wait-ms", "MS", "how long a forward waits for more requests (default 5)"},
+            {"max-queue", "N", "waiting texts and videos before answering 429 (default 256)"},
+            {"max-upload-mb", "N", "largest uploaded video (default 256)"},
+            {"http-threads", "N", "requests read and answered at once (default 64)"},
+            {"max-connections", "N", "open connections in all (default 512); more get 503 at once"},
+            {"max-connections-per-client", "N", "from one address (default 128)"},
+            {"request-timeout", "S",
+             "a request's head and body must arrive within S seconds, plus 1 s per\n"
+             "MiB of body (default 60; a head alone within 10)"},
+            {"max-pixels", "N", "largest video frame decoded, in pixels (default 35389440: 8192x4320)"},
+            {"max-frames", "N", "most frames decoded for one request, all views together (default 1024)"}} +
+        dtype_option() + threads_option() + quiet_option("no download progress"),
+    "example:\n"
+    "  xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos\n"
+    "  curl -s localhost:8080/embed/text -H 'Content-Type: application/json' -d '{\"inputs\": [\"a dog\"]}'"};
 
 }  // namespace
 
 int run_serve(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"quiet", "help"},
-                  {"model", "index", "host", "port", "api-key", "allow-dir", "allow-source", "allow-host", "allow-origin", "max-batch", "max-wait-ms", "max-queue",
-                   "max-upload-mb", "http-threads", "dtype", "threads", "max-pixels", "max-frames",
-                   "max-connections", "max-connections-per-client", "request-timeout", "shard",
-                   "shard-key", "shard-timeout-ms"});
+  const Args args = parse_args(kServe, argc, argv);
   if (args.flag("help")) {
-    std::cout << kServeHelp;
+    std::cout << help_text(kServe);
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");

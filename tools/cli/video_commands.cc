@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "video_sampling.h"
 #include "xclip/xclip.h"
@@ -13,45 +14,28 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kProbeHelp = R"(usage: xclip probe VIDEO [--header-count] [--stream N] [--max-pixels N]
+const CommandSpec kProbe = {
+    "xclip probe VIDEO [options]",
+    "Prints the video's metadata as JSON: container, the stream read (stream_index, of\n"
+    "video_streams video streams; FFmpeg's choice, the default-disposition one, unless --stream N\n"
+    "names one as ffprobe numbers them), codec, pixel format, displayed size (after rotation),\n"
+    "rotation, average frame rate, duration, frame count. The frame count is exact\n"
+    "(every packet is counted, nothing decoded) unless --header-count trusts the container header.",
+    OptionList{{"header-count", "", "trust the container's frame count (nothing scanned)"}} + stream_option() +
+        decode_limit_options(),
+    "example:\n  xclip probe clip.mp4"};
 
-Prints the video's metadata as JSON: container, the stream read (stream_index, of
-video_streams video streams; FFmpeg's choice, the default-disposition one, unless --stream N
-names one as ffprobe numbers them), codec, pixel format, displayed size (after rotation),
-rotation, average frame rate, duration, frame count. The frame count is exact
-(every packet is counted, nothing decoded) unless --header-count trusts the container header.
-
-example:
-  xclip probe clip.mp4
-)";
-
-const char* kFramesHelp = R"(usage: xclip frames VIDEO --outputs OUT.safetensors [options]
-
-Decodes sampled frames and writes frames (U8 [T, H, W, 3] RGB; [clips, T, H, W, 3] with
---clips > 1), indices (I64) and pts (F64 seconds from the first frame).
-
-options:
-  --frames T                frames per clip (default 8)
-  --sampling uniform|consecutive|random
-                            uniform (default): the middle frame of T equal segments (X-CLIP's protocol);
-                            consecutive: transformers' sample_frame_indices(T, rate, frames);
-                            random: one random frame per segment
-  --frame-sample-rate R     step of consecutive sampling (default 1)
-  --seed S                  seed of consecutive / random sampling (default 0)
-  --clips K                 K views per video (uniform: shifted within each segment)
-  --start S --end S         sample only frames shown between these times (seconds)
-  --indices i,j,...         explicit frame indices instead of a sampler
-  --stream N                the video stream to read (as ffprobe numbers them; default: FFmpeg's choice)
-  --on-missing error|nearest  a frame the decoder cannot produce: an error naming it (default), or the
-                            nearest later picture (`indices` then names it; `substituted` says how far)
-  --seek exact|keyframe     keyframe: each frame replaced by the keyframe at or before it (inexact,
-                            fast; `indices` and `pts` say which frames were used)
-  --max-pixels N            largest frame decoded, in pixels (default 35389440: 8192x4320)
-  --max-frames N            most frames decoded at once (default 1024)
-
-example:
-  xclip frames clip.mp4 --frames 8 --outputs frames.safetensors
-)";
+const CommandSpec kFrames = {
+    "xclip frames VIDEO --outputs OUT.safetensors [options]",
+    "Decodes sampled frames and writes frames (U8 [T, H, W, 3] RGB; [clips, T, H, W, 3] with\n"
+    "--clips > 1), indices (I64) and pts (F64 seconds from the first frame).",
+    OptionList{{"outputs", "OUT.safetensors", "where the frames go"}} + sampling_options("frames per clip (default 8)") +
+        stream_option() +
+        OptionList{{"on-missing", "error|nearest",
+                    "a frame the decoder cannot produce: an error naming it (default), or the\n"
+                    "nearest later picture (`indices` then names it; `substituted` says how far)"}} +
+        seek_option() + decode_limit_options(),
+    "example:\n  xclip frames clip.mp4 --frames 8 --outputs frames.safetensors"};
 
 nlohmann::json info_json(const VideoInfo& i) {
   return {{"path", i.path},
@@ -74,9 +58,9 @@ nlohmann::json info_json(const VideoInfo& i) {
 }  // namespace
 
 int run_probe(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"header-count", "help"}, {"max-pixels", "max-frames", "stream"});
+  const Args args = parse_args(kProbe, argc, argv);
   if (args.flag("help")) {
-    std::cout << kProbeHelp;
+    std::cout << help_text(kProbe);
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");
@@ -90,11 +74,9 @@ int run_probe(int argc, char** argv) {
 }
 
 int run_frames(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"help"},
-                  {"outputs", "frames", "sampling", "seek", "frame-sample-rate", "seed", "clips", "start", "end", "indices",
-                   "max-pixels", "max-frames", "stream", "on-missing"});
+  const Args args = parse_args(kFrames, argc, argv);
   if (args.flag("help")) {
-    std::cout << kFramesHelp;
+    std::cout << help_text(kFrames);
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("expected exactly one VIDEO");

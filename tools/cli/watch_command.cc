@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "command_spec.h"
 #include "commands.h"
 #include "output_formats.h"
 #include "xclip/watch.h"
@@ -17,47 +18,46 @@ namespace xclip::cli {
 
 namespace {
 
-const char* kWatchHelp = R"(usage: xclip watch SOURCE (--labels "a,b,c" | --labels-file FILE | --query TEXT...) [options]
-
-Watches a live source and scores each window of it as it closes: zero-shot probabilities
-over the labels (as `xclip classify`), and for each standing query X-CLIP's logit (or, with
---background, the query's probability against those prompts). Events start when a label or
-query reaches --on for --hold windows in a row and end at the first window under --off.
-SOURCE is anything FFmpeg opens: a file (read once; --follow waits for more as it grows),
-- (standard input), udp://, rtp://, rtsp://, http(s):// (HLS too), a V4L2 device. A network
-source that drops is reopened with backoff (the gap is reported); SIGTERM, Ctrl-C or the end
-of input closes open events and exits 0.
-
-Output: JSON lines (window, event, skip, gap and status records); a compact table on a
-terminal unless --format jsonl.
-
-options:
-  --labels "a,b,c" | --labels-file FILE   the zero-shot label set
-  --query TEXT         a standing query (repeatable)
-  --background "a,b"   prompts each query competes with (its score is then a probability)
-  --template T         prompt template, "{}" replaced by each label or query (as classify)
-  --window S           window length in seconds (default 2)
-  --stride S           start-to-start distance in seconds (default 1)
-  --on P, --off P      event thresholds (default 0.5 and 0.4; off <= on)
-  --hold K             consecutive windows at --on to start an event (default 2)
-  --cooldown S         seconds after an event before the same one can start again (default 0)
-  --thumbnails DIR     each event's JPEG thumbnail (the peak window's middle frame)
-  --exec CMD           run CMD (/bin/sh -c) for each event record, the JSON on its standard input
-  --webhook URL        POST each event record as JSON (retried with backoff; never blocks)
-  --follow             a file: wait for more data at its end
-  --open-timeout S     how long opening may wait for the source's first data (default 10)
-  --timeout S          how long reading may wait for more before the source counts as dropped
-                       (default 10)
-  --max-reconnects N   give up after N reopenings in a row (default: never)
-  --skip-when-behind yes|no   (default: yes for network sources and devices, no for files)
-  --max-frames N       most frames one window may hold (default 1024)
-  --model ID|DIR, --dtype auto|float32|bfloat16|int8, --threads N, --max-pixels N
-  --format jsonl|table (default: table on a terminal, else jsonl)
-
-example:
-  ffmpeg -re -i cam.mp4 -f mpegts udp://127.0.0.1:5000 &
-  xclip watch udp://127.0.0.1:5000 --model microsoft/xclip-base-patch32 --labels "a person falling,walking,sitting"
-)";
+const CommandSpec kWatch = {
+    "xclip watch SOURCE (--labels \"a,b,c\" | --labels-file FILE | --query TEXT...) [options]",
+    "Watches a live source and scores each window of it as it closes: zero-shot probabilities\n"
+    "over the labels (as `xclip classify`), and for each standing query X-CLIP's logit (or, with\n"
+    "--background, the query's probability against those prompts). Events start when a label or\n"
+    "query reaches --on for --hold windows in a row and end at the first window under --off.\n"
+    "SOURCE is anything FFmpeg opens: a file (read once; --follow waits for more as it grows),\n"
+    "- (standard input), udp://, rtp://, rtsp://, http(s):// (HLS too), a V4L2 device. A network\n"
+    "source that drops is reopened with backoff (the gap is reported); SIGTERM, Ctrl-C or the end\n"
+    "of input closes open events and exits 0.\n\n"
+    "Output: JSON lines (window, event, skip, gap and status records); a compact table on a\n"
+    "terminal unless --format jsonl.",
+    OptionList{{"labels", "\"a,b,c\"", "the zero-shot label set"},
+               {"labels-file", "FILE", "the same, one label per line"},
+               {"query", "TEXT", "a standing query (repeatable)"},
+               {"background", "\"a,b\"", "prompts each query competes with (its score is then a probability)"},
+               {"template", "T", "prompt template, \"{}\" replaced by each label or query (as classify)"},
+               {"window", "S", "window length in seconds (default 2)"},
+               {"stride", "S", "start-to-start distance in seconds (default 1)"},
+               {"on", "P", "event start threshold (default 0.5)"},
+               {"off", "P", "event end threshold (default 0.4; off <= on)"},
+               {"hold", "K", "consecutive windows at --on to start an event (default 2)"},
+               {"cooldown", "S", "seconds after an event before the same one can start again (default 0)"},
+               {"thumbnails", "DIR", "each event's JPEG thumbnail (the peak window's middle frame)"},
+               {"exec", "CMD", "run CMD (/bin/sh -c) for each event record, the JSON on its standard input"},
+               {"webhook", "URL", "POST each event record as JSON (retried with backoff; never blocks)"},
+               {"follow", "", "a file: wait for more data at its end"},
+               {"open-timeout", "S", "how long opening may wait for the source's first data (default 10)"},
+               {"timeout", "S",
+                "how long reading may wait for more before the source counts as dropped\n"
+                "(default 10)"},
+               {"max-reconnects", "N", "give up after N reopenings in a row (default: never)"},
+               {"skip-when-behind", "yes|no", "(default: yes for network sources and devices, no for files)"},
+               {"max-frames", "N", "most frames one window may hold (default 1024)"},
+               {"max-pixels", "N", "largest frame decoded, in pixels (default 35389440: 8192x4320)"},
+               {"format", "jsonl|table", "(default: table on a terminal, else jsonl)"}} +
+        model_option() + dtype_option() + threads_option() + quiet_option("no download progress"),
+    "example:\n"
+    "  ffmpeg -re -i cam.mp4 -f mpegts udp://127.0.0.1:5000 &\n"
+    "  xclip watch udp://127.0.0.1:5000 --model microsoft/xclip-base-patch32 --labels \"a person falling,walking,sitting\""};
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }
@@ -94,12 +94,9 @@ void print_table(const WatchRecord& r) {
 }  // namespace
 
 int run_watch(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"help", "follow", "quiet"},
-                  {"labels", "labels-file", "query", "background", "template", "window", "stride", "on", "off", "hold",
-                   "cooldown", "thumbnails", "exec", "webhook", "timeout", "open-timeout", "max-reconnects", "skip-when-behind",
-                   "max-frames", "model", "dtype", "threads", "max-pixels", "format"});
+  const Args args = parse_args(kWatch, argc, argv);
   if (args.flag("help")) {
-    std::cout << kWatchHelp;
+    std::cout << help_text(kWatch);
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("give one SOURCE");
