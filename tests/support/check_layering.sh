@@ -5,7 +5,7 @@
 #   core -> ops -> io -> text | vision | video -> model -> api -> pipeline -> index -> front-ends
 #
 # (text, vision and video are one level: none of them includes another.) The front-ends
-# (tools/cli, tools/server, python/src) and the public headers (include/xclip) include no
+# (tools/cli, tools/server, tools/common, python/src) and the public headers (include/xclip) include no
 # internals at all: they see include/xclip only. Headers under src/ take their data types from
 # include/xclip/config.h, outputs.h and the other data headers, never from the facade (model.h,
 # pipeline.h, xclip.h).
@@ -47,7 +47,7 @@ for dir in "$root"/src/*/; do
   done < <(grep -rnE "$internal" "$dir" || true)
 done
 
-for front in tools/cli tools/server python/src include/xclip; do
+for front in tools/cli tools/server tools/common python/src include/xclip; do
   if grep -rnE "$internal" "$root/$front"; then
     echo "error: $front includes library internals above; it must use include/xclip only" >&2
     status=1

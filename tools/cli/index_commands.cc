@@ -10,6 +10,7 @@
 #include "args.h"
 #include "command_spec.h"
 #include "commands.h"
+#include "json_views.h"
 #include "output_formats.h"
 #include "video_sampling.h"
 #include "xclip/index.h"
@@ -105,34 +106,10 @@ void lower_priority() {
   if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) std::perror("xclip index: SCHED_IDLE");
 }
 
-nlohmann::ordered_json info_json(const IndexInfo& i) {
-  return {{"dir", i.dir},
-          {"format_version", i.format_version},
-          {"model", i.model},
-          {"model_fingerprint", i.model_fingerprint},
-          {"revision", i.revision},
-          {"dtype", i.dtype},
-          {"window_seconds", i.settings.window_seconds},
-          {"stride_seconds", i.settings.stride_seconds},
-          {"num_frames", i.settings.num_frames},
-          {"seek", seek_mode_name(i.settings.seek)},
-          {"videos", i.videos},
-          {"windows", i.windows},
-          {"stage1", i.stage1},
-          {"shards", i.shards},
-          {"shard_dirs", i.shard_dirs}};
-}
-
 void print_report(const IndexUpdateReport& r, const std::string& format) {
   if (format == "json") {
-    nlohmann::ordered_json failed = nlohmann::ordered_json::array();
-    for (const auto& [path, why] : r.failed) failed.push_back({{"path", path}, {"error", why}});
-    std::cout << nlohmann::ordered_json{{"added", r.added},     {"updated", r.updated},
-                                        {"moved", r.moved},     {"removed", r.removed},
-                                        {"unchanged", r.unchanged}, {"windows_added", r.windows_added},
-                                        {"decoded", r.decoded}, {"failed", failed},
-                                        {"seconds", r.seconds}}
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+    std::cout << views::update_report<nlohmann::ordered_json>(r).dump(2, ' ', false,
+                                                                     nlohmann::json::error_handler_t::replace)
               << "\n";
     return;
   }
@@ -157,7 +134,7 @@ int run_index(int argc, char** argv) {
   if (!query_only && args.positionals().empty()) throw UsageError("no files or folders to index");
   VideoIndex index = VideoIndex::open(dir, open_options(args, !query_only && !args.flag("remove")));
   if (args.flag("info")) {
-    std::cout << info_json(index.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << views::index_info<nlohmann::ordered_json>(index.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   if (args.flag("list")) {
@@ -203,15 +180,11 @@ int run_search(int argc, char** argv) {
   const std::vector<SearchHit> hits = like ? index.search_like(args.get("like"), o) : index.search(args.positionals()[0], o);
   if (format == "json") {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const SearchHit& h : hits)
-      out.push_back({{"path", h.path},
-                     {"start", h.start},
-                     {"end", h.end},
-                     {"score", h.score},
-                     {"stage1_score", h.stage1_score},
-                     {"reranked", h.reranked},
-                     {"window_id", h.window_id},
-                     {"thumbnail", index.thumbnail_path(h.window_id)}});
+    for (const SearchHit& h : hits) {
+      nlohmann::ordered_json hit = views::search_hit<nlohmann::ordered_json>(h);
+      hit["thumbnail"] = index.thumbnail_path(h.window_id);
+      out.push_back(hit);
+    }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }

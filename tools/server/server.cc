@@ -28,6 +28,7 @@
 #include "browser_policy.h"
 #include "http_connection.h"
 #include "http_guard.h"
+#include "json_views.h"
 #include "metrics.h"
 #include "shard_fanout.h"
 #include "video_request.h"
@@ -544,8 +545,7 @@ class Server {
                 {"version", XCLIP_VERSION_STRING}};
     if (index_) {
       const IndexInfo i = locked_index([&](VideoIndex& x) { return x.info(); });
-      out["index"] = {{"dir", i.dir},       {"videos", i.videos}, {"windows", i.windows},
-                      {"stage1", i.stage1}, {"shards", i.shards}};
+      out["index"] = views::index_info<json>(i);
     }
     if (fanout_) out["index"] = {{"shard_urls", fanout_->urls()}, {"shards", fanout_->size()}};
     out["watch"] = {{"sources", options_.allow_sources.size()}};
@@ -787,16 +787,12 @@ class Server {
       return by_video ? x.search_video_features(embedding, o) : x.search_text_features(embedding, o);
     });
     json out = json::array();
-    for (const SearchHit& h : hits)
-      out.push_back({{"path", h.path},
-                     {"start", h.start},
-                     {"end", h.end},
-                     {"score", h.score},
-                     {"stage1_score", h.stage1_score},
-                     {"reranked", h.reranked},
-                     {"window_id", h.window_id},
-                     {"thumbnail", "/media/thumbnails/" + std::to_string(h.window_id) + ".jpg"},
-                     {"video", "/media/videos/" + std::to_string(h.window_id)}});
+    for (const SearchHit& h : hits) {
+      json hit = views::search_hit<json>(h);
+      hit["thumbnail"] = "/media/thumbnails/" + std::to_string(h.window_id) + ".jpg";
+      hit["video"] = "/media/videos/" + std::to_string(h.window_id);
+      out.push_back(hit);
+    }
     send_json(res, 200, {{"hits", out}, {"partial", false}});
   }
 
