@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --preset release -B build >/dev/null
 cmake --build build -j"$(nproc)" --target xclip_cli >/dev/null
 VIDEO="${1:-build/demo/demo.mp4}"
 MODEL="${2:-microsoft/xclip-base-patch32}"
