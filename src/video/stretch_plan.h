@@ -25,8 +25,8 @@ std::vector<Stretch> plan_stretches(const std::vector<std::int64_t>& targets,
 std::int64_t busiest_load(const std::vector<Stretch>& longest_first, int workers);
 
 struct DecoderChoice {
-  int cores = 1;           // cores this process may use
-  int max_decoders = 0;    // VideoOpenOptions::threads (0: the cores)
+  int cores = 1;                     // cores this process may use
+  int max_decoders = 0;              // VideoOpenOptions::threads (0: the cores)
   bool counted_by_decoding = false;  // frames numbered by counting decoded pictures: one decoder
   double frame_pixels = 0;           // width x height
 };

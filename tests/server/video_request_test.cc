@@ -136,10 +136,10 @@ TEST_F(VideoRequestTest, JsonNamesAFileInsideTheRoots) {
   EXPECT_EQ(v.path, fs::canonical(dir_ + "/clip.mp4").string());
   EXPECT_EQ(v.options["clips"], 2);
   for (const auto& [text, status] : std::vector<std::pair<std::string, int>>{{R"({"path": "/etc/passwd"})", 403},
-                                                                              {R"({"labels": ["a"]})", 422},
-                                                                              {R"({"path": 3})", 422},
-                                                                              {"[1]", 422},
-                                                                              {"{\"path\": \"\xff\"}", 400}}) {
+                                                                             {R"({"labels": ["a"]})", 422},
+                                                                             {R"({"path": 3})", 422},
+                                                                             {"[1]", 422},
+                                                                             {"{\"path\": \"\xff\"}", 400}}) {
     VideoRequestReader r(VideoBody::Json, limits_, upload);
     r.append(text.data(), text.size());
     EXPECT_EQ(status_of([&] { r.finish(true); }), status) << text;
@@ -169,7 +169,8 @@ TEST(VideoBodyOf, ContentTypes) {
 }
 
 TEST(SamplingOf, FieldsBecomeTheLibrarysOptions) {
-  const nlohmann::json o = {{"frames", 8}, {"clips", 3}, {"start", 1}, {"end", 2.5}, {"sampling", "random"}, {"seed", 7}};
+  const nlohmann::json o = {{"frames", 8}, {"clips", 3},           {"start", 1},
+                            {"end", 2.5},  {"sampling", "random"}, {"seed", 7}};
   const SamplingOptions s = sampling_of(o, 4, 1024);
   EXPECT_EQ(s.num_frames, 8);
   EXPECT_EQ(s.clips, 3);
@@ -178,7 +179,7 @@ TEST(SamplingOf, FieldsBecomeTheLibrarysOptions) {
   EXPECT_EQ(s.method, SamplingMethod::Random);
   EXPECT_EQ(s.seed, 7u);
   EXPECT_EQ(sampling_of(nlohmann::json::object(), 4, 1024).num_frames, 4);
-  EXPECT_THROW(sampling_of({{"clips", 300}}, 4, 1024), HttpError);  // 1200 frames to decode
+  EXPECT_THROW(sampling_of({{"clips", 300}}, 4, 1024), HttpError);   // 1200 frames to decode
   EXPECT_THROW(sampling_of({{"frames", "8"}}, 4, 1024), HttpError);  // JSON is typed
   EXPECT_EQ(seek_of({{"seek", "keyframe"}}), SeekMode::Keyframe);
   EXPECT_THROW(seek_of({{"seek", "fast"}}), InvalidArgument);

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -18,8 +17,7 @@ namespace {
 
 // What classify and embed share: the model, how videos are sampled and decoded, batching.
 OptionList video_workflow_options() {
-  return model_option() +
-         sampling_options("frames per video (default: the model's num_frames)") +
+  return model_option() + sampling_options("frames per video (default: the model's num_frames)") +
          OptionList{{"interpolate-frames", "",
                      "allow another --frames than the model's: its MIT position embeddings\n"
                      "are resized linearly along time (the released checkpoints were\n"
@@ -28,6 +26,11 @@ OptionList video_workflow_options() {
          OptionList{{"batch", "N", "videos per forward pass (default 4)"},
                     {"backend", "torchvision|pil", "resize arithmetic of transformers 5.x (default) or 4.x"}} +
          threads_option() + dtype_option() + decode_limit_options() + quiet_option();
+}
+
+// Where embed and embed-text write.
+OptionList embedding_file_options() {
+  return {{"output", "FILE", ".safetensors, .npy or .jsonl"}, {"normalize", "", "L2-normalise each embedding"}};
 }
 
 const CommandSpec kClassify = {
@@ -42,26 +45,24 @@ const CommandSpec kClassify = {
         video_workflow_options(),
     "exit codes: 0 all videos classified, 1 some failed (reported on stderr), 2 usage error.\n\n"
     "example:\n"
-    "  xclip classify clip.mp4 --labels \"playing sports,eating spaghetti,go shopping\" --model microsoft/xclip-base-patch32"};
+    "  xclip classify clip.mp4 --labels \"playing sports,eating spaghetti,go shopping\" --model "
+    "microsoft/xclip-base-patch32"};
 
-const CommandSpec kEmbed = {
-    "xclip embed VIDEO... --output FILE [options]",
-    "Video embeddings (get_video_features) for each video, written by the extension of FILE:\n"
-    "  .safetensors  video_embeds F32 [N, D], metadata \"videos\" = JSON list of paths\n"
-    "  .npy          F32 [N, D], and FILE.txt with one video path per line\n"
-    "  .jsonl        {\"video\": PATH, \"embedding\": [...]} per line",
-    OptionList{{"output", "FILE", ".safetensors, .npy or .jsonl"}, {"normalize", "", "L2-normalise each embedding"}} +
-        video_workflow_options(),
-    "example:\n  xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize"};
+const CommandSpec kEmbed = {"xclip embed VIDEO... --output FILE [options]",
+                            "Video embeddings (get_video_features) for each video, written by the extension of FILE:\n"
+                            "  .safetensors  video_embeds F32 [N, D], metadata \"videos\" = JSON list of paths\n"
+                            "  .npy          F32 [N, D], and FILE.txt with one video path per line\n"
+                            "  .jsonl        {\"video\": PATH, \"embedding\": [...]} per line",
+                            embedding_file_options() + video_workflow_options(),
+                            "example:\n  xclip embed a.mp4 b.mp4 --output videos.safetensors --normalize"};
 
 const CommandSpec kEmbedText = {
     "xclip embed-text TEXT... --output FILE [options]",
     "Text embeddings (get_text_features), written like `xclip embed` (field \"text\" in .jsonl,\n"
     "metadata \"texts\" in .safetensors).",
-    OptionList{{"output", "FILE", ".safetensors, .npy or .jsonl"},
-               {"normalize", "", "L2-normalise each embedding"},
-               {"template", "\"a video of {}.\"", "prompt made of each text ({} is replaced; default \"{}\")"},
-               {"texts-file", "FILE", "one text per line instead of TEXT arguments"}} +
+    embedding_file_options() +
+        OptionList{{"template", "\"a video of {}.\"", "prompt made of each text ({} is replaced; default \"{}\")"},
+                   {"texts-file", "FILE", "one text per line instead of TEXT arguments"}} +
         model_option() + threads_option() + dtype_option() + quiet_option("no download progress"),
     "example:\n  xclip embed-text \"playing sports\" \"eating spaghetti\" --output labels.npy"};
 
@@ -123,7 +124,8 @@ int run_classify(int argc, char** argv) {
   }
   if (args.positionals().empty()) throw UsageError("no videos given");
   if (args.has("labels") == args.has("labels-file")) throw UsageError("give --labels or --labels-file (one of them)");
-  const std::vector<std::string> labels = args.has("labels") ? split_commas(args.get("labels")) : read_lines(args.get("labels-file"));
+  const std::vector<std::string> labels =
+      args.has("labels") ? split_commas(args.get("labels")) : read_lines(args.get("labels-file"));
   if (labels.empty()) throw UsageError("no labels");
   const std::string format = args.get("format", "text");
   if (format != "text" && format != "json" && format != "csv") throw UsageError("--format must be text, json or csv");
@@ -137,14 +139,16 @@ int run_classify(int argc, char** argv) {
       args.positionals(), labels,
       [&](const VideoResult& r) {
         if (!reporter.check(r)) return;
-        const std::vector<LabelScore> ranked = rank_labels(labels, r.probabilities, r.logits, static_cast<std::size_t>(top));
+        const std::vector<LabelScore> ranked =
+            rank_labels(labels, r.probabilities, r.logits, static_cast<std::size_t>(top));
         if (format == "text") {
           std::cout << r.path << "\n";
           for (const LabelScore& l : ranked) std::printf("  %.4f  %s\n", l.probability, l.label.c_str());
           std::fflush(stdout);
         } else if (format == "csv") {
           for (std::size_t k = 0; k < ranked.size(); ++k)
-            std::cout << csv_field(r.path) << "," << k + 1 << "," << csv_field(ranked[k].label) << "," << ranked[k].probability << "\n";
+            std::cout << csv_field(r.path) << "," << k + 1 << "," << csv_field(ranked[k].label) << ","
+                      << ranked[k].probability << "\n";
         } else {
           nlohmann::ordered_json entry = {{"video", r.path}, {"labels", nlohmann::ordered_json::array()}};
           for (const LabelScore& l : ranked)
@@ -153,7 +157,8 @@ int run_classify(int argc, char** argv) {
         }
       },
       [&](const WorkflowProgress& p) { reporter.line.update(p); });
-  if (format == "json") std::cout << json_out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  if (format == "json")
+    std::cout << json_out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   return failures > 0 ? 1 : 0;
 }
 
@@ -165,8 +170,7 @@ int run_embed(int argc, char** argv) {
   }
   if (args.positionals().empty()) throw UsageError("no videos given");
   const std::string output = args.required("output");
-  if (!is_embedding_file(output))
-    throw UsageError("--output must end in .safetensors, .npy or .jsonl");
+  if (!is_embedding_file(output)) throw UsageError("--output must end in .safetensors, .npy or .jsonl");
   Workflow workflow = make_workflow(args);
   Reporter reporter(args.flag("quiet"));
   std::vector<std::vector<float>> rows;

@@ -32,7 +32,8 @@ const CommandSpec kForward = {
                     "(writes text_features or video_features)"}} +
         threads_option("intra-op threads (default: all cores)") + dtype_option() + quiet_option("no download progress"),
     "example:\n"
-    "  xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors --hidden-states"};
+    "  xclip forward --model models/xclip-base-patch32 --inputs in.safetensors --outputs out.safetensors "
+    "--hidden-states"};
 
 Tensor optional_input(const SafetensorsContents& file, const std::string& name) {
   return file.contains(name) ? file.at(name) : Tensor();
@@ -65,8 +66,8 @@ int run_forward(int argc, char** argv) {
 
   std::vector<std::pair<std::string, Tensor>> outputs;
   if (features == "text") {
-    outputs.emplace_back("text_features", session.get_text_features(inputs.at("input_ids"),
-                                                                    optional_input(inputs, "attention_mask")));
+    outputs.emplace_back("text_features",
+                         session.get_text_features(inputs.at("input_ids"), optional_input(inputs, "attention_mask")));
   } else if (features == "video") {
     outputs.emplace_back("video_features",
                          session.get_video_features(inputs.at("pixel_values"), args.flag("interpolate-pos-encoding")));

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -109,7 +108,7 @@ void lower_priority() {
 void print_report(const IndexUpdateReport& r, const std::string& format) {
   if (format == "json") {
     std::cout << views::update_report<nlohmann::ordered_json>(r).dump(2, ' ', false,
-                                                                     nlohmann::json::error_handler_t::replace)
+                                                                      nlohmann::json::error_handler_t::replace)
               << "\n";
     return;
   }
@@ -134,12 +133,17 @@ int run_index(int argc, char** argv) {
   if (!query_only && args.positionals().empty()) throw UsageError("no files or folders to index");
   VideoIndex index = VideoIndex::open(dir, open_options(args, !query_only && !args.flag("remove")));
   if (args.flag("info")) {
-    std::cout << views::index_info<nlohmann::ordered_json>(index.info()).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << views::index_info<nlohmann::ordered_json>(index.info())
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   if (args.flag("list")) {
     for (const IndexedWindow& w : index.windows())
-      std::cout << nlohmann::ordered_json{{"id", w.id}, {"path", w.path}, {"start", w.start}, {"end", w.end},
+      std::cout << nlohmann::ordered_json{{"id", w.id},
+                                          {"path", w.path},
+                                          {"start", w.start},
+                                          {"end", w.end},
                                           {"frames", w.frame_indices}}
                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
@@ -177,7 +181,8 @@ int run_search(int argc, char** argv) {
   o.rerank = args.get_int("rerank", 100);
   o.nprobe = args.get_int("nprobe", 32);
   VideoIndex index = VideoIndex::open(args.required("index"), open_options(args, false));
-  const std::vector<SearchHit> hits = like ? index.search_like(args.get("like"), o) : index.search(args.positionals()[0], o);
+  const std::vector<SearchHit> hits =
+      like ? index.search_like(args.get("like"), o) : index.search(args.positionals()[0], o);
   if (format == "json") {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const SearchHit& h : hits) {

@@ -1,6 +1,5 @@
 // xclip info: what a model folder holds and how xclip will run it.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -12,20 +11,18 @@ namespace xclip::cli {
 
 namespace {
 
-const CommandSpec kInfo = {
-    "xclip info --model ID|DIR [options]",
-    "Loads the model and prints JSON: folder, the configuration's main sizes, what the linear\n"
-    "layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`\n"
-    "recorded (null for a folder it did not write).",
-    model_option("required") + dtype_option() +
-        OptionList{{"check", "int8|bf16",
-                    "also run convert's self-check now for that precision (8 synthetic\n"
-                    "videos x 400 prompts against float32) and print it as \"check\""}} +
-        quiet_option("no download progress"),
-    "example:\n"
-    "  xclip info --model models/xclip-base-patch32-int8\n"
-    "  xclip info --model models/xclip-base-patch32 --check bf16"};
-
+const CommandSpec kInfo = {"xclip info --model ID|DIR [options]",
+                           "Loads the model and prints JSON: folder, the configuration's main sizes, what the linear\n"
+                           "layers run in with --dtype (default auto), and the int8 self-check that `xclip convert`\n"
+                           "recorded (null for a folder it did not write).",
+                           model_option("required") + dtype_option() +
+                               OptionList{{"check", "int8|bf16",
+                                           "also run convert's self-check now for that precision (8 synthetic\n"
+                                           "videos x 400 prompts against float32) and print it as \"check\""}} +
+                               quiet_option("no download progress"),
+                           "example:\n"
+                           "  xclip info --model models/xclip-base-patch32-int8\n"
+                           "  xclip info --model models/xclip-base-patch32 --check bf16"};
 
 }  // namespace
 
@@ -58,8 +55,10 @@ int run_info(int argc, char** argv) {
   out["int8_products_here"] = int8_products_exact() ? "int8" : "float32 (this CPU's int8 kernels saturate: no VNNI)";
   if (args.has("check")) {
     const std::string precision = args.get("check");
-    if (precision != "int8" && precision != "bf16") throw UsageError("--check takes int8 or bf16, not '" + precision + "'");
-    const ConversionCheck now = check_precision(model->path(), precision == "int8" ? WeightType::Int8 : WeightType::Bf16);
+    if (precision != "int8" && precision != "bf16")
+      throw UsageError("--check takes int8 or bf16, not '" + precision + "'");
+    const ConversionCheck now =
+        check_precision(model->path(), precision == "int8" ? WeightType::Int8 : WeightType::Bf16);
     out["check"] = nlohmann::ordered_json::parse(now.to_json());
     out["check"]["precision"] = precision;
   }

@@ -1,7 +1,6 @@
 // xclip tokenize / xclip preprocess: the two halves of XCLIPProcessor from the command line.
 #include <fstream>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -33,10 +32,10 @@ const CommandSpec kPreprocess = {
     "Runs the model folder's VideoMAEImageProcessor (preprocessor_config.json) on `frames`\n"
     "(U8 [T, H, W, 3]; 1 or 4 channels are converted to RGB) and writes `pixel_values`\n"
     "(F32 [1, T, 3, h, w]), as transformers' XCLIPProcessor(videos=...) does.",
-    model_option("required") +
-        OptionList{{"frames", "IN.safetensors", "U8 frames, as `xclip frames` writes them"},
-                   {"outputs", "OUT.safetensors", "where pixel_values go"},
-                   {"backend", "torchvision|pil", "reproduce transformers 5.x (torchvision, default) or 4.x (PIL) resizing"}},
+    model_option("required") + OptionList{{"frames", "IN.safetensors", "U8 frames, as `xclip frames` writes them"},
+                                          {"outputs", "OUT.safetensors", "where pixel_values go"},
+                                          {"backend", "torchvision|pil",
+                                           "reproduce transformers 5.x (torchvision, default) or 4.x (PIL) resizing"}},
     "example:\n"
     "  xclip preprocess --model models/xclip-base-patch32 --frames frames.safetensors --outputs pixels.safetensors"};
 
@@ -62,13 +61,18 @@ int run_tokenize(int argc, char** argv) {
   const std::string model = args.required("model");
   TokenizeOptions options;
   const std::string padding = args.get("padding", "do_not_pad");
-  if (padding == "longest") options.padding = Padding::Longest;
-  else if (padding == "max_length") options.padding = Padding::MaxLength;
-  else if (padding != "do_not_pad") throw UsageError("--padding must be longest, max_length or do_not_pad");
+  if (padding == "longest")
+    options.padding = Padding::Longest;
+  else if (padding == "max_length")
+    options.padding = Padding::MaxLength;
+  else if (padding != "do_not_pad")
+    throw UsageError("--padding must be longest, max_length or do_not_pad");
   options.truncation = args.flag("truncation");
   if (args.has("max-length")) options.max_length = args.get_int("max-length", 77);
-  if (args.has("texts-json") && !args.positionals().empty()) throw UsageError("give texts as arguments or --texts-json, not both");
-  const std::vector<std::string> texts = args.has("texts-json") ? read_texts_json(args.get("texts-json")) : args.positionals();
+  if (args.has("texts-json") && !args.positionals().empty())
+    throw UsageError("give texts as arguments or --texts-json, not both");
+  const std::vector<std::string> texts =
+      args.has("texts-json") ? read_texts_json(args.get("texts-json")) : args.positionals();
   if (texts.empty()) throw UsageError("no texts given");
 
   const Tokenizer tokenizer = Tokenizer::from_folder(model);
@@ -95,7 +99,8 @@ int run_preprocess(int argc, char** argv) {
     return 0;
   }
   if (!args.positionals().empty()) throw UsageError("unexpected argument '" + args.positionals()[0] + "'");
-  const std::string model = args.required("model"), frames_path = args.required("frames"), out = args.required("outputs");
+  const std::string model = args.required("model"), frames_path = args.required("frames"),
+                    out = args.required("outputs");
   const std::string backend_name = args.get("backend", "torchvision");
   if (backend_name != "torchvision" && backend_name != "pil") throw UsageError("--backend must be torchvision or pil");
   const ResizeBackend backend = backend_name == "pil" ? ResizeBackend::Pil : ResizeBackend::Torchvision;

@@ -20,43 +20,42 @@ const CommandSpec kServe = {
     "/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); POST /watch, GET /watch,\n"
     "DELETE /watch/ID, GET /events (Server-Sent Events); GET / (the page)",
     model_option() +
-        OptionList{
-            {"host", "ADDR", "address to bind (default 127.0.0.1: this machine only)"},
-            {"port", "N", "(default 8080)"},
-            {"api-key", "KEY", "require \"Authorization: Bearer KEY\" (default: $XCLIP_API_KEY; none if unset)"},
-            {"allow-dir", "DIR", "a folder whose videos requests may name by path (repeatable)"},
-            {"allow-source", "P",
-             "a prefix a POST /watch source must start with, e.g. udp://127.0.0.1:\n"
-             "or rtsp://cameras.local/ or /srv/streams/ (repeatable; none: /watch is\n"
-             "refused: the server never opens a source a client makes up)"},
-            {"allow-host", "NAME",
-             "a Host name to answer besides this server's address, e.g. behind a\n"
-             "proxy (repeatable; * for any). Others get 403 (DNS rebinding)."},
-            {"allow-origin", "URL",
-             "a web origin whose pages may call the API (repeatable; * for any).\n"
-             "Browsers' requests from other sites get 403."},
-            {"index", "DIR", "a search index or collection built with the same model (xclip index)"},
-            {"shard", "URL",
-             "instead of --index: the front of a collection whose shards other\n"
-             "servers serve (`xclip serve --index DIR/shard-000` ...; repeatable, in\n"
-             "the order of the shards). Queries are embedded here, each shard answers\n"
-             "its top hits with X-CLIP's scores, the front merges them; a shard that\n"
-             "fails or is slower than --shard-timeout-ms is left out and reported\n"
-             "(\"partial\": true)"},
-            {"shard-key", "KEY", "the shards' API key (default: $XCLIP_SHARD_KEY, else none)"},
-            {"shard-timeout-ms", "MS", "(default 5000)"},
-            {"max-batch", "N", "texts or videos per forward (default 32)"},
-            {"max-wait-ms", "MS", "how long a forward waits for more requests (default 5)"},
-            {"max-queue", "N", "waiting texts and videos before answering 429 (default 256)"},
-            {"max-upload-mb", "N", "largest uploaded video (default 256)"},
-            {"http-threads", "N", "requests read and answered at once (default 64)"},
-            {"max-connections", "N", "open connections in all (default 512); more get 503 at once"},
-            {"max-connections-per-client", "N", "from one address (default 128)"},
-            {"request-timeout", "S",
-             "a request's head and body must arrive within S seconds, plus 1 s per\n"
-             "MiB of body (default 60; a head alone within 10)"},
-            {"max-pixels", "N", "largest video frame decoded, in pixels (default 35389440: 8192x4320)"},
-            {"max-frames", "N", "most frames decoded for one request, all views together (default 1024)"}} +
+        OptionList{{"host", "ADDR", "address to bind (default 127.0.0.1: this machine only)"},
+                   {"port", "N", "(default 8080)"},
+                   {"api-key", "KEY", "require \"Authorization: Bearer KEY\" (default: $XCLIP_API_KEY; none if unset)"},
+                   {"allow-dir", "DIR", "a folder whose videos requests may name by path (repeatable)"},
+                   {"allow-source", "P",
+                    "a prefix a POST /watch source must start with, e.g. udp://127.0.0.1:\n"
+                    "or rtsp://cameras.local/ or /srv/streams/ (repeatable; none: /watch is\n"
+                    "refused: the server never opens a source a client makes up)"},
+                   {"allow-host", "NAME",
+                    "a Host name to answer besides this server's address, e.g. behind a\n"
+                    "proxy (repeatable; * for any). Others get 403 (DNS rebinding)."},
+                   {"allow-origin", "URL",
+                    "a web origin whose pages may call the API (repeatable; * for any).\n"
+                    "Browsers' requests from other sites get 403."},
+                   {"index", "DIR", "a search index or collection built with the same model (xclip index)"},
+                   {"shard", "URL",
+                    "instead of --index: the front of a collection whose shards other\n"
+                    "servers serve (`xclip serve --index DIR/shard-000` ...; repeatable, in\n"
+                    "the order of the shards). Queries are embedded here, each shard answers\n"
+                    "its top hits with X-CLIP's scores, the front merges them; a shard that\n"
+                    "fails or is slower than --shard-timeout-ms is left out and reported\n"
+                    "(\"partial\": true)"},
+                   {"shard-key", "KEY", "the shards' API key (default: $XCLIP_SHARD_KEY, else none)"},
+                   {"shard-timeout-ms", "MS", "(default 5000)"},
+                   {"max-batch", "N", "texts or videos per forward (default 32)"},
+                   {"max-wait-ms", "MS", "how long a forward waits for more requests (default 5)"},
+                   {"max-queue", "N", "waiting texts and videos before answering 429 (default 256)"},
+                   {"max-upload-mb", "N", "largest uploaded video (default 256)"},
+                   {"http-threads", "N", "requests read and answered at once (default 64)"},
+                   {"max-connections", "N", "open connections in all (default 512); more get 503 at once"},
+                   {"max-connections-per-client", "N", "from one address (default 128)"},
+                   {"request-timeout", "S",
+                    "a request's head and body must arrive within S seconds, plus 1 s per\n"
+                    "MiB of body (default 60; a head alone within 10)"},
+                   {"max-pixels", "N", "largest video frame decoded, in pixels (default 35389440: 8192x4320)"},
+                   {"max-frames", "N", "most frames decoded for one request, all views together (default 1024)"}} +
         dtype_option() + threads_option() + quiet_option("no download progress"),
     "example:\n"
     "  xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos\n"
@@ -105,8 +104,9 @@ int run_serve(int argc, char** argv) {
   if (o.port <= 0 || o.port > 65535) throw UsageError("--port must be 1 to 65535");
   if (o.max_batch <= 0 || o.max_wait_ms < 0 || queue <= 0 || upload_mb <= 0 || o.http_threads <= 0 ||
       o.max_connections <= 0 || o.max_connections_per_client <= 0 || o.read_timeout_seconds <= 0)
-    throw UsageError("--max-batch, --max-queue, --max-upload-mb, --http-threads, --max-connections, "
-                     "--max-connections-per-client and --request-timeout must be positive");
+    throw UsageError(
+        "--max-batch, --max-queue, --max-upload-mb, --http-threads, --max-connections, "
+        "--max-connections-per-client and --request-timeout must be positive");
   o.max_queue = static_cast<std::size_t>(queue);
   o.max_upload_bytes = static_cast<std::size_t>(upload_mb) << 20;
   return server::run_server(o);

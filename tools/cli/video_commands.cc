@@ -1,8 +1,7 @@
 // xclip probe / xclip frames: video metadata and sampled frames.
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "args.h"
 #include "command_spec.h"
@@ -29,8 +28,8 @@ const CommandSpec kFrames = {
     "xclip frames VIDEO --outputs OUT.safetensors [options]",
     "Decodes sampled frames and writes frames (U8 [T, H, W, 3] RGB; [clips, T, H, W, 3] with\n"
     "--clips > 1), indices (I64) and pts (F64 seconds from the first frame).",
-    OptionList{{"outputs", "OUT.safetensors", "where the frames go"}} + sampling_options("frames per clip (default 8)") +
-        stream_option() +
+    OptionList{{"outputs", "OUT.safetensors", "where the frames go"}} +
+        sampling_options("frames per clip (default 8)") + stream_option() +
         OptionList{{"on-missing", "error|nearest",
                     "a frame the decoder cannot produce: an error naming it (default), or the\n"
                     "nearest later picture (`indices` then names it; `substituted` says how far)"}} +
@@ -106,11 +105,11 @@ int run_frames(int argc, char** argv) {
     shape[1] /= k;
     index_shape = {k, index_shape[0] / k};
   }
-  save_safetensors(out, {{"frames", decoded.frames.reshaped(shape)},
-                              {"indices", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.indices.data())},
-                              {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())},
-                              {"substituted",
-                               Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.substituted.data())}});
+  save_safetensors(
+      out, {{"frames", decoded.frames.reshaped(shape)},
+            {"indices", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.indices.data())},
+            {"pts", Tensor::from_values<double>(DType::F64, index_shape, decoded.pts_seconds.data())},
+            {"substituted", Tensor::from_values<std::int64_t>(DType::I64, index_shape, decoded.substituted.data())}});
   for (std::size_t k = 0; k < all.size(); ++k)
     if (decoded.substituted[k] != 0)
       std::cerr << "note: frame " << all[k] << " cannot be decoded; frame " << decoded.indices[k] << " ("

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -57,7 +56,8 @@ const CommandSpec kWatch = {
         model_option() + dtype_option() + threads_option() + quiet_option("no download progress"),
     "example:\n"
     "  ffmpeg -re -i cam.mp4 -f mpegts udp://127.0.0.1:5000 &\n"
-    "  xclip watch udp://127.0.0.1:5000 --model microsoft/xclip-base-patch32 --labels \"a person falling,walking,sitting\""};
+    "  xclip watch udp://127.0.0.1:5000 --model microsoft/xclip-base-patch32 --labels \"a person "
+    "falling,walking,sitting\""};
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop = true; }

@@ -46,11 +46,9 @@ template <class Json>
 Json update_report(const IndexUpdateReport& r) {
   Json failed = Json::array();
   for (const auto& [path, why] : r.failed) failed.push_back(Json{{"path", path}, {"error", why}});
-  return Json{{"added", r.added},         {"updated", r.updated},
-              {"moved", r.moved},         {"removed", r.removed},
-              {"unchanged", r.unchanged}, {"windows_added", r.windows_added},
-              {"decoded", r.decoded},     {"failed", failed},
-              {"seconds", r.seconds}};
+  return Json{{"added", r.added},     {"updated", r.updated},     {"moved", r.moved},
+              {"removed", r.removed}, {"unchanged", r.unchanged}, {"windows_added", r.windows_added},
+              {"decoded", r.decoded}, {"failed", failed},         {"seconds", r.seconds}};
 }
 
 }  // namespace xclip::views

@@ -61,7 +61,8 @@ std::vector<std::int64_t> indices_field(const json& options) {
 
 double seconds_field(const json& options, const char* name) {
   const double v = field_or<double>(options, name, -1.0);
-  if (options.contains(name) && !(v >= 0)) throw HttpError(422, "validation", std::string("\"") + name + "\" must be seconds >= 0");
+  if (options.contains(name) && !(v >= 0))
+    throw HttpError(422, "validation", std::string("\"") + name + "\" must be seconds >= 0");
   return v;
 }
 
