@@ -75,6 +75,10 @@ struct VideoReader::Impl {
   // first frame when it does, since a keyframe's place in presentation order is then unknown
   // (in an open GOP, B-frames that follow it in the stream are shown before it).
   bool decode_timestamps_only = false;
+  // Some packets carry presentation times (differing from their decode times) and some not, as
+  // in program streams: frames are counted by decoding, and each frame's time is the decoder's
+  // (best_effort_timestamp), as ffmpeg's. (AVI's times, where present, are decode times.)
+  bool times_from_decoder = false;
   bool counted_from_start = false;
 
   // Decoder position: presentation index of the last frame received, -1 after a seek.
@@ -101,7 +105,7 @@ struct VideoReader::Impl {
     if (indexed) return;
     PacketPtr packet(av_packet_alloc());
     std::int64_t synthetic = 0;
-    bool all_pts = true;
+    bool all_pts = true, any_pts = false;  // any: a presentation time other than the decode time
     std::int64_t first_key_seek_ts = AV_NOPTS_VALUE;
     // Demuxers without a seek index (MPEG-TS, raw streams) search by decode time; indexed ones
     // (MP4, Matroska, AVI) find the keyframe by its presentation time.
@@ -127,6 +131,7 @@ struct VideoReader::Impl {
       }
       if (packet->stream_index == stream_index && !(packet->flags & AV_PKT_FLAG_DISCARD)) {
         all_pts = all_pts && packet->pts != AV_NOPTS_VALUE;
+        any_pts = any_pts || (packet->pts != AV_NOPTS_VALUE && packet->dts != AV_NOPTS_VALUE && packet->pts != packet->dts);
         std::int64_t pts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
         if (pts == AV_NOPTS_VALUE) pts = synthetic;  // no timestamps at all: count packets
         synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
@@ -149,6 +154,7 @@ struct VideoReader::Impl {
       frame_pts.pop_back();
     }
     decode_timestamps_only = !all_pts;
+    times_from_decoder = !all_pts && any_pts;
     counted_from_start = decode_timestamps_only && stream->codecpar->video_delay > 0;
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
@@ -369,7 +375,9 @@ struct VideoReader::Impl {
       if (index < target) continue;
       const std::int64_t used = std::min<std::int64_t>(index, count - 1);
       if (used != target && !accept_later) return used;
-      const double pts = seconds(frame_pts[static_cast<std::size_t>(used)]);
+      const double pts = seconds(used == index && times_from_decoder && frame_ptr->best_effort_timestamp != AV_NOPTS_VALUE
+                                     ? frame_ptr->best_effort_timestamp
+                                     : frame_pts[static_cast<std::size_t>(used)]);
       const auto [height, width] = converter->displayed_size(frame_ptr);
       if (sink) {
         scratch.resize(static_cast<std::size_t>(height) * width * 3);
@@ -403,6 +411,7 @@ struct VideoReader::Impl {
     keyframe_seek_ts = other.keyframe_seek_ts;
     first_pts = other.first_pts;
     decode_timestamps_only = other.decode_timestamps_only;
+    times_from_decoder = other.times_from_decoder;
     counted_from_start = other.counted_from_start;
     info.frame_count = other.info.frame_count;
     info.frame_count_exact = other.info.frame_count_exact;

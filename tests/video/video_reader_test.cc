@@ -142,6 +142,28 @@ std::int64_t ffprobe_frame_count(const std::string& path) {
   return std::strtoll(buf, nullptr, 10);
 }
 
+// The presentation time of every frame ffprobe decodes from the default video stream, in
+// seconds, in the order it shows them (best_effort_timestamp: what ffmpeg itself uses); NaN
+// where ffprobe has none (streams without timestamps).
+std::vector<double> ffprobe_frame_times(const std::string& path) {
+  const std::string cmd = "ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time "
+                          "-of compact " + path + " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  std::vector<double> times;
+  const std::string prefix = "frame|best_effort_timestamp_time=";
+  char line[512];
+  while (fgets(line, sizeof(line), pipe)) {
+    const std::string text(line);
+    if (text.rfind(prefix, 0) != 0) continue;  // side data of the frame before
+    char* end = nullptr;
+    const double t = std::strtod(text.c_str() + prefix.size(), &end);
+    times.push_back(end != text.c_str() + prefix.size() ? t : std::nan(""));
+  }
+  pclose(pipe);
+  return times;
+}
+
 struct ContainerCase {
   std::string name;
   std::vector<std::string> commands;  // run in order; "OUT" is the file, "DIR" the video folder
@@ -176,6 +198,16 @@ TEST_P(ContainerMatrixTest, CountAndUniformFramesMatchFfmpeg) {
     ASSERT_EQ(ref.size(), bytes) << c.name << " frame " << indices[k];
     EXPECT_TRUE(std::equal(ref.begin(), ref.end(), got.frames.data<std::uint8_t>() + k * bytes))
         << c.name << ": frame " << indices[k] << " differs from ffmpeg's";
+  }
+  // And by timestamp: each frame's time (from the first frame's) is ffprobe's for that index,
+  // wherever ffprobe knows one (files without timestamps are compared by index alone).
+  const std::vector<double> times = ffprobe_frame_times(path);
+  ASSERT_EQ(static_cast<std::int64_t>(times.size()), expected) << c.name;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const double theirs = times[static_cast<std::size_t>(indices[k])];
+    if (std::isnan(theirs) || std::isnan(times[0])) continue;
+    EXPECT_NEAR(got.pts_seconds[k], theirs - times[0], 1e-3)
+        << c.name << ": frame " << indices[k] << "'s time differs from ffprobe's";
   }
 }
 
@@ -474,14 +506,21 @@ TEST(VideoStillsTest, JpegAndPngPhotosAreOneFrameVideos) {
   }
 }
 
-// Each row of `got` is ffmpeg's frame of the index asked for, byte for byte.
+// Each row of `got` is ffmpeg's frame of the index asked for, byte for byte, at ffprobe's time
+// for that index (where ffprobe knows one).
 void expect_ffmpeg_frames(const std::string& path, const std::vector<std::int64_t>& targets, const DecodedFrames& got) {
   const std::size_t frame_bytes = got.frames.nbytes() / targets.size();
+  const std::vector<double> times = ffprobe_frame_times(path);
   for (std::size_t k = 0; k < targets.size(); ++k) {
     const std::vector<std::uint8_t> expected = ffmpeg_frame(path, targets[k]);
     ASSERT_EQ(expected.size(), frame_bytes) << path << " frame " << targets[k];
     EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + k * frame_bytes, expected.data(), frame_bytes), 0)
         << path << ": frame " << targets[k] << " differs from ffmpeg's";
+    const auto at = static_cast<std::size_t>(targets[k]);
+    ASSERT_LT(at, times.size()) << path << ": ffprobe shows no frame " << targets[k];
+    if (!std::isnan(times[at]) && !std::isnan(times[0])) {
+      EXPECT_NEAR(got.pts_seconds[k], times[at] - times[0], 1e-3) << path << ": frame " << targets[k] << "'s time";
+    }
   }
 }
 
