@@ -16,6 +16,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cpu_steal import cpu_ticks  # noqa: E402
+
 os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes: 1 thread each
 
 from distributed import Client, LocalCluster  # noqa: E402
@@ -23,12 +26,6 @@ from distributed import Client, LocalCluster  # noqa: E402
 from xclip.distributed import index_collection  # noqa: E402
 
 SOURCES = ["testsrc2", "smptebars", "rgbtestsrc", "mandelbrot", "life", "testsrc"]
-
-
-def cpu_ticks():
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:9]]
-    return sum(values), values[7]
 
 
 def make_videos(folder, count, seconds):

@@ -19,13 +19,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from cpu_steal import cpu_ticks  # noqa: E402
+
 CONFIGS = [(640, 360, 30), (1280, 720, 30), (1920, 1080, 30), (1920, 1080, 60), (2560, 1440, 30), (3840, 2160, 30)]
-
-
-def cpu_ticks():
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:9]]
-    return sum(values), values[7]
 
 
 def free_udp_port():
