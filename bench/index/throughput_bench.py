@@ -46,20 +46,24 @@ def make_video(path, size, gop, bframes, seconds):
 
 
 def timed(command):
+    """(wall seconds, CPU steal %, standard output)."""
     with StealMeter() as steal:
         start = time.monotonic()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wall = time.monotonic() - start
-    return wall, steal.percent
+    return wall, steal.percent, done.stdout
 
 
 def decode_only(path):
-    return timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-threads", "0", "-i", path, "-f", "null", "-"])
+    return timed(["ffmpeg", "-nostdin", "-loglevel", "error", "-threads", "0", "-i", path, "-f", "null", "-"])[0]
 
 
 def index(xclip, path, folder, model, options):
     shutil.rmtree(folder, ignore_errors=True)
-    return timed([xclip, "index", path, "--index", folder, "--model", model, "--quiet", *options])
+    wall, steal, report = timed([xclip, "index", path, "--index", folder, "--model", model, "--quiet", "--format",
+                                 "json", *options])
+    report = json.loads(report)
+    return wall, steal, report["pictures_decoded"], report["pictures_in_files"]
 
 
 def embed_only(folder, windows, frames=8, batch=4):
@@ -82,9 +86,9 @@ def throughput(args, xclip, work, cores):
              for dtype in ("f32", "int8") for window in (2, 10)}
     for (dtype, window), seconds in embed.items():
         print(f"embed-only, {dtype}, {args.seconds // window} windows of {window} s: {seconds:.2f} s")
-    print("| video | mode | wall s | decode-only s | ratio | embed-only s | wall / (decode + embed) | video s per s "
-          "| per core | steal % |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| video | mode | wall s | decode-only s | ratio | embed-only s | wall / (decode + embed) | pictures decoded "
+          "| video s per s | per core | steal % |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     rows = []
     for k, (name, size, gop, bframes) in enumerate(VIDEOS):
         path = os.path.join(work, f"v{k}.mp4")
@@ -94,16 +98,17 @@ def throughput(args, xclip, work, cores):
             # Alternate the sides: decode-only before the index on even modes, after on odd ones.
             first_decode = len(rows) % 2 == 0
             if first_decode:
-                decode, _ = decode_only(path)
-            wall, steal = index(xclip, path, os.path.join(work, "index"), model, options)
+                decode = decode_only(path)
+            wall, steal, decoded, pictures = index(xclip, path, os.path.join(work, "index"), model, options)
             if not first_decode:
-                decode, _ = decode_only(path)
+                decode = decode_only(path)
             speed = args.seconds / wall
             window = int(options[options.index("--window") + 1])
             model_share = embed[(dtype, window)]
             rows.append((name, label, wall, decode))
             print(f"| {name} | {label} | {wall:.1f} | {decode:.1f} | {wall / decode:.2f}x | {model_share:.1f} | "
-                  f"{wall / (decode + model_share):.2f}x | {speed:.2f} | {speed / cores:.2f} | {steal:.1f} |",
+                  f"{wall / (decode + model_share):.2f}x | {decoded} of {pictures} | {speed:.2f} | {speed / cores:.2f} | "
+                  f"{steal:.1f} |",
                   flush=True)
     for name, label, wall, _ in rows:
         if name.startswith("1080p, 10 s"):

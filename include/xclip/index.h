@@ -87,6 +87,10 @@ struct IndexUpdateReport {
   std::size_t added = 0, updated = 0, moved = 0, removed = 0, unchanged = 0;
   std::int64_t windows_added = 0;
   std::size_t decoded = 0;  // files decoded (added + updated, including failures)
+  // The decoding work of the files embedded: pictures the decoders produced, against the
+  // pictures those files hold (exact sampling decodes the keyframe stretches its frames need,
+  // keyframe mode one picture per frame; skipped non-reference pictures are not produced).
+  std::int64_t pictures_decoded = 0, pictures_in_files = 0;
   std::vector<std::pair<std::string, std::string>> failed;  // path, why (skipped)
   double seconds = 0.0;
 };

@@ -19,6 +19,8 @@ py::dict report_dict(const IndexUpdateReport& r) {
   d["unchanged"] = r.unchanged;
   d["windows_added"] = r.windows_added;
   d["decoded"] = r.decoded;
+  d["pictures_decoded"] = r.pictures_decoded;
+  d["pictures_in_files"] = r.pictures_in_files;
   d["failed"] = r.failed;
   d["seconds"] = r.seconds;
   return d;

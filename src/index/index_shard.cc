@@ -42,6 +42,7 @@ struct WindowChunk {
   std::string error;  // the file cannot be indexed (no further chunks of it follow)
   double duration = 0;
   std::int64_t frame_count = 0;
+  std::int64_t pictures_decoded = 0;  // by the decoders for this chunk
   std::vector<WindowRecord> windows;  // times, frame indices, thumbnails
   Tensor pixels;                      // F32 [windows, T, 3, H, W]
 };
@@ -76,6 +77,7 @@ WindowChunk decode_chunk(IndexShard& shard, VideoReader& reader, const std::vect
   };
   std::vector<std::int64_t> used;  // in keyframe mode the windows keep the frames actually used
   const Tensor frames = pipeline::preprocess_frames(reader, all, shard.processor->video_processor(), used, thumbnail);
+  chunk.pictures_decoded = reader.last_stats().decoded_frames;
   chunk.pixels = frames.reshaped(
       {static_cast<std::int64_t>(chunk.windows.size()), t, frames.dim(1), frames.dim(2), frames.dim(3)});
   for (std::size_t i = 0; i < chunk.windows.size(); ++i)
@@ -417,6 +419,7 @@ void IndexShard::embed_files(const std::vector<FileVersion>& files, const std::v
       error.clear();
     }
     error = chunk->error;
+    report.pictures_decoded += chunk->pictures_decoded;
     if (error.empty()) {
       try {
         embed_chunk(*this, *chunk, record);
@@ -439,6 +442,7 @@ void IndexShard::embed_files(const std::vector<FileVersion>& files, const std::v
       ++(indexed.count(file.path) ? report.updated : report.added);
       windows = static_cast<std::int64_t>(record.windows.size());
       report.windows_added += windows;
+      report.pictures_in_files += record.frame_count;
     } else {
       store.put_failure(StoredVideo{0, file.path, file.size, file.mtime_ns, ""}, error);
       report.failed.emplace_back(file.path, error);

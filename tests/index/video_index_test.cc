@@ -447,8 +447,20 @@ TEST(IndexSeekMode, KeyframeModeIsRecordedWithTheFramesUsed) {
   o.settings.seek = SeekMode::Keyframe;
   {
     VideoIndex index = VideoIndex::open(dir, o);
-    index.update({videos});
+    const IndexUpdateReport r = index.update({videos});
     EXPECT_EQ(index.info().settings.seek, SeekMode::Keyframe);
+    // The decoding work is reported: one picture per keyframe used at most, never the file.
+    EXPECT_GT(r.pictures_decoded, 0);
+    EXPECT_LE(r.pictures_decoded, r.windows_added * 4);
+    EXPECT_LT(r.pictures_decoded, r.pictures_in_files);
+    // An exact index of the same file decodes the stretches its frames need: more pictures.
+    IndexOpenOptions exact = create_options("tiny", 2.0);
+    const IndexUpdateReport e = VideoIndex::open(fresh_dir("keyframe_mode_exact"), exact).update({videos});
+    EXPECT_EQ(e.pictures_in_files, r.pictures_in_files);
+    EXPECT_GT(e.pictures_decoded, r.pictures_decoded);
+    // Chunks of windows each seek to their keyframe: a GOP across a chunk boundary is decoded
+    // twice, but never more than that.
+    EXPECT_LE(e.pictures_decoded, 2 * e.pictures_in_files);
   }
   IndexOpenOptions again;
   again.create = false;

@@ -57,7 +57,10 @@ const CommandSpec kIndex = {
                    {"remove", "", "remove PATH... from the index instead"},
                    {"info", "", "print the index's model, settings and size (JSON)"},
                    {"list", "", "print every window (JSON lines: id, path, start, end, frames)"},
-                   {"format", "text|json", "the summary of a run (default text)"}} +
+                   {"format", "text|json", "the summary of a run (default text)"},
+                   {"verbose", "",
+                    "also say how many pictures the decoders produced against the pictures\n"
+                    "of the files embedded (on stderr; the JSON summary always has both)"}} +
         quiet_option("no progress line"),
     "example:\n"
     "  xclip index ~/videos --index ~/videos.xclip --model microsoft/xclip-base-patch32"};
@@ -161,6 +164,10 @@ int run_index(int argc, char** argv) {
       args.positionals(), [&](const IndexProgress& p) { progress.update_index(p); }, update);
   progress.interrupt();
   for (const auto& [path, why] : report.failed) std::fprintf(stderr, "skipped %s: %s\n", path.c_str(), why.c_str());
+  if (args.flag("verbose") && report.pictures_in_files > 0)
+    std::fprintf(stderr, "pictures decoded: %lld of the %lld in the files embedded (%.0f %%)\n",
+                 static_cast<long long>(report.pictures_decoded), static_cast<long long>(report.pictures_in_files),
+                 100.0 * static_cast<double>(report.pictures_decoded) / static_cast<double>(report.pictures_in_files));
   print_report(report, format);
   return 0;
 }

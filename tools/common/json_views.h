@@ -48,7 +48,11 @@ Json update_report(const IndexUpdateReport& r) {
   for (const auto& [path, why] : r.failed) failed.push_back(Json{{"path", path}, {"error", why}});
   return Json{{"added", r.added},     {"updated", r.updated},     {"moved", r.moved},
               {"removed", r.removed}, {"unchanged", r.unchanged}, {"windows_added", r.windows_added},
-              {"decoded", r.decoded}, {"failed", failed},         {"seconds", r.seconds}};
+              {"decoded", r.decoded},
+              {"pictures_decoded", r.pictures_decoded},
+              {"pictures_in_files", r.pictures_in_files},
+              {"failed", failed},
+              {"seconds", r.seconds}};
 }
 
 }  // namespace xclip::views
