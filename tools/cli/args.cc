@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "output_formats.h"
 #include "xclip/error.h"
 
 namespace xclip::cli {
@@ -94,6 +95,13 @@ DecodeLimits parse_decode_limits(const Args& args) {
   limits.max_pixels = positive_count(args, "max-pixels", limits.max_pixels);
   limits.max_frames = positive_count(args, "max-frames", limits.max_frames);
   return limits;
+}
+
+std::vector<std::string> parse_labels(const Args& args) {
+  if (args.has("labels") && args.has("labels-file")) throw UsageError("give --labels or --labels-file, not both");
+  if (args.has("labels")) return split_commas(args.get("labels"));
+  if (args.has("labels-file")) return read_lines(args.get("labels-file"));
+  return {};
 }
 
 WeightType parse_dtype(const Args& args) {

@@ -46,5 +46,8 @@ WeightType parse_dtype(const Args& args);
 // --max-pixels N (per frame) and --max-frames N (per request): the decode limits, else the
 // library's defaults (8K frames).
 DecodeLimits parse_decode_limits(const Args& args);
+// --labels "a,b,c" or --labels-file FILE (one per line); empty when neither is given, a usage
+// error when both are.
+std::vector<std::string> parse_labels(const Args& args);
 
 }  // namespace xclip::cli

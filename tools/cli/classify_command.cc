@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -37,11 +38,10 @@ const CommandSpec kClassify = {
     "xclip classify VIDEO... (--labels \"a,b,c\" | --labels-file FILE) [options]",
     "Zero-shot classification: ranks the labels for each video by probability (softmax of\n"
     "logits_per_video). Label prompts are encoded once; decoding runs ahead of inference.",
-    OptionList{{"labels", "\"a,b,c\"", "comma-separated labels"},
-               {"labels-file", "FILE", "one label per line"},
-               {"template", "\"a video of {}.\"", "prompt made of each label ({} is replaced; default \"{}\")"},
-               {"top", "K", "only the K most probable labels (default: all)"},
-               {"format", "text|json|csv", "output format (default text)"}} +
+    label_options("comma-separated labels") +
+        OptionList{{"template", "\"a video of {}.\"", "prompt made of each label ({} is replaced; default \"{}\")"},
+                   {"top", "K", "only the K most probable labels (default: all)"},
+                   {"format", "text|json|csv", "output format (default text)"}} +
         video_workflow_options(),
     "exit codes: 0 all videos classified, 1 some failed (reported on stderr), 2 usage error.\n\n"
     "example:\n"
@@ -123,9 +123,8 @@ int run_classify(int argc, char** argv) {
     return 0;
   }
   if (args.positionals().empty()) throw UsageError("no videos given");
-  if (args.has("labels") == args.has("labels-file")) throw UsageError("give --labels or --labels-file (one of them)");
-  const std::vector<std::string> labels =
-      args.has("labels") ? split_commas(args.get("labels")) : read_lines(args.get("labels-file"));
+  if (!args.has("labels") && !args.has("labels-file")) throw UsageError("give --labels or --labels-file");
+  const std::vector<std::string> labels = parse_labels(args);
   if (labels.empty()) throw UsageError("no labels");
   const std::string format = args.get("format", "text");
   if (format != "text" && format != "json" && format != "csv") throw UsageError("--format must be text, json or csv");

@@ -88,9 +88,19 @@ OptionList seek_option() {
            "(inexact, one decoded picture per frame: fast on long videos)"}};
 }
 
+OptionList max_pixels_option() {
+  return {{"max-pixels", "N",
+           "largest frame decoded, in pixels (default " + std::to_string(DecodeLimits{}.max_pixels) + ": 8192x4320)"}};
+}
+
 OptionList decode_limit_options() {
-  return {{"max-pixels", "N", "largest frame decoded, in pixels (default 35389440: 8192x4320)"},
-          {"max-frames", "N", "most frames decoded at once (default 1024)"}};
+  return max_pixels_option() +
+         OptionList{{"max-frames", "N",
+                     "most frames decoded at once (default " + std::to_string(DecodeLimits{}.max_frames) + ")"}};
+}
+
+OptionList label_options(const std::string& labels_help) {
+  return {{"labels", "\"a,b,c\"", labels_help}, {"labels-file", "FILE", "the same, one label per line"}};
 }
 
 OptionList stream_option() {

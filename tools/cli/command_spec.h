@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "args.h"
+#include "xclip/video.h"
 
 namespace xclip::cli {
 
@@ -39,7 +40,9 @@ OptionList threads_option(const std::string& help = "CPU threads (default: all c
 OptionList quiet_option(const std::string& help = "no progress line or download progress");
 OptionList sampling_options(const std::string& frames_help);  // --frames ... --indices
 OptionList seek_option();
-OptionList decode_limit_options();  // --max-pixels, --max-frames
+OptionList max_pixels_option();     // --max-pixels, default DecodeLimits'
+OptionList decode_limit_options();  // --max-pixels, --max-frames (frames decoded at once)
 OptionList stream_option();
+OptionList label_options(const std::string& labels_help);  // --labels, --labels-file (parse_labels)
 
 }  // namespace xclip::cli

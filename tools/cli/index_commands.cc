@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "args.h"

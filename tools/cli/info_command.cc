@@ -1,5 +1,6 @@
 // xclip info: what a model folder holds and how xclip will run it.
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "args.h"

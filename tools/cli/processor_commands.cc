@@ -1,6 +1,7 @@
 // xclip tokenize / xclip preprocess: the two halves of XCLIPProcessor from the command line.
 #include <fstream>
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "args.h"

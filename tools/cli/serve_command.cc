@@ -19,7 +19,7 @@ const CommandSpec kServe = {
     "routes: GET /health /info /metrics; POST /embed/text /v1/embeddings /embed/video /classify\n"
     "/search; GET /media/thumbnails/ID.jpg /media/videos/ID (Range); POST /watch, GET /watch,\n"
     "DELETE /watch/ID, GET /events (Server-Sent Events); GET / (the page)",
-    model_option() +
+    model_option("required") +
         OptionList{{"host", "ADDR", "address to bind (default 127.0.0.1: this machine only)"},
                    {"port", "N", "(default 8080)"},
                    {"api-key", "KEY", "require \"Authorization: Bearer KEY\" (default: $XCLIP_API_KEY; none if unset)"},
@@ -54,9 +54,10 @@ const CommandSpec kServe = {
                    {"request-timeout", "S",
                     "a request's head and body must arrive within S seconds, plus 1 s per\n"
                     "MiB of body (default 60; a head alone within 10)"},
-                   {"max-pixels", "N", "largest video frame decoded, in pixels (default 35389440: 8192x4320)"},
-                   {"max-frames", "N", "most frames decoded for one request, all views together (default 1024)"}} +
-        dtype_option() + threads_option() + quiet_option("no download progress"),
+                   {"max-frames", "N",
+                    "most frames decoded for one request, all views together (default " +
+                        std::to_string(DecodeLimits{}.max_frames) + ")"}} +
+        max_pixels_option() + dtype_option() + threads_option() + quiet_option("no download progress"),
     "example:\n"
     "  xclip serve --model microsoft/xclip-base-patch32 --index ~/videos.xclip --allow-dir ~/videos\n"
     "  curl -s localhost:8080/embed/text -H 'Content-Type: application/json' -d '{\"inputs\": [\"a dog\"]}'"};

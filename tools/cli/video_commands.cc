@@ -1,5 +1,6 @@
 // xclip probe / xclip frames: video metadata and sampled frames.
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -29,31 +30,32 @@ const CommandSpec kWatch = {
     "of input closes open events and exits 0.\n\n"
     "Output: JSON lines (window, event, skip, gap and status records); a compact table on a\n"
     "terminal unless --format jsonl.",
-    OptionList{{"labels", "\"a,b,c\"", "the zero-shot label set"},
-               {"labels-file", "FILE", "the same, one label per line"},
-               {"query", "TEXT", "a standing query (repeatable)"},
-               {"background", "\"a,b\"", "prompts each query competes with (its score is then a probability)"},
-               {"template", "T", "prompt template, \"{}\" replaced by each label or query (as classify)"},
-               {"window", "S", "window length in seconds (default 2)"},
-               {"stride", "S", "start-to-start distance in seconds (default 1)"},
-               {"on", "P", "event start threshold (default 0.5)"},
-               {"off", "P", "event end threshold (default 0.4; off <= on)"},
-               {"hold", "K", "consecutive windows at --on to start an event (default 2)"},
-               {"cooldown", "S", "seconds after an event before the same one can start again (default 0)"},
-               {"thumbnails", "DIR", "each event's JPEG thumbnail (the peak window's middle frame)"},
-               {"exec", "CMD", "run CMD (/bin/sh -c) for each event record, the JSON on its standard input"},
-               {"webhook", "URL", "POST each event record as JSON (retried with backoff; never blocks)"},
-               {"follow", "", "a file: wait for more data at its end"},
-               {"open-timeout", "S", "how long opening may wait for the source's first data (default 10)"},
-               {"timeout", "S",
-                "how long reading may wait for more before the source counts as dropped\n"
-                "(default 10)"},
-               {"max-reconnects", "N", "give up after N reopenings in a row (default: never)"},
-               {"skip-when-behind", "yes|no", "(default: yes for network sources and devices, no for files)"},
-               {"max-frames", "N", "most frames one window may hold (default 1024)"},
-               {"max-pixels", "N", "largest frame decoded, in pixels (default 35389440: 8192x4320)"},
-               {"format", "jsonl|table", "(default: table on a terminal, else jsonl)"}} +
-        model_option() + dtype_option() + threads_option() + quiet_option("no download progress"),
+    label_options("the zero-shot label set") +
+        OptionList{
+            {"query", "TEXT", "a standing query (repeatable)"},
+            {"background", "\"a,b\"", "prompts each query competes with (its score is then a probability)"},
+            {"template", "T", "prompt template, \"{}\" replaced by each label or query (as classify)"},
+            {"window", "S", "window length in seconds (default 2)"},
+            {"stride", "S", "start-to-start distance in seconds (default 1)"},
+            {"on", "P", "event start threshold (default 0.5)"},
+            {"off", "P", "event end threshold (default 0.4; off <= on)"},
+            {"hold", "K", "consecutive windows at --on to start an event (default 2)"},
+            {"cooldown", "S", "seconds after an event before the same one can start again (default 0)"},
+            {"thumbnails", "DIR", "each event's JPEG thumbnail (the peak window's middle frame)"},
+            {"exec", "CMD", "run CMD (/bin/sh -c) for each event record, the JSON on its standard input"},
+            {"webhook", "URL", "POST each event record as JSON (retried with backoff; never blocks)"},
+            {"follow", "", "a file: wait for more data at its end"},
+            {"open-timeout", "S", "how long opening may wait for the source's first data (default 10)"},
+            {"timeout", "S",
+             "how long reading may wait for more before the source counts as dropped\n"
+             "(default 10)"},
+            {"max-reconnects", "N", "give up after N reopenings in a row (default: never)"},
+            {"skip-when-behind", "yes|no", "(default: yes for network sources and devices, no for files)"},
+            {"max-frames", "N",
+             "most frames one window may hold (default " + std::to_string(WatchOptions{}.max_frames_per_window) + ")"},
+            {"format", "jsonl|table", "(default: table on a terminal, else jsonl)"}} +
+        max_pixels_option() + model_option("required") + dtype_option() + threads_option() +
+        quiet_option("no download progress"),
     "example:\n"
     "  ffmpeg -re -i cam.mp4 -f mpegts udp://127.0.0.1:5000 &\n"
     "  xclip watch udp://127.0.0.1:5000 --model microsoft/xclip-base-patch32 --labels \"a person "
@@ -100,13 +102,11 @@ int run_watch(int argc, char** argv) {
     return 0;
   }
   if (args.positionals().size() != 1) throw UsageError("give one SOURCE");
-  if (args.has("labels") && args.has("labels-file")) throw UsageError("give --labels or --labels-file, not both");
   WatchOptions o;
   o.model = args.required("model");
   o.dtype = parse_dtype(args);
   o.num_threads = args.get_int("threads", 0);
-  if (args.has("labels")) o.labels = split_commas(args.get("labels"));
-  if (args.has("labels-file")) o.labels = read_lines(args.get("labels-file"));
+  o.labels = parse_labels(args);
   o.queries = args.all("query");
   if (args.has("background")) o.background = split_commas(args.get("background"));
   if (o.labels.empty() && o.queries.empty()) throw UsageError("give --labels, --labels-file or --query");
@@ -131,7 +131,7 @@ int run_watch(int argc, char** argv) {
     if (v != "yes" && v != "no") throw UsageError("--skip-when-behind must be yes or no");
     o.skip_when_behind = v == "yes";
   }
-  o.max_frames_per_window = args.get_int("max-frames", 1024);
+  o.max_frames_per_window = args.get_int("max-frames", o.max_frames_per_window);
   o.decode_limits = parse_decode_limits(args);
   const std::string format = args.get("format", isatty(STDOUT_FILENO) ? "table" : "jsonl");
   if (format != "jsonl" && format != "table") throw UsageError("--format must be jsonl or table");
