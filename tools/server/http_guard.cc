@@ -49,6 +49,20 @@ struct TooDeep {};
 
 }  // namespace
 
+std::vector<std::string> string_list_field(const nlohmann::json& body, const char* name) {
+  if (!body.is_object() || !body.contains(name)) return {};
+  const nlohmann::json& v = body[name];
+  if (v.is_string()) return {v.get<std::string>()};
+  if (!v.is_array())
+    throw HttpError(422, "validation", std::string("\"") + name + "\" must be a string or a list of strings");
+  std::vector<std::string> out;
+  for (const nlohmann::json& item : v) {
+    if (!item.is_string()) throw HttpError(422, "validation", std::string("\"") + name + "\" must hold strings only");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 nlohmann::json parse_json_body(const std::string& body, std::size_t max_bytes, int max_depth) {
   if (body.size() > max_bytes)
     throw HttpError(413, "payload_too_large",

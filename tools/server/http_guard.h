@@ -62,6 +62,10 @@ T field_or(const nlohmann::json& body, const char* name, T fallback) {
   }
 }
 
+// The field `name` as strings: one string, or a list of strings; empty when absent; 422
+// naming the field for anything else.
+std::vector<std::string> string_list_field(const nlohmann::json& body, const char* name);
+
 // JSON from a request body: 413 over max_bytes, 400 when malformed (invalid UTF-8 included)
 // or nested deeper than max_depth.
 nlohmann::json parse_json_body(const std::string& body, std::size_t max_bytes, int max_depth = 16);

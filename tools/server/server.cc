@@ -80,18 +80,7 @@ std::vector<float> normalized(std::vector<float> v) {
 std::vector<std::string> text_inputs(const json& body, const char* field) {
   if (!body.is_object() || !body.contains(field))
     throw HttpError(422, "validation", std::string("the body needs \"") + field + "\": a string or a list of strings");
-  const json& v = body[field];
-  std::vector<std::string> out;
-  if (v.is_string()) {
-    out.push_back(v.get<std::string>());
-  } else if (v.is_array()) {
-    for (const json& item : v) {
-      if (!item.is_string()) throw HttpError(422, "validation", std::string("\"") + field + "\" must hold strings only");
-      out.push_back(item.get<std::string>());
-    }
-  } else {
-    throw HttpError(422, "validation", std::string("\"") + field + "\" must be a string or a list of strings");
-  }
+  const std::vector<std::string> out = string_list_field(body, field);
   if (out.empty()) throw HttpError(422, "validation", std::string("\"") + field + "\" is empty");
   if (out.size() > 1024) throw HttpError(413, "payload_too_large", "at most 1024 texts per request");
   for (const std::string& s : out)

@@ -18,16 +18,13 @@ namespace {
 constexpr std::size_t kSubscriberQueue = 512;  // records a subscriber may fall behind by
 constexpr std::size_t kMaxWatches = 16;
 
+constexpr std::size_t kMaxTexts = 256;  // labels, queries or background prompts of one watch
+
 std::vector<std::string> strings(const json& body, const char* name) {
-  if (!body.contains(name)) return {};
-  const json& v = body.at(name);
-  if (v.is_string()) return {v.get<std::string>()};
-  std::vector<std::string> out;
-  if (!v.is_array() || v.size() > 256) throw HttpError(422, "validation", std::string("\"") + name + "\" must be a list of strings");
-  for (const json& s : v) {
-    if (!s.is_string()) throw HttpError(422, "validation", std::string("\"") + name + "\" must be a list of strings");
-    out.push_back(s.get<std::string>());
-  }
+  std::vector<std::string> out = string_list_field(body, name);
+  if (out.size() > kMaxTexts)
+    throw HttpError(422, "validation",
+                    std::string("\"") + name + "\" must be a list of at most " + std::to_string(kMaxTexts) + " strings");
   return out;
 }
 
