@@ -7,6 +7,13 @@ namespace xclip {
 
 using json = nlohmann::json;
 
+namespace {
+
+// What Python's str.strip() removes from decoded text: whitespace and the separators 0x1c-0x1f.
+bool is_strip_space(char32_t c) { return text::is_whitespace(c) || (c >= 0x1c && c <= 0x1f); }
+
+}  // namespace
+
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
@@ -114,8 +121,8 @@ std::string Tokenizer::decode(const std::vector<std::int64_t>& ids, bool skip_sp
     s.swap(replaced);
   }
   std::size_t b = 0, e = s.size();
-  while (b < e && text::is_strip_space(s[b])) ++b;
-  while (e > b && text::is_strip_space(s[e - 1])) --e;
+  while (b < e && is_strip_space(s[b])) ++b;
+  while (e > b && is_strip_space(s[e - 1])) --e;
   return text::encode_utf8(std::u32string_view(s).substr(b, e - b));
 }
 

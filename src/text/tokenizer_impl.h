@@ -3,8 +3,6 @@
 // (tokenizer_loading.cc). Internal: the public class is xclip/tokenizer.h.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -17,8 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
-#include "io/json.h"
-#include "io/mmap_file.h"
 #include "text/bpe.h"
 #include "text/byte_level.h"
 #include "text/pre_tokenizer.h"
@@ -47,13 +43,6 @@ enum class PreTokenizerStep { ClipSplit, Gpt2Split };
 
 constexpr int kClipMaxLength = 77;
 
-inline bool file_exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-inline nlohmann::json parse_json_file(const std::string& path) { return io::parse_json(io::read_text_file(path), path); }
-
 // "pad_token": "<|endoftext|>" or {"content": "<|endoftext|>", ...}.
 inline std::optional<std::string> token_field(const nlohmann::json& config, const char* key) {
   auto it = config.find(key);
@@ -62,8 +51,6 @@ inline std::optional<std::string> token_field(const nlohmann::json& config, cons
   if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
   return std::nullopt;
 }
-
-inline bool is_strip_space(char32_t c) { return text::is_whitespace(c) || (c >= 0x1c && c <= 0x1f); }
 
 }  // namespace text
 

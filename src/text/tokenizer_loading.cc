@@ -1,6 +1,10 @@
 // Loading a tokenizer: tokenizer.json (the tokenizers library's pipeline description), or
 // vocab.json + merges.txt as CLIPTokenizer reads them, with tokenizer_config.json on top.
 // Every unsupported step is refused by name.
+#include <sys/stat.h>
+
+#include "io/json.h"
+#include "io/mmap_file.h"
 #include "text/tokenizer_impl.h"
 
 namespace xclip {
@@ -8,6 +12,13 @@ namespace xclip {
 using json = nlohmann::json;
 
 namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+json parse_json_file(const std::string& path) { return io::parse_json(io::read_text_file(path), path); }
 
 std::unordered_map<std::string, std::int64_t> parse_vocab(const json& v, const std::string& source) {
   XCLIP_CHECK(v.is_object(), FormatError) << source << ": the vocabulary must be a JSON object of token -> id";
@@ -175,7 +186,7 @@ void set_post_processor(const json& node, Tokenizer::Impl& impl, const std::stri
 }
 
 json optional_config(const std::string& path) {
-  if (path.empty() || !text::file_exists(path)) return json::object();
+  if (path.empty() || !file_exists(path)) return json::object();
   return io::read_json_object(path);
 }
 
@@ -184,7 +195,7 @@ json optional_config(const std::string& path) {
 Tokenizer Tokenizer::from_tokenizer_json(const std::string& path, const std::string& tokenizer_config_path) {
   auto impl = std::make_unique<Impl>();
   impl->source = path;
-  const json root = text::parse_json_file(path);
+  const json root = parse_json_file(path);
   XCLIP_CHECK(root.is_object(), FormatError) << path << ": must be a JSON object";
   XCLIP_CHECK(root.contains("model") && root["model"].is_object(), FormatError) << path << ": no model";
   const json& model = root["model"];
@@ -241,7 +252,7 @@ Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_path, const std:
   const std::string eos = text::token_field(config, "eos_token").value_or("<|endoftext|>");
   const std::string unk = text::token_field(config, "unk_token").value_or("<|endoftext|>");
   impl->end_of_word_suffix = "</w>";
-  impl->bpe = std::make_unique<text::Bpe>(parse_vocab(text::parse_json_file(vocab_path), vocab_path), parse_merges_txt(merges_path),
+  impl->bpe = std::make_unique<text::Bpe>(parse_vocab(parse_json_file(vocab_path), vocab_path), parse_merges_txt(merges_path),
                                           impl->end_of_word_suffix, "", unk, merges_path);
   for (const std::string& special : {bos, eos}) {
     const std::int64_t id = impl->bpe->token_to_id(special);
@@ -265,9 +276,9 @@ Tokenizer Tokenizer::from_folder(const std::string& dir) {
   struct stat st {};
   XCLIP_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), IoError) << dir << ": not a folder";
   std::string config = dir + "/tokenizer_config.json";
-  if (!text::file_exists(config)) config = dir + "/special_tokens_map.json";
-  if (text::file_exists(dir + "/tokenizer.json")) return from_tokenizer_json(dir + "/tokenizer.json", config);
-  XCLIP_CHECK(text::file_exists(dir + "/vocab.json") && text::file_exists(dir + "/merges.txt"), IoError)
+  if (!file_exists(config)) config = dir + "/special_tokens_map.json";
+  if (file_exists(dir + "/tokenizer.json")) return from_tokenizer_json(dir + "/tokenizer.json", config);
+  XCLIP_CHECK(file_exists(dir + "/vocab.json") && file_exists(dir + "/merges.txt"), IoError)
       << dir << ": no tokenizer.json, nor vocab.json + merges.txt";
   return from_vocab_merges(dir + "/vocab.json", dir + "/merges.txt", config);
 }
