@@ -411,15 +411,17 @@ void IndexShard::embed_files(const std::vector<FileVersion>& files, const std::v
       2, [&](const pipeline::Prefetcher<WindowChunk>::Emit& emit) { produce_windows(*this, files, emit); });
   VideoRecord record;
   std::string error;
+  std::int64_t pictures = 0;  // decoded for the current file
   while (auto chunk = prefetcher.next()) {
     const FileVersion& file = files[chunk->file];
     if (chunk->first || !chunk->error.empty()) {
       record = VideoRecord{file.path, file.size, file.mtime_ns, hashes[chunk->file], chunk->duration,
                            chunk->frame_count, {}};
       error.clear();
+      pictures = 0;
     }
     error = chunk->error;
-    report.pictures_decoded += chunk->pictures_decoded;
+    pictures += chunk->pictures_decoded;
     if (error.empty()) {
       try {
         embed_chunk(*this, *chunk, record);
@@ -442,6 +444,7 @@ void IndexShard::embed_files(const std::vector<FileVersion>& files, const std::v
       ++(indexed.count(file.path) ? report.updated : report.added);
       windows = static_cast<std::int64_t>(record.windows.size());
       report.windows_added += windows;
+      report.pictures_decoded += pictures;  // both counts cover the files embedded
       report.pictures_in_files += record.frame_count;
     } else {
       store.put_failure(StoredVideo{0, file.path, file.size, file.mtime_ns, ""}, error);
