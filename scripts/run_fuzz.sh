@@ -42,6 +42,8 @@ make_seed h264.ts -c:v libx264 -pix_fmt yuv420p
 # No presentation timestamps and reordered frames: frames counted from the first (reopen path).
 make_seed mpeg4_bframes.avi -c:v mpeg4 -bf 2
 make_seed mpeg2_bframes.mpg -c:v mpeg2video -bf 2
+# AVI open GOPs: keyframes placed in presentation order by picture type (display_order.h).
+make_seed avi_open_gop.avi -c:v mpeg4 -g 4 -bf 2
 # The classes of issue 25: program streams with B-frames, HEVC with open GOPs (CRA / RASL),
 # intra refresh, 10-bit with rotation, two video streams, a still photo.
 make_seed ps_bframes.vob -c:v mpeg2video -bf 2 -g 6 -f vob

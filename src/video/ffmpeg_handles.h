@@ -25,6 +25,9 @@ struct PacketDeleter {
 struct FrameDeleter {
   void operator()(AVFrame* p) const { av_frame_free(&p); }
 };
+struct ParserCloser {
+  void operator()(AVCodecParserContext* p) const { av_parser_close(p); }
+};
 struct SwsDeleter {
   void operator()(SwsContext* p) const { sws_freeContext(p); }
 };
@@ -33,6 +36,7 @@ using FormatContextPtr = std::unique_ptr<AVFormatContext, FormatContextCloser>;
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+using ParserPtr = std::unique_ptr<AVCodecParserContext, ParserCloser>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
 
 inline std::string av_error_text(int err) {

@@ -23,6 +23,7 @@ extern "C" {
 #include "core/check.h"
 #include "video/ffmpeg_handles.h"
 #include "video/frame_converter.h"
+#include "video/picture_types.h"
 #include "video/stretch_plan.h"
 #include "xclip/video.h"
 
@@ -71,10 +72,14 @@ struct VideoReader::Impl {
   std::int64_t first_pts = 0;
   // Some packets carry no presentation timestamp (AVI, MPEG program streams): frame_pts are
   // decode timestamps, and decoded frames are numbered by counting them. From the keyframe a
-  // seek lands on when the decoder does not reorder (AVI's index seeks exactly); from the
-  // first frame when it does, since a keyframe's place in presentation order is then unknown
-  // (in an open GOP, B-frames that follow it in the stream are shown before it).
+  // seek lands on when the decoder does not reorder (AVI's index seeks exactly). When it
+  // reorders, a keyframe's place in presentation order is not its place in the stream (in an
+  // open GOP, B-frames that follow it in the stream are shown before it): from the keyframes
+  // whose place the parser's picture types prove (`counted_keys`, AVI), else from the first
+  // frame.
   bool decode_timestamps_only = false;
+  bool reorders_without_pts = false;
+  std::map<std::int64_t, std::int64_t> counted_keys;  // presentation index -> decode timestamp
   // Some packets carry presentation times (differing from their decode times) and some not, as
   // in program streams: frames are counted by decoding, and each frame's time is the decoder's
   // (best_effort_timestamp), as ffmpeg's. (AVI's times, where present, are decode times.)
@@ -83,6 +88,12 @@ struct VideoReader::Impl {
 
   // Decoder position: presentation index of the last frame received, -1 after a seek.
   std::int64_t last_index = -1;
+  // After a seek to one of `counted_keys`: the proof that the decoder is where the count says.
+  // The first packet read must be that keyframe's (its decode timestamp), and frames before
+  // the first keyframe picture out are leading pictures shown before it (not counted).
+  std::int64_t expected_first_dts = AV_NOPTS_VALUE;
+  bool awaiting_key = false;
+  bool seek_missed = false;
   bool at_eof = false;
   // For a stream counted from its first frame: reopened and nothing read since, so going back
   // to the start needs no second reopen.
@@ -111,6 +122,7 @@ struct VideoReader::Impl {
     // (MP4, Matroska, AVI) find the keyframe by its presentation time.
     const bool seeks_by_decode_time = avformat_index_get_entries_count(stream) == 0;
     if (stats.decoded_frames > 0 || stats.seeks > 0) seek_to_start();
+    PictureTypeReader picture_types(stream, !seeks_by_decode_time);
     bool last_was_cut = false;  // the last frame's packet came out short: the file ends inside it
     // Pictures that may not be decodable from the start of the file: packets before the first
     // keyframe (a stream cut mid-GOP), or leading pictures shown before the first keyframe but
@@ -136,6 +148,7 @@ struct VideoReader::Impl {
         if (pts == AV_NOPTS_VALUE) pts = synthetic;  // no timestamps at all: count packets
         synthetic = pts + std::max<std::int64_t>(packet->duration, 1);
         frame_pts.push_back(pts);
+        picture_types.add(packet.get());
         last_was_cut = packet->flags & AV_PKT_FLAG_CORRUPT;
         if (first_key == AV_NOPTS_VALUE && !(packet->flags & AV_PKT_FLAG_KEY)) suspect_start = true;
         if (first_key == AV_NOPTS_VALUE && (packet->flags & AV_PKT_FLAG_KEY)) first_key = pts;
@@ -155,7 +168,9 @@ struct VideoReader::Impl {
     }
     decode_timestamps_only = !all_pts;
     times_from_decoder = !all_pts && any_pts;
-    counted_from_start = decode_timestamps_only && stream->codecpar->video_delay > 0;
+    reorders_without_pts = decode_timestamps_only && stream->codecpar->video_delay > 0;
+    if (reorders_without_pts && !last_was_cut) counted_keys = picture_types.keyframes();
+    counted_from_start = reorders_without_pts && counted_keys.empty();
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
@@ -166,7 +181,11 @@ struct VideoReader::Impl {
       keyframe_pts.insert(keyframe_pts.begin(), frame_pts.front());
       if (first_key_seek_ts != AV_NOPTS_VALUE) keyframe_seek_ts[frame_pts.front()] = first_key_seek_ts;
     }
-    first_pts = frame_pts.empty() ? 0 : frame_pts.front();
+    // A stream that lists no readable picture is damaged (a zeroed MP4 sample table reads as
+    // 0 frames at 12,800 fps), not an empty video.
+    XCLIP_CHECK(!frame_pts.empty(), FormatError)
+        << info.path << ": the video stream has no frame that can be read (damaged or missing sample index)";
+    first_pts = frame_pts.front();
     indexed = true;
     info.frame_count = static_cast<std::int64_t>(frame_pts.size());
     info.frame_count_exact = true;
@@ -191,16 +210,22 @@ struct VideoReader::Impl {
     reopen();
   }
 
-  // Seeks to the keyframe shown at `pts` (or before it); to the first frame when frames are
-  // counted from it (decode_start is then 0 for every target).
-  void seek_to(std::int64_t pts) {
-    if (counted_from_start) {
+  // Seeks to the keyframe shown as frame `key_index`; to the first frame when frames are
+  // counted from it (decode_start is then 0 for every target, or for those before the first
+  // keyframe placed).
+  void seek_to_key(std::int64_t key_index) {
+    const auto counted_key = counted_keys.find(key_index);
+    if (counted_from_start || (reorders_without_pts && counted_key == counted_keys.end())) {
       if (!at_start) ++stats.seeks;
       seek_to_start();
       return;
     }
-    const auto known = keyframe_seek_ts.find(pts);
-    const std::int64_t ts = known != keyframe_seek_ts.end() ? known->second : pts;
+    std::int64_t ts = frame_pts[static_cast<std::size_t>(key_index)];
+    if (counted_key != counted_keys.end()) {
+      ts = counted_key->second;
+    } else if (const auto known = keyframe_seek_ts.find(ts); known != keyframe_seek_ts.end()) {
+      ts = known->second;
+    }
     arm();
     const int err = av_seek_frame(format.get(), stream_index, ts, AVSEEK_FLAG_BACKWARD);
     if (err < 0) {
@@ -219,6 +244,10 @@ struct VideoReader::Impl {
     last_index = -1;
     at_eof = false;
     ++stats.seeks;
+    if (counted_key != counted_keys.end()) {
+      expected_first_dts = ts;
+      awaiting_key = true;
+    }
   }
 
   // Closes and opens the demuxer and decoder again: the one way back to the first frame that
@@ -227,7 +256,8 @@ struct VideoReader::Impl {
   void reopen();
 
   void seek_to_start() {
-    if (counted_from_start) {
+    forget_seek_proof();
+    if (reorders_without_pts) {
       if (!at_start) reopen();
       at_start = true;
       return;
@@ -243,12 +273,31 @@ struct VideoReader::Impl {
     at_eof = false;
   }
 
+  void forget_seek_proof() {
+    expected_first_dts = AV_NOPTS_VALUE;
+    awaiting_key = false;
+    seek_missed = false;
+  }
+
+  static bool is_key_picture(const AVFrame* frame) {
+#ifdef AV_FRAME_FLAG_KEY
+    return (frame->flags & AV_FRAME_FLAG_KEY) != 0;
+#else
+    return frame->key_frame != 0;
+#endif
+  }
+
   // Presentation index of a frame the decoder just gave (after a seek to `key_index`, or on
-  // from last_index).
-  std::int64_t index_of_decoded(const AVFrame* frame, std::int64_t key_index) const {
+  // from last_index); -1 for a leading picture before the keyframe sought (not counted).
+  std::int64_t index_of_decoded(const AVFrame* frame, std::int64_t key_index) {
     if (decode_timestamps_only) {
       // Decoders give frames in presentation order: count them from the keyframe sought.
-      return last_index >= 0 ? last_index + 1 : key_index;
+      if (last_index >= 0) return last_index + 1;
+      if (awaiting_key) {
+        if (!is_key_picture(frame)) return -1;
+        awaiting_key = false;
+      }
+      return key_index;
     }
     std::int64_t pts = frame->best_effort_timestamp;
     if (pts == AV_NOPTS_VALUE) pts = frame->pts;
@@ -272,6 +321,11 @@ struct VideoReader::Impl {
 
   // Presentation index of the keyframe at or before frame `index`.
   std::int64_t keyframe_index_at_or_before(std::int64_t index) const {
+    if (reorders_without_pts) {
+      // Keyframes placed by picture type; frames before the first are reached from the start.
+      const auto after = counted_keys.upper_bound(index);
+      return after == counted_keys.begin() ? 0 : std::prev(after)->first;
+    }
     const std::int64_t target_pts = frame_pts[static_cast<std::size_t>(index)];
     auto kf = std::upper_bound(keyframe_pts.begin(), keyframe_pts.end(), target_pts);
     return index_of(kf == keyframe_pts.begin() ? keyframe_pts.front() : *(kf - 1));
@@ -306,6 +360,11 @@ struct VideoReader::Impl {
         av_packet_unref(packet.get());
         continue;
       }
+      if (expected_first_dts != AV_NOPTS_VALUE) {
+        // The seek's proof: it landed on the keyframe asked for, not before or after it.
+        seek_missed = packet->dts != expected_first_dts;
+        expected_first_dts = AV_NOPTS_VALUE;
+      }
       // Without presentation timestamps frames are numbered by counting them: none may be
       // skipped, and a decode timestamp says nothing about where a B-frame is shown anyway.
       const std::int64_t pts = packet->pts;
@@ -334,9 +393,15 @@ struct VideoReader::Impl {
       // The keyframe at or before the target; seek when it lies beyond the decoder position
       // (decoding on would cost at least the frames up to it) or when the target is behind us.
       const std::int64_t key_index = decode_start(target);
-      const std::int64_t key_pts = frame_pts[static_cast<std::size_t>(key_index)];
-      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to(key_pts);
+      if (last_index < 0 || last_index >= target || key_index > last_index + 1 || at_eof) seek_to_key(key_index);
       std::int64_t reached = decode_target(target, key_index, slots, frame.get(), frame_bytes, out, false);
+      const std::int64_t earlier_key = key_index > 0 ? decode_start(key_index - 1) : key_index;
+      if (reached != target && earlier_key < key_index) {
+        // An open GOP's decoder can withhold the last pictures after a seek to the last
+        // keyframe (they wait on references it never saw): one keyframe earlier it has them.
+        seek_to_key(earlier_key);
+        reached = decode_target(target, earlier_key, slots, frame.get(), frame_bytes, out, false);
+      }
       if (reached != target) {
         // A seek can land where the decoder cannot show the target (a demuxer that does not
         // come back after a seek, a keyframe that is not a clean entry point): the file read
@@ -369,7 +434,7 @@ struct VideoReader::Impl {
     // Bounded: at most every frame of the video between the keyframe and the target, plus the
     // frames a seek may land before it.
     for (std::int64_t guard = 0; guard <= count + 16; ++guard) {
-      if (!next_frame(frame_ptr, target_pts)) break;
+      if (!next_frame(frame_ptr, target_pts) || seek_missed) break;
       const std::int64_t index = index_of_decoded(frame_ptr, key_index);
       last_index = index;
       if (index < target) continue;
@@ -413,6 +478,8 @@ struct VideoReader::Impl {
     decode_timestamps_only = other.decode_timestamps_only;
     times_from_decoder = other.times_from_decoder;
     counted_from_start = other.counted_from_start;
+    reorders_without_pts = other.reorders_without_pts;
+    counted_keys = other.counted_keys;
     info.frame_count = other.info.frame_count;
     info.frame_count_exact = other.info.frame_count_exact;
     indexed = true;
@@ -578,6 +645,7 @@ void VideoReader::Impl::reopen() {
   stream = nullptr;
   stream_index = -1;
   open_streams(*this);
+  forget_seek_proof();
   XCLIP_CHECK(stream_index == was, FormatError) << info.path << ": the file changed while it was being read";
   last_index = -1;
   at_eof = false;
@@ -632,7 +700,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   DecoderChoice choice;
   choice.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   choice.max_decoders = m.options.threads;
-  choice.counted_by_decoding = m.decode_timestamps_only;
+  choice.counted_by_decoding = m.decode_timestamps_only && m.counted_keys.empty();
   choice.frame_pixels = static_cast<double>(m.info.width) * m.info.height;
   const int workers = decoder_count(stretches, choice);
   if (workers == 1) {

@@ -1,6 +1,10 @@
 // Samplers are pure functions: checked on their own.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
+#include "video/display_order.h"
 #include "video/stretch_plan.h"
 #include "xclip/error.h"
 #include "xclip/video.h"
@@ -108,6 +112,31 @@ TEST(StretchPlanTest, SeveralDecodersOnlyWhenBalancedAndWorthAnOpen) {
   const std::vector<Stretch> lopsided = {{{999}, 1000}, {{5}, 10}};
   EXPECT_EQ(decoder_count(lopsided, c), 1);  // the busiest decoder would do nearly everything
   EXPECT_EQ(decoder_count({{{5}, 10}}, c), 1);
+}
+
+// Decode order of an MPEG-4 Part 2 open GOP: I0 P1 B2 B3 P4 B5 B6 I7 B8 B9 P10 (the B-frames
+// after I7 are shown before it), decode timestamps 0..10.
+std::vector<CodedPicture> pictures(const std::string& types, const std::string& keys) {
+  std::vector<CodedPicture> out;
+  for (std::size_t i = 0; i < types.size(); ++i)
+    out.push_back({types[i], keys[i] == 'K', static_cast<std::int64_t>(i)});
+  return out;
+}
+
+TEST(DisplayOrderTest, AnAnchorIsShownAfterTheBPicturesSentRightAfterIt) {
+  const auto open_gop = pictures("IPBBPBBIBBP", "K......K...");
+  EXPECT_EQ(keyframe_display_indices(open_gop, true), (std::map<std::int64_t, std::int64_t>{{0, 0}, {9, 7}}));
+  // Where B-pictures may be references (H.264), only keyframes no B-picture follows are placed.
+  EXPECT_EQ(keyframe_display_indices(open_gop, false), (std::map<std::int64_t, std::int64_t>{{0, 0}}));
+  const auto closed = pictures("IPBBPBBIPBB", "K......K...");
+  EXPECT_EQ(keyframe_display_indices(closed, false), (std::map<std::int64_t, std::int64_t>{{0, 0}, {7, 7}}));
+}
+
+TEST(DisplayOrderTest, UnknownTypesOrTimestampsThatDoNotIncreasePlaceNothing) {
+  EXPECT_TRUE(keyframe_display_indices(pictures("IP?B", "K..."), true).empty());
+  auto back = pictures("IPBB", "K...");
+  back[2].dts = 0;
+  EXPECT_TRUE(keyframe_display_indices(back, true).empty());
 }
 
 }  // namespace

@@ -314,11 +314,13 @@ TEST(VideoReaderTest, TimesAndSeekingStatistics) {
   EXPECT_THROW(r.frames_at_times({-1.0}), InvalidArgument);
 }
 
-// AVI with B-frames: no presentation times, so frames are counted from the first one and every
-// way back to it reopens the file. The open leaves the reader there: the first call starts
-// decoding at once, a later call for an earlier frame goes back once.
+// An MPEG program stream with B-frames: presentation times on some packets only and no seek
+// index, so frames are counted from the first one and every way back to it reopens the file.
+// The open leaves the reader there: the first call starts decoding at once, a later call for
+// an earlier frame goes back once.
 TEST(VideoReaderTest, StreamsCountedFromTheStartReopenOnlyToGoBack) {
-  const std::string path = make_video("counted_bframes.avi", source("160x120", 25, 2) + " -c:v mpeg4 -g 25 -bf 2");
+  const std::string path =
+      make_video("counted_bframes.mpg", source("160x120", 25, 2) + " -c:v mpeg2video -g 25 -bf 2 -f vob");
   VideoReader r = VideoReader::open(path);
   const DecodedFrames later = r.frames_at({30, 40});
   EXPECT_EQ(r.last_stats().seeks, 0) << "the open already left the reader at the first frame";
@@ -562,6 +564,105 @@ TEST(VideoLeadingPicturesTest, UndecodableStartsAreNotFrames) {
   }
 }
 
+// The presentation index of every frame ffprobe marks as a keyframe, default video stream.
+std::vector<std::int64_t> ffprobe_key_frames(const std::string& path) {
+  const std::string cmd = "ffprobe -v error -select_streams v:0 -show_entries frame=key_frame -of compact " + path +
+                          " 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  std::vector<std::int64_t> keys;
+  const std::string prefix = "frame|key_frame=";
+  char line[512];
+  for (std::int64_t index = 0; fgets(line, sizeof(line), pipe);) {
+    const std::string text(line);
+    if (text.rfind(prefix, 0) != 0) continue;  // side data of the frame before
+    if (text[prefix.size()] == '1') keys.push_back(index);
+    ++index;
+  }
+  pclose(pipe);
+  return keys;
+}
+
+// AVI keeps no presentation times; with B-frames the decoder reorders, so a keyframe's place
+// among the frames is not its place in the file (MPEG-4 Part 2 sends two B-frames after each
+// I-frame that are shown before it: an open GOP). Keyframe mode gives, for each target, the
+// keyframe at or before it in presentation order (ffprobe's key_frame), decoding little more
+// than that picture; exact mode seeks to those keyframes instead of decoding from the first
+// frame. Pictures and times are ffmpeg's.
+TEST(VideoAviBFramesTest, KeyframesInPresentationOrderAndSeeksInsteadOfDecodingFromTheStart) {
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"avi_open_gop.avi", source("160x120", 25, 10) + " -c:v mpeg4 -g 25 -bf 2"},
+      {"avi_h264_bframes.avi", source("160x120", 25, 10) + " -c:v libx264 -g 25 -bf 3 -pix_fmt yuv420p"}};
+  for (const auto& [name, args] : files) {
+    const std::string path = make_video(name, args);
+    const std::vector<std::int64_t> keys = ffprobe_key_frames(path);
+    ASSERT_GT(keys.size(), 5u) << path;
+    VideoOpenOptions keyframe_mode;
+    keyframe_mode.seek = SeekMode::Keyframe;
+    VideoReader fast = VideoReader::open(path, keyframe_mode);
+    const std::int64_t count = fast.info().frame_count;
+    ASSERT_EQ(count, ffprobe_frame_count(path)) << path;
+    const std::vector<std::int64_t> targets = sampling::uniform(count, 8);
+    const DecodedFrames got = fast.frames_at(targets);
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      const std::int64_t expected = *(std::upper_bound(keys.begin(), keys.end(), targets[k]) - 1);
+      EXPECT_EQ(got.indices[k], expected) << path << ": the keyframe at or before " << targets[k];
+    }
+    expect_ffmpeg_frames(path, got.indices, got);
+    EXPECT_LE(fast.last_stats().decoded_frames, 8) << path << ": one picture per keyframe";
+
+    VideoReader exact = VideoReader::open(path);
+    const DecodedFrames frames = exact.frames_at(targets);
+    expect_ffmpeg_frames(path, targets, frames);
+    EXPECT_GT(exact.last_stats().seeks, 1) << path;
+    EXPECT_LT(exact.last_stats().decoded_frames, count / 2) << path << ": decoded from the first frame";
+  }
+}
+
+// A frame whose picture the decoder cannot produce (its sample's bytes zeroed in an MJPEG MOV:
+// the container still lists it, the decoder finds no JPEG there) is an error naming it; with
+// OnMissing::Nearest the next picture stands in, reported with its index and distance, and
+// the frames around it are untouched.
+TEST(VideoMissingFrameTest, AnUndecodableFrameIsAnErrorOrAReportedSubstitution) {
+  const std::string original = make_video("mjpeg_intact.mov", source("160x120", 25, 2) + " -c:v mjpeg");
+  const std::string damaged = video_dir() + "/mjpeg_frame10_zeroed.mov";
+  {
+    const std::string cmd = "ffprobe -v error -select_streams v:0 -show_entries packet=pos,size -of csv=p=0 " +
+                            original + " | sed -n 11p";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    long long size = 0, pos = 0;
+    ASSERT_EQ(fscanf(pipe, "%lld,%lld", &size, &pos), 2) << cmd;
+    pclose(pipe);
+    std::ifstream in(original, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_LE(pos + size, static_cast<long long>(bytes.size()));
+    std::fill(bytes.begin() + pos, bytes.begin() + pos + size, '\0');
+    std::ofstream(damaged, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  VideoReader strict = VideoReader::open(damaged);
+  try {
+    strict.frames_at({9, 10, 11});
+    ADD_FAILURE() << "frame 10 has no picture, yet frames_at returned one";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("frame 10 of 50 cannot be decoded"), std::string::npos) << e.what();
+  }
+  VideoOpenOptions nearest;
+  nearest.on_missing = VideoOpenOptions::OnMissing::Nearest;
+  VideoReader lenient = VideoReader::open(damaged, nearest);
+  const DecodedFrames got = lenient.frames_at({9, 10, 11});
+  EXPECT_EQ(got.indices, (std::vector<std::int64_t>{9, 11, 11}));
+  EXPECT_EQ(got.substituted, (std::vector<std::int64_t>{0, 1, 0}));
+  EXPECT_NEAR(got.pts_seconds[1], 11 / 25.0, 1e-6);
+  const std::size_t bytes = got.frames.nbytes() / 3;
+  for (const auto& [row, frame] : {std::pair<std::size_t, std::int64_t>{0, 9}, {1, 11}, {2, 11}}) {
+    const std::vector<std::uint8_t> expected = ffmpeg_frame(original, frame);
+    ASSERT_EQ(expected.size(), bytes);
+    EXPECT_EQ(std::memcmp(got.frames.data<std::uint8_t>() + row * bytes, expected.data(), bytes), 0)
+        << "row " << row << " is not frame " << frame;
+  }
+}
+
 // Streams where a seek does not land where the target can be decoded from: MPEG program
 // streams with B-frames (VOB, DVD: the demuxer's seek lands after the GOP's I-frame), intra
 // refresh (no keyframes after the first: recovery points), open GOPs (the decoder withholds
@@ -583,6 +684,11 @@ TEST(VideoProgramStreamTest, BFramesAndDvdGiveFfmpegsFramesByIndex) {
     std::vector<std::int64_t> targets = sampling::uniform(count, 8);
     targets.push_back(count - 1);
     expect_ffmpeg_frames(path, targets, reader.frames_at(targets));
+    // Where a seek to the keyframe before the last frame does not reach it (a DVD's demuxer
+    // lands after the GOP's I-frame; intra refresh's key pictures are recovery points), one
+    // keyframe earlier does: the file is not read again from its first byte.
+    expect_ffmpeg_frames(path, {count - 1}, reader.frames_at({count - 1}));
+    EXPECT_LT(reader.last_stats().decoded_frames, count / 2) << path << ": decoded from the first frame";
   }
 }
 
@@ -616,6 +722,25 @@ TEST(VideoTruncatedTest, TheCutSampleIsNotCounted) {
   VideoReader reader = VideoReader::open(cut);
   EXPECT_EQ(reader.info().frame_count, ffprobe_frame_count(cut));
   EXPECT_NO_THROW(reader.frames_at({reader.info().frame_count - 1}));
+
+  // A damaged sample table (stts zeroed: no sample has a duration or a count) lists no frame:
+  // an error naming the file, not a video of 0 frames at 12,800 fps.
+  const std::string damaged = video_dir() + "/faststart_stts_zeroed.mp4";
+  {
+    std::ifstream in(full, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::size_t stts = bytes.find("stts");
+    ASSERT_NE(stts, std::string::npos);
+    bytes.replace(stts + 4, 36, 36, '\0');
+    std::ofstream(damaged, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  try {
+    VideoReader::open(damaged);
+    ADD_FAILURE() << "a file with no readable frame opened";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("faststart_stts_zeroed.mp4: the video stream has no frame"), std::string::npos)
+        << e.what();
+  }
 }
 
 // A stream that changes resolution (adaptive HLS, live streams): through a FrameSink each
