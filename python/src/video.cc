@@ -39,6 +39,7 @@ void bind_video(py::module_& m) {
       .def_readonly("duration_seconds", &VideoInfo::duration_seconds)
       .def_readonly("frame_count", &VideoInfo::frame_count)
       .def_readonly("frame_count_exact", &VideoInfo::frame_count_exact)
+      .def_readonly("frame_index", &VideoInfo::frame_index)
       .def("__repr__", [](const VideoInfo& i) {
         return "VideoInfo(path='" + i.path + "', codec='" + i.codec + "', " + std::to_string(i.width) + "x" +
                std::to_string(i.height) + ", frames=" + std::to_string(i.frame_count) + ")";

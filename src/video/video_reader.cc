@@ -114,6 +114,7 @@ struct VideoReader::Impl {
   // timestamps; stops at the first read error (a truncated file keeps what it has).
   void build_index() {
     if (indexed) return;
+    if (index_from_sample_table()) return;
     PacketPtr packet(av_packet_alloc());
     std::int64_t synthetic = 0;
     bool all_pts = true, any_pts = false;  // any: a presentation time other than the decode time
@@ -189,7 +190,53 @@ struct VideoReader::Impl {
     indexed = true;
     info.frame_count = static_cast<std::int64_t>(frame_pts.size());
     info.frame_count_exact = true;
+    info.frame_index = "packets";
     seek_to_start();
+  }
+
+  // MP4 / MOV sample tables list every sample with its decode time, position, size and
+  // whether it is a keyframe. Without reordering a sample's presentation time is its decode
+  // time, so the table is the frame index, exact, without reading the file. Anything the
+  // table may not tell truly (B-frames, an edit list hiding samples, samples past the end of
+  // a truncated file, empty samples, fragments) leaves it to the packet scan.
+  bool index_from_sample_table() {
+    if (std::string(format->iformat->name).find("mp4") == std::string::npos) return false;
+    if (stream->codecpar->video_delay != 0 || stream->nb_frames <= 0) return false;
+    const int entries = avformat_index_get_entries_count(stream);
+    if (entries != stream->nb_frames) return false;
+    const std::int64_t file_size = avio_size(format->pb);
+    std::vector<std::int64_t> times, keys;
+    for (int i = 0; i < entries; ++i) {
+      const AVIndexEntry* e = avformat_index_get_entry(stream, i);
+      if (e == nullptr || (e->flags & AVINDEX_DISCARD_FRAME) || e->size <= 0) return false;
+      if (file_size <= 0 || e->pos < 0 || e->pos + e->size > file_size) return false;
+      if (!times.empty() && e->timestamp <= times.back()) return false;
+      if (times.empty() && !(e->flags & AVINDEX_KEYFRAME)) return false;
+      times.push_back(e->timestamp);
+      if (e->flags & AVINDEX_KEYFRAME) keys.push_back(e->timestamp);
+    }
+    // A composition offset would shift every presentation time from the table's: the first
+    // packet shows there is none.
+    PacketPtr packet(av_packet_alloc());
+    bool offset = true;
+    while (true) {
+      arm();
+      if (av_read_frame(format.get(), packet.get()) < 0) break;
+      const bool ours = packet->stream_index == stream_index;
+      if (ours) offset = packet->pts != packet->dts || packet->dts != times.front();
+      av_packet_unref(packet.get());
+      if (ours) break;
+    }
+    seek_to_start();
+    if (offset) return false;
+    frame_pts = std::move(times);
+    keyframe_pts = std::move(keys);
+    first_pts = frame_pts.front();
+    indexed = true;
+    info.frame_count = static_cast<std::int64_t>(frame_pts.size());
+    info.frame_count_exact = true;
+    info.frame_index = "sample table";
+    return true;
   }
 
   // The frames shown before the first picture the decoder gives from the start of the file
@@ -482,6 +529,7 @@ struct VideoReader::Impl {
     counted_keys = other.counted_keys;
     info.frame_count = other.info.frame_count;
     info.frame_count_exact = other.info.frame_count_exact;
+    info.frame_index = other.info.frame_index;
     indexed = true;
   }
 

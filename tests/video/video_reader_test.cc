@@ -619,6 +619,41 @@ TEST(VideoAviBFramesTest, KeyframesInPresentationOrderAndSeeksInsteadOfDecodingF
   }
 }
 
+// MP4 / MOV without reordering open from their sample table (nothing read but the header),
+// and only where it is exact: the counts, frames and times equal ffmpeg's either way, and
+// files the table could misdescribe (B-frames, an edit list, a cut file, Matroska) are scanned.
+TEST(VideoSampleTableTest, UsedWhereExactAndEqualToTheScan) {
+  const std::string x264 = " -c:v libx264 -pix_fmt yuv420p -g 20";
+  const std::string no_b =
+      make_video("table_no_b.mp4", source("160x120", 25, 4) + x264 + " -bf 0 -movflags +faststart");
+  const std::string vfr = make_video("table_vfr.mov", source("160x120", 25, 4) +
+                                                          " -vf setpts='if(lt(N\\,30)\\,N/25\\,30/25+(N-30)/8)/TB'"
+                                                          " -fps_mode vfr" + x264 + " -bf 0");
+  const std::string with_b = make_video("table_b.mp4", source("160x120", 25, 4) + x264 + " -bf 2");
+  const std::string trimmed = make_video("table_edit_list.mp4", "-ss 0.5 -i " + no_b + " -c copy -t 2");
+  const std::string mkv = make_video("table_no_b.mkv", "-i " + no_b + " -c copy");
+  const std::string cut = video_dir() + "/table_no_b_cut.mp4";
+  {
+    std::ifstream in(no_b, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 2 / 3));
+  }
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {no_b, "sample table"}, {vfr, "sample table"}, {with_b, "packets"}, {mkv, "packets"}, {cut, "packets"},
+      {trimmed, ""}};  // "": whichever the edit list allows; the frames must be ffmpeg's
+  for (const auto& [path, index] : files) {
+    VideoReader reader = VideoReader::open(path);
+    if (!index.empty()) {
+      EXPECT_EQ(reader.info().frame_index, index) << path;
+    }
+    const std::int64_t count = reader.info().frame_count;
+    EXPECT_EQ(count, ffprobe_frame_count(path)) << path << " (" << reader.info().frame_index << ")";
+    std::vector<std::int64_t> targets = sampling::uniform(count, 6);
+    targets.push_back(count - 1);
+    expect_ffmpeg_frames(path, targets, reader.frames_at(targets));
+  }
+}
+
 // A frame whose picture the decoder cannot produce (its sample's bytes zeroed in an MJPEG MOV:
 // the container still lists it, the decoder finds no JPEG there) is an error naming it; with
 // OnMissing::Nearest the next picture stands in, reported with its index and distance, and

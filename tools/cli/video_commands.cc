@@ -52,7 +52,8 @@ nlohmann::json info_json(const VideoInfo& i) {
           {"average_fps", i.average_fps},
           {"duration_seconds", i.duration_seconds},
           {"frame_count", i.frame_count},
-          {"frame_count_exact", i.frame_count_exact}};
+          {"frame_count_exact", i.frame_count_exact},
+          {"frame_index", i.frame_index}};
 }
 
 }  // namespace
