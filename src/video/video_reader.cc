@@ -261,6 +261,7 @@ struct VideoReader::Impl {
   // counted from it (decode_start is then 0 for every target, or for those before the first
   // keyframe placed).
   void seek_to_key(std::int64_t key_index) {
+    forget_seek_proof();
     const auto counted_key = counted_keys.find(key_index);
     if (counted_from_start || (reorders_without_pts && counted_key == counted_keys.end())) {
       if (!at_start) ++stats.seeks;
@@ -748,7 +749,7 @@ DecodedFrames VideoReader::frames_at(const std::vector<std::int64_t>& indices, c
   DecoderChoice choice;
   choice.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   choice.max_decoders = m.options.threads;
-  choice.counted_by_decoding = m.decode_timestamps_only && m.counted_keys.empty();
+  choice.counted_by_decoding = m.decode_timestamps_only;
   choice.frame_pixels = static_cast<double>(m.info.width) * m.info.height;
   const int workers = decoder_count(stretches, choice);
   if (workers == 1) {
