@@ -84,7 +84,8 @@ struct VideoReader::Impl {
   // in program streams: frames are counted by decoding, and each frame's time is the decoder's
   // (best_effort_timestamp), as ffmpeg's. (AVI's times, where present, are decode times.)
   bool times_from_decoder = false;
-  bool counted_from_start = false;
+  // Frames counted from the first one: the decoder reorders and no keyframe could be placed.
+  bool counted_from_start() const { return reorders_without_pts && counted_keys.empty(); }
 
   // Decoder position: presentation index of the last frame received, -1 after a seek.
   std::int64_t last_index = -1;
@@ -171,7 +172,6 @@ struct VideoReader::Impl {
     times_from_decoder = !all_pts && any_pts;
     reorders_without_pts = decode_timestamps_only && stream->codecpar->video_delay > 0;
     if (reorders_without_pts && !last_was_cut) counted_keys = picture_types.keyframes();
-    counted_from_start = reorders_without_pts && counted_keys.empty();
     // Equal timestamps stay: each packet is a frame (ffprobe -count_frames counts them too).
     std::sort(frame_pts.begin(), frame_pts.end());
     std::sort(keyframe_pts.begin(), keyframe_pts.end());
@@ -263,7 +263,7 @@ struct VideoReader::Impl {
   void seek_to_key(std::int64_t key_index) {
     forget_seek_proof();
     const auto counted_key = counted_keys.find(key_index);
-    if (counted_from_start || (reorders_without_pts && counted_key == counted_keys.end())) {
+    if (reorders_without_pts && counted_key == counted_keys.end()) {
       if (!at_start) ++stats.seeks;
       seek_to_start();
       return;
@@ -364,12 +364,12 @@ struct VideoReader::Impl {
 
   // Where decoding must start for frame `index` to be reached with its number known.
   std::int64_t decode_start(std::int64_t index) const {
-    return counted_from_start ? 0 : keyframe_index_at_or_before(index);
+    return counted_from_start() ? 0 : keyframe_index_at_or_before(index);
   }
 
   // Presentation index of the keyframe at or before frame `index`.
   std::int64_t keyframe_index_at_or_before(std::int64_t index) const {
-    if (reorders_without_pts) {
+    if (!counted_keys.empty()) {
       // Keyframes placed by picture type; frames before the first are reached from the start.
       const auto after = counted_keys.upper_bound(index);
       return after == counted_keys.begin() ? 0 : std::prev(after)->first;
@@ -525,7 +525,6 @@ struct VideoReader::Impl {
     first_pts = other.first_pts;
     decode_timestamps_only = other.decode_timestamps_only;
     times_from_decoder = other.times_from_decoder;
-    counted_from_start = other.counted_from_start;
     reorders_without_pts = other.reorders_without_pts;
     counted_keys = other.counted_keys;
     info.frame_count = other.info.frame_count;

@@ -619,6 +619,22 @@ TEST(VideoAviBFramesTest, KeyframesInPresentationOrderAndSeeksInsteadOfDecodingF
   }
 }
 
+// A program stream counted from its first frame, in keyframe mode: each target gets a frame
+// at or before it where a keyframe is in the stream, not the first frame for every target, and
+// the picture is ffmpeg's frame of the index reported.
+TEST(VideoProgramStreamTest, CountedStreamsInKeyframeModeDoNotCollapseToTheFirstFrame) {
+  const std::string path =
+      make_video("counted_bframes.mpg", source("160x120", 25, 2) + " -c:v mpeg2video -g 25 -bf 2 -f vob");
+  VideoOpenOptions keyframe_mode;
+  keyframe_mode.seek = SeekMode::Keyframe;
+  VideoReader reader = VideoReader::open(path, keyframe_mode);
+  const std::vector<std::int64_t> targets = sampling::uniform(reader.info().frame_count, 4);
+  const DecodedFrames got = reader.frames_at(targets);
+  for (std::size_t k = 0; k < targets.size(); ++k) EXPECT_LE(got.indices[k], targets[k]);
+  EXPECT_GT(got.indices.back(), 0) << "the second GOP's targets fell back to the first frame";
+  expect_ffmpeg_frames(path, got.indices, got);
+}
+
 // MP4 / MOV without reordering open from their sample table (nothing read but the header),
 // and only where it is exact: the counts, frames and times equal ffmpeg's either way, and
 // files the table could misdescribe (B-frames, an edit list, a cut file, Matroska) are scanned.
