@@ -50,6 +50,8 @@ make_seed ps_bframes.vob -c:v mpeg2video -bf 2 -g 6 -f vob
 make_seed hevc_open_gop.ts -c:v libx265 -x265-params keyint=5:open-gop=1:bframes=2:log-level=error -pix_fmt yuv420p
 make_seed intra_refresh.mp4 -c:v libx264 -x264-params intra-refresh=1:keyint=6 -pix_fmt yuv420p
 make_seed ten_bit_rotated.mp4 -c:v libx264 -pix_fmt yuv420p10le -metadata:s:v:0 rotate=90
+# MP4 sample tables read with their composition offsets ('ctts'), negative ones included.
+make_seed ctts_negative.mp4 -c:v libx264 -g 4 -bf 3 -pix_fmt yuv420p -movflags negative_cts_offsets
 make_seed two_streams.mkv -map 0 -map 0 -c:v libx264 -pix_fmt yuv420p -disposition:v:0 0 -disposition:v:1 default
 [ -f "$corpus/video/photo.jpg" ] || ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=64x48 -frames:v 1 \
   "$corpus/video/photo.jpg"

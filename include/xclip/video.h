@@ -27,8 +27,8 @@ struct VideoInfo {
   std::int64_t frame_count = 0;
   bool frame_count_exact = false;  // counted from packets, not read from the header
   // Where the exact count and the index -> time map came from: "packets" (every packet of the
-  // stream read), "sample table" (an MP4 / MOV without reordering: its table is exact, nothing
-  // is read), "" (FrameCountMode::Header: not built).
+  // stream read), "sample table" (an MP4 / MOV whose table is exact: decode times and
+  // composition offsets, read without the pictures), "" (FrameCountMode::Header: not built).
   std::string frame_index;
 };
 

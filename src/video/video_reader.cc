@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,7 @@ extern "C" {
 #include "core/check.h"
 #include "video/ffmpeg_handles.h"
 #include "video/frame_converter.h"
+#include "video/mp4_composition_offsets.h"
 #include "video/picture_types.h"
 #include "video/stretch_plan.h"
 #include "xclip/video.h"
@@ -195,40 +197,40 @@ struct VideoReader::Impl {
   }
 
   // MP4 / MOV sample tables list every sample with its decode time, position, size and
-  // whether it is a keyframe. Without reordering a sample's presentation time is its decode
-  // time, so the table is the frame index, exact, without reading the file. Anything the
-  // table may not tell truly (B-frames, an edit list hiding samples, samples past the end of
-  // a truncated file, empty samples, fragments) leaves it to the packet scan.
+  // whether it is a keyframe, and ('ctts') how much later each is shown: together the frame
+  // index, exact, without reading the file's pictures. Anything the table may not tell truly
+  // (an edit list hiding samples, samples past the end of a truncated file, empty samples,
+  // fragments, pictures shown before the first keyframe) leaves it to the packet scan.
   bool index_from_sample_table() {
     if (std::string(format->iformat->name).find("mp4") == std::string::npos) return false;
-    if (stream->codecpar->video_delay != 0 || stream->nb_frames <= 0) return false;
+    if (stream->nb_frames <= 0) return false;
     const int entries = avformat_index_get_entries_count(stream);
     if (entries != stream->nb_frames) return false;
     const std::int64_t file_size = avio_size(format->pb);
-    std::vector<std::int64_t> times, keys;
+    std::vector<std::int64_t> decode_times;
+    std::vector<bool> is_key;
     for (int i = 0; i < entries; ++i) {
       const AVIndexEntry* e = avformat_index_get_entry(stream, i);
       if (e == nullptr || (e->flags & AVINDEX_DISCARD_FRAME) || e->size <= 0) return false;
       if (file_size <= 0 || e->pos < 0 || e->pos + e->size > file_size) return false;
-      if (!times.empty() && e->timestamp <= times.back()) return false;
-      if (times.empty() && !(e->flags & AVINDEX_KEYFRAME)) return false;
-      times.push_back(e->timestamp);
-      if (e->flags & AVINDEX_KEYFRAME) keys.push_back(e->timestamp);
+      if (!decode_times.empty() && e->timestamp <= decode_times.back()) return false;
+      if (decode_times.empty() && !(e->flags & AVINDEX_KEYFRAME)) return false;
+      decode_times.push_back(e->timestamp);
+      is_key.push_back(e->flags & AVINDEX_KEYFRAME);
     }
-    // A composition offset would shift every presentation time from the table's: the first
-    // packet shows there is none.
-    PacketPtr packet(av_packet_alloc());
-    bool offset = true;
-    while (true) {
-      arm();
-      if (av_read_frame(format.get(), packet.get()) < 0) break;
-      const bool ours = packet->stream_index == stream_index;
-      if (ours) offset = packet->pts != packet->dts || packet->dts != times.front();
-      av_packet_unref(packet.get());
-      if (ours) break;
+    const auto offsets = mp4_composition_offsets(info.path, stream->id, entries);
+    if (!offsets) return false;
+    const std::optional<std::int64_t> shift = presentation_shift(decode_times, *offsets);
+    if (!shift) return false;
+    std::vector<std::int64_t> times(decode_times.size()), keys;
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      times[i] = decode_times[i] + (*offsets)[i] + *shift;
+      if (times[i] < times.front()) return false;  // shown before the first keyframe: maybe undecodable
+      if (is_key[i]) keys.push_back(times[i]);
     }
-    seek_to_start();
-    if (offset) return false;
+    std::sort(times.begin(), times.end());
+    if (std::adjacent_find(times.begin(), times.end()) != times.end()) return false;
+    std::sort(keys.begin(), keys.end());
     frame_pts = std::move(times);
     keyframe_pts = std::move(keys);
     first_pts = frame_pts.front();
@@ -237,6 +239,37 @@ struct VideoReader::Impl {
     info.frame_count_exact = true;
     info.frame_index = "sample table";
     return true;
+  }
+
+  // What FFmpeg adds to decode time + composition offset to give a packet's presentation time
+  // (a constant: the shift that keeps negative offsets from showing a frame before it is
+  // decoded), read from the first packets, which must all agree with the table. Nothing when
+  // a packet disagrees, lacks a timestamp or is one the demuxer drops.
+  std::optional<std::int64_t> presentation_shift(const std::vector<std::int64_t>& decode_times,
+                                                 const std::vector<std::int64_t>& offsets) {
+    constexpr std::size_t kPacketsChecked = 16;
+    PacketPtr packet(av_packet_alloc());
+    std::optional<std::int64_t> shift;
+    bool agree = true;
+    std::size_t sample = 0;
+    while (agree && sample < std::min(kPacketsChecked, decode_times.size())) {
+      arm();
+      if (av_read_frame(format.get(), packet.get()) < 0) {
+        agree = false;
+        break;
+      }
+      if (packet->stream_index == stream_index) {
+        agree = packet->dts == decode_times[sample] && packet->pts != AV_NOPTS_VALUE &&
+                !(packet->flags & AV_PKT_FLAG_DISCARD);
+        if (agree && !shift) shift = packet->pts - decode_times[sample] - offsets[sample];
+        agree = agree && packet->pts == decode_times[sample] + offsets[sample] + *shift;
+        ++sample;
+      }
+      av_packet_unref(packet.get());
+    }
+    seek_to_start();
+    if (!agree) return std::nullopt;
+    return shift;
   }
 
   // The frames shown before the first picture the decoder gives from the start of the file
@@ -391,6 +424,13 @@ struct VideoReader::Impl {
         return true;
       }
       if (err == AVERROR_EOF) return false;
+      if (err == AVERROR_INVALIDDATA) {
+        // A picture that would not decode (a threaded decoder reports it here, not when the
+        // packet is sent): skipped as ffmpeg skips it; a target it was is then missing, which
+        // the caller reports.
+        XCLIP_CHECK(++bad_packets < 10000, FormatError) << info.path << ": too many corrupt packets";
+        continue;
+      }
       if (err != AVERROR(EAGAIN)) fail_ffmpeg("decoding", err);
       if (at_eof) {
         // Drained without a frame: the decoder has nothing more to give.

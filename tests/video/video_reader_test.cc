@@ -635,9 +635,25 @@ TEST(VideoProgramStreamTest, CountedStreamsInKeyframeModeDoNotCollapseToTheFirst
   expect_ffmpeg_frames(path, got.indices, got);
 }
 
-// MP4 / MOV without reordering open from their sample table (nothing read but the header),
-// and only where it is exact: the counts, frames and times equal ffmpeg's either way, and
-// files the table could misdescribe (B-frames, an edit list, a cut file, Matroska) are scanned.
+// The time of every frame the reader shows equals ffprobe's (best_effort_timestamp) for the
+// same index: the whole index -> time map, not only the sampled frames'.
+void expect_every_frame_time(const std::string& path, VideoReader& reader) {
+  const std::int64_t count = reader.info().frame_count;
+  std::vector<std::int64_t> all(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) all[static_cast<std::size_t>(i)] = i;
+  const DecodedFrames got = reader.frames_at(all);
+  const std::vector<double> times = ffprobe_frame_times(path);
+  ASSERT_EQ(times.size(), all.size()) << path;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    ASSERT_NEAR(got.pts_seconds[i], times[i] - times[0], 1e-6) << path << ": frame " << i << "'s time";
+  }
+}
+
+// MP4 / MOV open from their sample table (decode times, keyframes and the 'ctts' composition
+// offsets; nothing read but the header and a few packets), and only where it is exact: the
+// counts, frames and times equal ffmpeg's either way, and files the table could misdescribe
+// (an edit list hiding samples, a cut file, fragments, leading pictures) are scanned, as is
+// Matroska.
 TEST(VideoSampleTableTest, UsedWhereExactAndEqualToTheScan) {
   const std::string x264 = " -c:v libx264 -pix_fmt yuv420p -g 20";
   const std::string no_b =
@@ -646,17 +662,34 @@ TEST(VideoSampleTableTest, UsedWhereExactAndEqualToTheScan) {
                                                           " -vf setpts='if(lt(N\\,30)\\,N/25\\,30/25+(N-30)/8)/TB'"
                                                           " -fps_mode vfr" + x264 + " -bf 0");
   const std::string with_b = make_video("table_b.mp4", source("160x120", 25, 4) + x264 + " -bf 2");
+  const std::string with_b_first =
+      make_video("table_b_faststart.mp4", source("160x120", 25, 4) + x264 + " -bf 2 -movflags +faststart");
+  // Offsets below zero ('ctts' version 1): FFmpeg shifts every presentation time.
+  const std::string negative =
+      make_video("table_b_negative.mp4", source("160x120", 25, 4) + x264 + " -bf 3 -movflags negative_cts_offsets");
+  // Video as the second track, behind audio, at an NTSC rate.
+  const std::string second_track = make_video(
+      "table_b_second_track.mp4", "-f lavfi -i testsrc2=size=160x120:rate=30000/1001:duration=4 -f lavfi -i sine=duration=4 -map 1:a -map 0:v" +
+                                      x264 + " -bf 3 -c:a aac");
+  const std::string open_gop = make_video("table_open_gop.mov", source("160x120", 25, 4) + x264 + " -bf 2 -x264opts open_gop=1");
+  const std::string hevc = make_video("table_hevc.mp4", source("160x120", 25, 4) +
+                                                            " -c:v libx265 -x265-params log-level=error:keyint=20 -pix_fmt yuv420p");
+  const std::string fragmented =
+      make_video("table_fragmented.mp4", source("160x120", 25, 4) + x264 + " -bf 2 -movflags +frag_keyframe+empty_moov");
   const std::string trimmed = make_video("table_edit_list.mp4", "-ss 0.5 -i " + no_b + " -c copy -t 2");
+  const std::string trimmed_b = make_video("table_b_edit_list.mp4", "-ss 0.5 -i " + with_b + " -c copy -t 2");
   const std::string mkv = make_video("table_no_b.mkv", "-i " + no_b + " -c copy");
-  const std::string cut = video_dir() + "/table_no_b_cut.mp4";
+  const std::string cut = video_dir() + "/table_b_cut.mp4";
   {
-    std::ifstream in(no_b, std::ios::binary);
+    std::ifstream in(with_b_first, std::ios::binary);  // the header first: a cut keeps it
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::ofstream(cut, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 2 / 3));
   }
   const std::vector<std::pair<std::string, std::string>> files = {
-      {no_b, "sample table"}, {vfr, "sample table"}, {with_b, "packets"}, {mkv, "packets"}, {cut, "packets"},
-      {trimmed, ""}};  // "": whichever the edit list allows; the frames must be ffmpeg's
+      {no_b, "sample table"},   {vfr, "sample table"},  {with_b, "sample table"}, {with_b_first, "sample table"}, {negative, "sample table"},
+      {second_track, "sample table"}, {open_gop, "sample table"}, {hevc, "sample table"},
+      {fragmented, "packets"},  {mkv, "packets"},       {cut, "packets"},
+      {trimmed, ""}, {trimmed_b, ""}};  // "": whichever the edit list allows; the frames must be ffmpeg's
   for (const auto& [path, index] : files) {
     VideoReader reader = VideoReader::open(path);
     if (!index.empty()) {
@@ -667,6 +700,7 @@ TEST(VideoSampleTableTest, UsedWhereExactAndEqualToTheScan) {
     std::vector<std::int64_t> targets = sampling::uniform(count, 6);
     targets.push_back(count - 1);
     expect_ffmpeg_frames(path, targets, reader.frames_at(targets));
+    expect_every_frame_time(path, reader);
   }
 }
 
