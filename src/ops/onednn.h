@@ -27,4 +27,13 @@ dnnl::matmul::primitive_desc weights_layout_probe(std::int64_t K, std::int64_t N
 std::unique_ptr<dnnl::memory> reorder_linear_weights(const void* W, std::int64_t N, std::int64_t K,
                                                      dnnl::memory::data_type type, const dnnl::memory::desc& layout);
 
+// W [N, K] int8 row-major written into `layout` by this library instead of oneDNN's reorder
+// (whose generic s8 path runs at ~300 MB/s: ~0.3 s of every int8 process start for
+// base-patch32): any 2-D blocked layout, with or without the s8·s8 compensation oneDNN appends
+// (one int32 per output column, -128 · Σ_k W[n, k], after the padded weights). Returns false,
+// writing nothing, for a layout it does not know (the caller then reorders with oneDNN);
+// where it returns true the bytes equal oneDNN's (tests/ops/onednn_pack_test.cc).
+bool pack_s8_weights(const std::int8_t* W, std::int64_t N, std::int64_t K, const dnnl::memory::desc& layout,
+                     void* out);
+
 }  // namespace xclip::ops
