@@ -98,19 +98,23 @@ std::optional<std::uint32_t> track_id_of(BoxReader& file, const Span& tkhd) {
   return big_endian_32(id);
 }
 
-// The 'stbl' of the track named `track_id`, if the file has exactly such a track.
+// The 'stbl' of the track named `track_id`, if the file has exactly one such track (two
+// would leave it unclear which one FFmpeg read).
 std::optional<Span> sample_table_of(BoxReader& file, std::uint32_t track_id) {
   const std::optional<Span> moov = file.child(file.file(), fourcc("moov"));
   if (!moov) return std::nullopt;
+  std::optional<Span> found;
   for (std::optional<Span> trak = file.child(*moov, fourcc("trak")); trak;
        trak = file.child(*moov, fourcc("trak"), &*trak)) {
     const std::optional<Span> tkhd = file.child(*trak, fourcc("tkhd"));
     if (!tkhd || track_id_of(file, *tkhd) != track_id) continue;
-    const std::optional<Span> mdia = file.child(*trak, fourcc("mdia"));
-    const std::optional<Span> minf = mdia ? file.child(*mdia, fourcc("minf")) : std::nullopt;
-    return minf ? file.child(*minf, fourcc("stbl")) : std::nullopt;
+    if (found) return std::nullopt;
+    found = trak;
   }
-  return std::nullopt;
+  if (!found) return std::nullopt;
+  const std::optional<Span> mdia = file.child(*found, fourcc("mdia"));
+  const std::optional<Span> minf = mdia ? file.child(*mdia, fourcc("minf")) : std::nullopt;
+  return minf ? file.child(*minf, fourcc("stbl")) : std::nullopt;
 }
 
 }  // namespace

@@ -200,7 +200,8 @@ struct VideoReader::Impl {
   // whether it is a keyframe, and ('ctts') how much later each is shown: together the frame
   // index, exact, without reading the file's pictures. Anything the table may not tell truly
   // (an edit list hiding samples, samples past the end of a truncated file, empty samples,
-  // fragments, pictures shown before the first keyframe) leaves it to the packet scan.
+  // fragments, pictures shown before the first keyframe, packets that disagree with it) leaves
+  // it to the packet scan.
   bool index_from_sample_table() {
     if (std::string(format->iformat->name).find("mp4") == std::string::npos) return false;
     if (stream->nb_frames <= 0) return false;
@@ -212,7 +213,7 @@ struct VideoReader::Impl {
     for (int i = 0; i < entries; ++i) {
       const AVIndexEntry* e = avformat_index_get_entry(stream, i);
       if (e == nullptr || (e->flags & AVINDEX_DISCARD_FRAME) || e->size <= 0) return false;
-      if (file_size <= 0 || e->pos < 0 || e->pos + e->size > file_size) return false;
+      if (file_size <= 0 || e->pos < 0 || e->pos > file_size || e->size > file_size - e->pos) return false;
       if (!decode_times.empty() && e->timestamp <= decode_times.back()) return false;
       if (decode_times.empty() && !(e->flags & AVINDEX_KEYFRAME)) return false;
       decode_times.push_back(e->timestamp);
@@ -224,7 +225,9 @@ struct VideoReader::Impl {
     if (!shift) return false;
     std::vector<std::int64_t> times(decode_times.size()), keys;
     for (std::size_t i = 0; i < times.size(); ++i) {
-      times[i] = decode_times[i] + (*offsets)[i] + *shift;
+      std::int64_t offset = 0;  // a hostile table's times may not add up in 64 bits
+      if (__builtin_add_overflow((*offsets)[i], *shift, &offset)) return false;
+      if (__builtin_add_overflow(decode_times[i], offset, &times[i])) return false;
       if (times[i] < times.front()) return false;  // shown before the first keyframe: maybe undecodable
       if (is_key[i]) keys.push_back(times[i]);
     }
@@ -261,8 +264,11 @@ struct VideoReader::Impl {
       if (packet->stream_index == stream_index) {
         agree = packet->dts == decode_times[sample] && packet->pts != AV_NOPTS_VALUE &&
                 !(packet->flags & AV_PKT_FLAG_DISCARD);
-        if (agree && !shift) shift = packet->pts - decode_times[sample] - offsets[sample];
-        agree = agree && packet->pts == decode_times[sample] + offsets[sample] + *shift;
+        std::int64_t table_time = 0, packet_shift = 0;  // a hostile table's times may overflow
+        agree = agree && !__builtin_add_overflow(decode_times[sample], offsets[sample], &table_time) &&
+                !__builtin_sub_overflow(packet->pts, table_time, &packet_shift);
+        if (agree && !shift) shift = packet_shift;
+        agree = agree && packet_shift == *shift;
         ++sample;
       }
       av_packet_unref(packet.get());

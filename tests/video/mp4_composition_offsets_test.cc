@@ -99,6 +99,9 @@ TEST(Mp4CompositionOffsetsTest, AnswersNothingForTablesItCannotVouchFor) {
   const std::size_t moov = overlong.find("moov") - 4;
   overlong.replace(moov, 4, be32(0x7FFFFFFF));
   EXPECT_EQ(mp4_composition_offsets(write("overlong", overlong), 1, 2), std::nullopt) << "a box past the file";
+  EXPECT_EQ(mp4_composition_offsets(write("same_id_twice", movie(track(1, ctts({{2, 5}})) + track(1, ""))), 1, 2),
+            std::nullopt)
+      << "two tracks with one ID";
   EXPECT_EQ(mp4_composition_offsets(write("no_moov", box("ftyp", "isom") + box("mdat", "x")), 1, 2), std::nullopt);
   EXPECT_EQ(mp4_composition_offsets(std::string(XCLIP_TEST_SCRATCH_DIR) + "/ctts_missing.mp4", 1, 2), std::nullopt);
   EXPECT_EQ(mp4_composition_offsets(write("good", movie(track(1, ctts({{2, 5}})))), 1, 0), std::nullopt);
