@@ -1,4 +1,7 @@
 // xclip: command-line front end. Exit codes: 0 ok, 1 runtime error, 2 usage error.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -38,6 +41,20 @@ Run 'xclip <command> --help' for the options of a command.
   return 2;
 }
 
+// libgomp (the OpenMP of the model's kernels and of oneDNN) reads its spin policy as it loads,
+// before main: a thread done with its share of a parallel region spins up to GOMP_SPINCOUNT
+// iterations (300,000 by default) for the next one. Where the model shares the cores with the
+// prefetcher's decoder threads that spinning takes their time: indexing 60 s of 1080p in int8
+// with 2 s windows took 9.6 s with the default and 8.6 s with 1,000 (docs/search.md). The
+// commands that decode while the model runs therefore start again, once, with a short spin,
+// unless the caller chose a policy; if the restart fails they run on as they are.
+void restart_with_short_openmp_spin(const std::string& command, char** argv) {
+  if (command != "index" && command != "embed" && command != "classify") return;
+  if (std::getenv("GOMP_SPINCOUNT") != nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +67,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string command = argv[1];
+  restart_with_short_openmp_spin(command, argv);
   try {
     if (command == "classify") return xclip::cli::run_classify(argc, argv);
     if (command == "embed") return xclip::cli::run_embed(argc, argv);
