@@ -33,7 +33,8 @@ VIDEOS = [("1080p, 10 s GOP, B-frames", "1920x1080", 250, 3),
 MODES = [("float32, exact, 2 s windows", "f32", ["--window", "2"]),
          ("int8, exact, 2 s windows", "int8", ["--window", "2"]),
          ("int8, keyframe, 2 s windows", "int8", ["--window", "2", "--seek", "keyframe"]),
-         ("int8, exact, 10 s windows", "int8", ["--window", "10"])]
+         ("int8, exact, 10 s windows", "int8", ["--window", "10"]),
+         ("float32, exact, 10 s windows", "f32", ["--window", "10"])]
 NOUNS = ["a dog", "a cat", "a person", "a car", "colour bars", "a test pattern", "a clock", "the sea", "a crowd",
          "a bicycle"]
 ACTIONS = ["running", "standing still", "moving left", "turning", "in the dark", "on a bright day", "close up",
