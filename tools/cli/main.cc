@@ -45,7 +45,7 @@ Run 'xclip <command> --help' for the options of a command.
 // before main: a thread done with its share of a parallel region spins up to GOMP_SPINCOUNT
 // iterations (300,000 by default) for the next one. Where the model shares the cores with the
 // prefetcher's decoder threads that spinning takes their time: indexing 60 s of 1080p in int8
-// with 2 s windows took 9.6 s with the default and 8.6 s with 1,000 (docs/search.md). The
+// with 2 s windows took 9.8 s with the default and 8.7 s with 1,000 (docs/search.md). The
 // commands that decode while the model runs therefore start again, once, with a short spin,
 // unless the caller chose a policy; if the restart fails they run on as they are.
 void restart_with_short_openmp_spin(const std::string& command, char** argv) {
