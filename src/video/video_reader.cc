@@ -188,12 +188,17 @@ struct VideoReader::Impl {
     // 0 frames at 12,800 fps), not an empty video.
     XCLIP_CHECK(!frame_pts.empty(), FormatError)
         << info.path << ": the video stream has no frame that can be read (damaged or missing sample index)";
+    publish_index("packets");
+    seek_to_start();
+  }
+
+  // frame_pts and keyframe_pts are final: the count and the map become the video's.
+  void publish_index(const char* source) {
     first_pts = frame_pts.front();
     indexed = true;
     info.frame_count = static_cast<std::int64_t>(frame_pts.size());
     info.frame_count_exact = true;
-    info.frame_index = "packets";
-    seek_to_start();
+    info.frame_index = source;
   }
 
   // MP4 / MOV sample tables list every sample with its decode time, position, size and
@@ -221,13 +226,15 @@ struct VideoReader::Impl {
     }
     const auto offsets = mp4_composition_offsets(info.path, stream->id, entries);
     if (!offsets) return false;
-    const std::optional<std::int64_t> shift = presentation_shift(decode_times, *offsets);
-    if (!shift) return false;
+    // Decode time + composition offset of each sample; a hostile table's may overflow.
     std::vector<std::int64_t> times(decode_times.size()), keys;
     for (std::size_t i = 0; i < times.size(); ++i) {
-      std::int64_t offset = 0;  // a hostile table's times may not add up in 64 bits
-      if (__builtin_add_overflow((*offsets)[i], *shift, &offset)) return false;
-      if (__builtin_add_overflow(decode_times[i], offset, &times[i])) return false;
+      if (__builtin_add_overflow(decode_times[i], (*offsets)[i], &times[i])) return false;
+    }
+    const std::optional<std::int64_t> shift = presentation_shift(decode_times, times);
+    if (!shift) return false;
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      if (__builtin_add_overflow(times[i], *shift, &times[i])) return false;
       if (times[i] < times.front()) return false;  // shown before the first keyframe: maybe undecodable
       if (is_key[i]) keys.push_back(times[i]);
     }
@@ -236,20 +243,16 @@ struct VideoReader::Impl {
     std::sort(keys.begin(), keys.end());
     frame_pts = std::move(times);
     keyframe_pts = std::move(keys);
-    first_pts = frame_pts.front();
-    indexed = true;
-    info.frame_count = static_cast<std::int64_t>(frame_pts.size());
-    info.frame_count_exact = true;
-    info.frame_index = "sample table";
+    publish_index("sample table");
     return true;
   }
 
-  // What FFmpeg adds to decode time + composition offset to give a packet's presentation time
-  // (a constant: the shift that keeps negative offsets from showing a frame before it is
-  // decoded), read from the first packets, which must all agree with the table. Nothing when
-  // a packet disagrees, lacks a timestamp or is one the demuxer drops.
+  // What FFmpeg adds to the table's time (decode time + composition offset) to give a packet's
+  // presentation time (a constant: the shift that keeps negative offsets from showing a frame
+  // before it is decoded), read from the first packets, which must all agree with the table.
+  // Nothing when a packet disagrees, lacks a timestamp or is one the demuxer drops.
   std::optional<std::int64_t> presentation_shift(const std::vector<std::int64_t>& decode_times,
-                                                 const std::vector<std::int64_t>& offsets) {
+                                                 const std::vector<std::int64_t>& table_times) {
     constexpr std::size_t kPacketsChecked = 16;
     PacketPtr packet(av_packet_alloc());
     std::optional<std::int64_t> shift;
@@ -264,9 +267,8 @@ struct VideoReader::Impl {
       if (packet->stream_index == stream_index) {
         agree = packet->dts == decode_times[sample] && packet->pts != AV_NOPTS_VALUE &&
                 !(packet->flags & AV_PKT_FLAG_DISCARD);
-        std::int64_t table_time = 0, packet_shift = 0;  // a hostile table's times may overflow
-        agree = agree && !__builtin_add_overflow(decode_times[sample], offsets[sample], &table_time) &&
-                !__builtin_sub_overflow(packet->pts, table_time, &packet_shift);
+        std::int64_t packet_shift = 0;
+        agree = agree && !__builtin_sub_overflow(packet->pts, table_times[sample], &packet_shift);
         if (agree && !shift) shift = packet_shift;
         agree = agree && packet_shift == *shift;
         ++sample;
@@ -423,6 +425,10 @@ struct VideoReader::Impl {
   bool next_frame(AVFrame* frame, std::int64_t needed_pts) {
     PacketPtr packet(av_packet_alloc());
     int bad_packets = 0;
+    // Corrupt data is skipped as ffmpeg skips it, but not forever.
+    const auto skip_corrupt = [&] {
+      XCLIP_CHECK(++bad_packets < 10000, FormatError) << info.path << ": too many corrupt packets";
+    };
     while (true) {
       int err = avcodec_receive_frame(codec.get(), frame);
       if (err == 0) {
@@ -432,9 +438,8 @@ struct VideoReader::Impl {
       if (err == AVERROR_EOF) return false;
       if (err == AVERROR_INVALIDDATA) {
         // A picture that would not decode (a threaded decoder reports it here, not when the
-        // packet is sent): skipped as ffmpeg skips it; a target it was is then missing, which
-        // the caller reports.
-        XCLIP_CHECK(++bad_packets < 10000, FormatError) << info.path << ": too many corrupt packets";
+        // packet is sent); a target it was is then missing, which the caller reports.
+        skip_corrupt();
         continue;
       }
       if (err != AVERROR(EAGAIN)) fail_ffmpeg("decoding", err);
@@ -467,8 +472,7 @@ struct VideoReader::Impl {
       err = avcodec_send_packet(codec.get(), packet.get());
       av_packet_unref(packet.get());
       if (err == AVERROR_INVALIDDATA) {
-        // Corrupt data: skip the packet as ffmpeg does, but not forever.
-        XCLIP_CHECK(++bad_packets < 10000, FormatError) << info.path << ": too many corrupt packets";
+        skip_corrupt();
         continue;
       }
       if (err < 0 && err != AVERROR(EAGAIN)) fail_ffmpeg("decoding", err);
