@@ -76,6 +76,11 @@ class Model {
                                                    const LoadOptions& options = {});
   ~Model();
 
+  // What load() with `requested` would run the folder's linear layers in (Auto resolved:
+  // int8 for a converted folder whose self-check passed here, else float32), read from its
+  // weight headers and conversion record without building the model.
+  static WeightType resolve_weights(const std::string& folder, WeightType requested);
+
   // The floating-point weights (state-dict name, shape) a model of `config` reads, in
   // module order: what from_weights() needs, e.g. to initialise a model from a config.
   static std::vector<std::pair<std::string, std::vector<std::int64_t>>> weight_shapes(const XCLIPConfig& config,

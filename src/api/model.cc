@@ -47,6 +47,12 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
+bool auto_may_run_int8(WeightType requested, const io::WeightStore& store, const std::string& folder) {
+  return requested == WeightType::Auto && store.holds_int8() &&
+         api::int8_check_trusted(read_conversion_check(folder), int8_products_exact());
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -128,14 +134,14 @@ std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const Lo
     impl->threads = threads;
     impl->config = XCLIPConfig::from_file(path + "/config.json");
     impl->store = io::WeightStore::open_folder(path);
-    // Auto runs an int8 folder in int8 only when convert_model's self-check passed for it.
-    bool int8_trusted = false;
-    if (options.weights == WeightType::Auto && impl->store.holds_int8()) {
-      int8_trusted = api::int8_check_trusted(read_conversion_check(path), int8_products_exact());
-    }
-    impl->build(options, int8_trusted);
+    impl->build(options, auto_may_run_int8(options.weights, impl->store, path));
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   });
+}
+
+WeightType Model::resolve_weights(const std::string& folder, WeightType requested) {
+  const io::WeightStore store = io::WeightStore::open_folder(folder);
+  return to_weight_type(model::resolve_precision(requested, store, auto_may_run_int8(requested, store, folder)));
 }
 
 std::shared_ptr<const Model> Model::from_weights(const XCLIPConfig& config, std::map<std::string, Tensor> weights,

@@ -47,8 +47,9 @@ struct WindowChunk {
   Tensor pixels;                      // F32 [windows, T, 3, H, W]
 };
 
-WindowChunk decode_chunk(IndexShard& shard, VideoReader& reader, const std::vector<std::pair<double, double>>& spans,
-                         std::size_t begin, std::size_t end, bool timed) {
+WindowChunk decode_chunk(const IndexShard& shard, const VideoProcessor& processor, VideoReader& reader,
+                         const std::vector<std::pair<double, double>>& spans, std::size_t begin, std::size_t end,
+                         bool timed) {
   const IndexSettings& settings = shard.settings;
   WindowChunk chunk;
   std::vector<std::int64_t> all;
@@ -76,7 +77,7 @@ WindowChunk decode_chunk(IndexShard& shard, VideoReader& reader, const std::vect
             video::encode_jpeg_thumbnail(rgb, w, h, settings.thumbnail_size);
   };
   std::vector<std::int64_t> used;  // in keyframe mode the windows keep the frames actually used
-  const Tensor frames = pipeline::preprocess_frames(reader, all, shard.processor->video_processor(), used, thumbnail);
+  const Tensor frames = pipeline::preprocess_frames(reader, all, processor, used, thumbnail);
   chunk.pictures_decoded = reader.last_stats().decoded_frames;
   chunk.pixels = frames.reshaped(
       {static_cast<std::int64_t>(chunk.windows.size()), t, frames.dim(1), frames.dim(2), frames.dim(3)});
@@ -86,7 +87,7 @@ WindowChunk decode_chunk(IndexShard& shard, VideoReader& reader, const std::vect
   return chunk;
 }
 
-void produce_windows(IndexShard& shard, const std::vector<FileVersion>& files,
+void produce_windows(const IndexShard& shard, const VideoProcessor& processor, const std::vector<FileVersion>& files,
                      const pipeline::Prefetcher<WindowChunk>::Emit& emit) {
   VideoOpenOptions open;
   open.limits = shard.options.decode_limits;
@@ -101,7 +102,8 @@ void produce_windows(IndexShard& shard, const std::vector<FileVersion>& files,
       if (!(duration > 0) && info.average_fps > 0) duration = static_cast<double>(info.frame_count) / info.average_fps;
       const auto spans = plan_windows(duration, shard.settings);
       for (std::size_t first = 0; first < spans.size(); first += batch) {
-        WindowChunk chunk = decode_chunk(shard, reader, spans, first, std::min(spans.size(), first + batch), duration > 0);
+        WindowChunk chunk =
+            decode_chunk(shard, processor, reader, spans, first, std::min(spans.size(), first + batch), duration > 0);
         chunk.file = f;
         chunk.first = first == 0;
         chunk.last = first + batch >= spans.size();
@@ -195,18 +197,11 @@ void IndexShard::create() {
 
 // The precision the index is built in: the one asked for, or what Auto means for this
 // folder everywhere else (int8 for a converted folder whose self-check passed, else
-// float32), found by loading the model the update is about to use anyway.
+// float32). Read from the folder, not by loading the model: the update loads it while the
+// first file decodes.
 WeightType IndexShard::created_dtype(const std::string& folder) {
   if (options.loaded_model) return options.loaded_model->weights();
-  if (options.dtype != WeightType::Auto) return options.dtype;
-  std::lock_guard<std::mutex> lock(shared_model->mutex);
-  if (!shared_model->model) {
-    LoadOptions load;
-    load.num_threads = options.num_threads;
-    load.hub = options.hub;
-    shared_model->model = Model::load(folder, load);
-  }
-  return shared_model->model->weights();
+  return Model::resolve_weights(folder, options.dtype);
 }
 
 void IndexShard::read_meta() {
@@ -247,8 +242,7 @@ void IndexShard::read_meta() {
       << dtype_name(options.loaded_model->weights()) << " (load it with --dtype matching the index)";
 }
 
-void IndexShard::ensure_model() {
-  if (session) return;
+void IndexShard::check_model_folder() {
   XCLIP_CHECK(fs::exists(fs::path(model_path) / "config.json"), IoError)
       << store.dir() << ": the index's model " << store.required_meta("model") << " is no longer at " << model_path
       << "; pass the same model explicitly (--model)";
@@ -256,6 +250,11 @@ void IndexShard::ensure_model() {
   XCLIP_CHECK(fingerprint == store.required_meta("model_fingerprint"), InvalidArgument)
       << store.dir() << ": the model folder " << model_path << " changed since the index was built (fingerprint "
       << fingerprint << ", recorded " << store.required_meta("model_fingerprint") << ")";
+}
+
+void IndexShard::ensure_model() {
+  if (session) return;
+  check_model_folder();
   std::shared_ptr<const Model> model;
   {
     std::lock_guard<std::mutex> lock(shared_model->mutex);
@@ -269,11 +268,22 @@ void IndexShard::ensure_model() {
       shared = Model::load(model_path, load);
     }
     model = shared;
-    if (!shared_model->processor)
-      shared_model->processor = std::make_shared<const XCLIPProcessor>(XCLIPProcessor::from_folder(model_path));
-    processor = shared_model->processor;
   }
   session = std::make_unique<Session>(model);
+}
+
+const VideoProcessor& IndexShard::video_processor() {
+  std::lock_guard<std::mutex> lock(shared_model->processors_mutex);
+  if (!shared_model->video_processor)
+    shared_model->video_processor = std::make_shared<const VideoProcessor>(VideoProcessor::from_folder(model_path));
+  return *shared_model->video_processor;
+}
+
+const Tokenizer& IndexShard::tokenizer() {
+  std::lock_guard<std::mutex> lock(shared_model->processors_mutex);
+  if (!shared_model->tokenizer)
+    shared_model->tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_folder(model_path));
+  return *shared_model->tokenizer;
 }
 
 Tensor IndexShard::text_features(const std::string& text) {
@@ -282,7 +292,7 @@ Tensor IndexShard::text_features(const std::string& text) {
       << "the query is not valid UTF-8 (byte " << bad << " of " << text.size() << ")";
   XCLIP_CHECK(!text.empty(), InvalidArgument) << "the query is empty";
   ensure_model();
-  return prompt_features(*session, processor->tokenizer(), {text});
+  return prompt_features(*session, tokenizer(), {text});
 }
 
 // get_video_features of a video's first window, sampled as the index samples windows.
@@ -292,7 +302,7 @@ Tensor IndexShard::video_features_of(const std::string& path) {
   SamplingOptions s;
   s.num_frames = settings.num_frames;
   const DecodedFrames frames = reader.frames_at(sample_clips(reader, s).indices.front());
-  return session->get_video_features(processor->video_processor().preprocess({frames.frames}));
+  return session->get_video_features(video_processor().preprocess({frames.frames}));
 }
 
 // Stored features of `ids` as the model takes them, in a buffer kept between queries.
@@ -406,9 +416,12 @@ void IndexShard::embed_files(const std::vector<FileVersion>& files, const std::v
                              const std::map<std::string, StoredVideo>& indexed, IndexUpdateReport& report,
                              const std::function<void(const std::string&, std::int64_t)>& on_file_done) {
   if (files.empty()) return;
-  ensure_model();
-  pipeline::Prefetcher<WindowChunk> prefetcher(
-      2, [&](const pipeline::Prefetcher<WindowChunk>::Emit& emit) { produce_windows(*this, files, emit); });
+  check_model_folder();
+  const VideoProcessor& processor = video_processor();
+  pipeline::Prefetcher<WindowChunk> prefetcher(2, [&](const pipeline::Prefetcher<WindowChunk>::Emit& emit) {
+    produce_windows(*this, processor, files, emit);
+  });
+  ensure_model();  // while the first windows decode: loading takes 0.1-0.2 s
   VideoRecord record;
   std::string error;
   std::int64_t pictures = 0;  // decoded for the current file

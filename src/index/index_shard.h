@@ -26,12 +26,15 @@ class Session;
 
 namespace xclip::index {
 
-// What the shards of one index share (they agree on the model): the model and its processor,
-// loaded once on first use, and the model folders' fingerprints, computed once each.
+// What the shards of one index share (they agree on the model): the model, its video
+// processor and its tokenizer, each loaded once on first use (indexing needs no tokenizer,
+// searching no video processor), and the model folders' fingerprints, computed once each.
 struct SharedModel {
-  std::mutex mutex;
+  std::mutex mutex;  // the model and the fingerprints
   std::shared_ptr<const Model> model;
-  std::shared_ptr<const XCLIPProcessor> processor;
+  std::mutex processors_mutex;  // apart: a shard's decoding starts while another loads the model
+  std::shared_ptr<const VideoProcessor> video_processor;
+  std::shared_ptr<const Tokenizer> tokenizer;
   std::map<std::string, std::string> fingerprints;  // folder -> folder_fingerprint
 
   std::string fingerprint(const std::string& folder);
@@ -55,7 +58,6 @@ struct IndexShard {
   WeightType dtype = WeightType::F32;
 
   std::shared_ptr<SharedModel> shared_model;
-  std::shared_ptr<const XCLIPProcessor> processor;
   std::unique_ptr<Session> session;
   std::shared_ptr<std::vector<float>> feature_buffer;  // reused by every stage 2
 
@@ -67,7 +69,11 @@ struct IndexShard {
   ~IndexShard();
 
   std::string db_path() { return store.db().path(); }
+  // Refuses a model folder that is gone or changed since the index was built.
+  void check_model_folder();
   void ensure_model();
+  const VideoProcessor& video_processor();
+  const Tokenizer& tokenizer();
   Tensor text_features(const std::string& text);
   Tensor video_features_of(const std::string& path);
 

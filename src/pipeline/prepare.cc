@@ -14,8 +14,9 @@ Tensor preprocess_frames(VideoReader& reader, const std::vector<std::int64_t>& i
   Tensor out;  // shaped by the first frame: the processor's output size does not change
   std::size_t frame_floats = 0;
   const auto sink = [&](const std::vector<std::size_t>& rows, const std::uint8_t* rgb, int h, int w, double pts) {
-    Tensor one = Tensor::empty(DType::U8, {1, h, w, 3});
-    std::memcpy(one.mutable_raw(), rgb, one.nbytes());
+    // The decoder's picture is read where it lies: it outlives this call, the view does not
+    // (a copy was 6 MB per 1080p frame).
+    const Tensor one = Tensor::borrow(DType::U8, {1, h, w, 3}, rgb, nullptr);
     const Tensor pixels = processor.preprocess_video(one);  // [1, 3, out_h, out_w]
     XCLIP_CHECK(!out.defined() || static_cast<std::size_t>(pixels.numel()) == frame_floats, FormatError)
         << reader.info().path << ": frames of different sizes give different model inputs (the processor does "

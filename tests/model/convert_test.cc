@@ -261,11 +261,18 @@ TEST(ConvertCheckTest, RecordsThePassingCheckAndAutoTrustsOnlyCheckedFolders) {
   EXPECT_EQ(recorded->to_json(), check.to_json());
   EXPECT_FALSE(read_conversion_check(tiny_model_dir()).has_value());
   EXPECT_EQ(Model::load(out)->weights(), WeightType::Int8);
+  // What the index records before it loads anything says what loading runs.
+  EXPECT_EQ(Model::resolve_weights(out, WeightType::Auto), WeightType::Int8);
+  EXPECT_EQ(Model::resolve_weights(tiny_model_dir(), WeightType::Auto), WeightType::F32);
+  EXPECT_EQ(Model::resolve_weights(tiny_model_dir(), WeightType::Int8), WeightType::Int8);
+  EXPECT_EQ(Model::resolve_weights(out, WeightType::F32), WeightType::F32);
+  EXPECT_THROW(Model::resolve_weights("/nonexistent/model", WeightType::Auto), IoError);
 
   // An int8 folder without a recorded check (an older convert) runs in float32 by default.
   edit_tensors(out, [](TensorList&) {});
   EXPECT_FALSE(read_conversion_check(out).has_value());
   EXPECT_EQ(Model::load(out)->weights(), WeightType::F32);
+  EXPECT_EQ(Model::resolve_weights(out, WeightType::Auto), WeightType::F32);
   LoadOptions int8;
   int8.weights = WeightType::Int8;
   EXPECT_EQ(Model::load(out, int8)->weights(), WeightType::Int8);
