@@ -140,7 +140,9 @@ std::shared_ptr<const Model> Model::load(const std::string& path_or_id, const Lo
 }
 
 WeightType Model::resolve_weights(const std::string& folder, WeightType requested) {
-  const io::WeightStore store = io::WeightStore::open_folder(folder);
+  // Only Auto depends on the folder; an explicit request is checked as load() checks it.
+  const io::WeightStore store = requested == WeightType::Auto ? io::WeightStore::open_folder(folder)
+                                                              : io::WeightStore::from_tensors({}, folder);
   return to_weight_type(model::resolve_precision(requested, store, auto_may_run_int8(requested, store, folder)));
 }
 
