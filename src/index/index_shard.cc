@@ -257,7 +257,7 @@ void IndexShard::ensure_model() {
   check_model_folder();
   std::shared_ptr<const Model> model;
   {
-    std::lock_guard<std::mutex> lock(shared_model->mutex);
+    std::lock_guard<std::mutex> lock(shared_model->model_mutex);
     std::shared_ptr<const Model>& shared = shared_model->model;
     if (options.loaded_model) {
       shared = options.loaded_model;
@@ -273,14 +273,14 @@ void IndexShard::ensure_model() {
 }
 
 const VideoProcessor& IndexShard::video_processor() {
-  std::lock_guard<std::mutex> lock(shared_model->processors_mutex);
+  std::lock_guard<std::mutex> lock(shared_model->mutex);
   if (!shared_model->video_processor)
     shared_model->video_processor = std::make_shared<const VideoProcessor>(VideoProcessor::from_folder(model_path));
   return *shared_model->video_processor;
 }
 
 const Tokenizer& IndexShard::tokenizer() {
-  std::lock_guard<std::mutex> lock(shared_model->processors_mutex);
+  std::lock_guard<std::mutex> lock(shared_model->mutex);
   if (!shared_model->tokenizer)
     shared_model->tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_folder(model_path));
   return *shared_model->tokenizer;

@@ -30,9 +30,11 @@ namespace xclip::index {
 // processor and its tokenizer, each loaded once on first use (indexing needs no tokenizer,
 // searching no video processor), and the model folders' fingerprints, computed once each.
 struct SharedModel {
-  std::mutex mutex;  // the model and the fingerprints
+  std::mutex model_mutex;  // held while the model loads
   std::shared_ptr<const Model> model;
-  std::mutex processors_mutex;  // apart: a shard's decoding starts while another loads the model
+  // The rest is quick to make and has its own lock: a shard checks its model folder and starts
+  // decoding while another loads the model.
+  std::mutex mutex;
   std::shared_ptr<const VideoProcessor> video_processor;
   std::shared_ptr<const Tokenizer> tokenizer;
   std::map<std::string, std::string> fingerprints;  // folder -> folder_fingerprint
