@@ -10,9 +10,12 @@ index.search("a dog catching a frisbee").
 Live: for record in xclip.watch("udp://127.0.0.1:5000", labels=[...], model=...): ...
 """
 
-from ._xclip import (Error, FormatError, IndexedWindow, InvalidArgument, IoError, SearchHit, UnsupportedError,
-                     VideoIndex, VideoInfo, VideoReader, WeightType, __version__, int8_products_exact, load_safetensors,
-                     resolve_model, sampling, save_safetensors)
+from ._openmp import short_spin_while_loading
+
+with short_spin_while_loading():  # before anything loads libgomp: see _openmp.py
+    from ._xclip import (Error, FormatError, IndexedWindow, InvalidArgument, IoError, SearchHit, UnsupportedError,
+                         VideoIndex, VideoInfo, VideoReader, WeightType, __version__, int8_products_exact,
+                         load_safetensors, resolve_model, sampling, save_safetensors)
 from .configuration import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
 from .modeling import AutoModel, XCLIPModel, XCLIPTextModel, XCLIPVisionModel
 from .outputs import BaseModelOutputWithPooling, ModelOutput, XCLIPOutput
