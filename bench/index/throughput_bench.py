@@ -121,9 +121,10 @@ def throughput(args, xclip, work, cores):
             speed = args.seconds / wall
             window = int(options[options.index("--window") + 1])
             model_share = embed[(dtype, window)]
-            rows.append((name, label, wall, decode, wall / (decode + model_share)))
+            overlap = wall / (decode + model_share)
+            rows.append((name, label, wall, decode, overlap))
             print(f"| {name} | {label} | {wall:.1f} | {decode:.1f} | {wall / decode:.2f}x | {model_share:.1f} | "
-                  f"{wall / (decode + model_share):.2f}x | {decoded} of {pictures} | {speed:.2f} | {speed / cores:.2f} | "
+                  f"{overlap:.2f}x | {decoded} of {pictures} | {speed:.2f} | {speed / cores:.2f} | "
                   f"{steal:.1f} |",
                   flush=True)
     for name, label, wall, _, _ in rows:
